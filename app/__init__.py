@@ -1,0 +1,1 @@
+"""patentmatch: patent supply–demand matchmaking (专利供需对接)."""

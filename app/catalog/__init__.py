@@ -1,0 +1,1 @@
+"""Catalog: organisations, patents (supply) and technology needs (demand)."""

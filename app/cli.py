@@ -1,0 +1,20 @@
+"""The ``patentmatch`` command line: one root app, one sub-app per concern."""
+
+import typer
+
+from app.catalog.cli import demo_app, import_app
+from app.dbcli import db_app
+
+app = typer.Typer(
+    help="patentmatch — patent supply–demand matchmaking (专利供需对接).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(db_app, name="db")
+app.add_typer(import_app, name="import")
+app.add_typer(demo_app, name="demo")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,64 @@
+"""Database engine and sessions. Engines are built explicitly from settings, never at import."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, event
+from sqlmodel import Session, SQLModel, create_engine
+
+from app.settings import Settings
+
+
+def _configure_sqlite_connection(dbapi_connection: Any, _record: object) -> None:
+    # SQLite ignores FOREIGN KEY clauses unless asked per connection.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+    # pysqlite's own transaction handling breaks SAVEPOINT; let SQLAlchemy emit BEGIN itself.
+    dbapi_connection.isolation_level = None
+
+
+def _begin_sqlite_transaction(connection: Connection) -> None:
+    connection.exec_driver_sql("BEGIN")
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine for ``url``; SQLite parent folders are created and FKs enforced."""
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    connect_args = {"check_same_thread": False} if url.startswith("sqlite") else {}
+    engine = create_engine(url, connect_args=connect_args, pool_pre_ping=True)
+    if url.startswith("sqlite"):
+        event.listen(engine, "connect", _configure_sqlite_connection)
+        event.listen(engine, "begin", _begin_sqlite_transaction)
+    return engine
+
+
+def engine_from_settings(settings: Settings) -> Engine:
+    """Create the engine named by the settings."""
+    return make_engine(settings.database_url)
+
+
+def import_all_models() -> None:
+    """Import every table module so that ``SQLModel.metadata`` is complete."""
+    import app.table_registry  # noqa: F401
+
+
+def create_schema(engine: Engine) -> None:
+    """Create missing tables directly (tests); production uses ``patentmatch db upgrade``."""
+    import_all_models()
+    SQLModel.metadata.create_all(engine)
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """A session that commits on success and rolls back on any error."""
+    with Session(engine) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise

@@ -1,0 +1,46 @@
+"""Settings from the environment (prefix ``PATENTMATCH_``); never read at import time."""
+
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """All runtime configuration. Build one with ``get_settings()`` where it is needed."""
+
+    model_config = SettingsConfigDict(env_prefix="PATENTMATCH_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite:///var/patentmatch.db"
+    shared_dir: Path = Path("../shared")
+    var_dir: Path = Path("var")
+    models_dir: Path = Path("models")
+    index_dir: Path = Path("index")
+
+    # Matching engine.
+    model_name: str = "m3e-small"
+    encode_batch_size: int = 32
+    # Below this many vectors the index is exact (flat); above it, HNSW.
+    ann_threshold: int = 50_000
+    hnsw_m: int = 32
+    hnsw_ef_construction: int = 80
+    hnsw_ef_search: int = 96
+    # Per-request search is single-threaded: 2 OpenMP threads were 3–4x slower per query here.
+    search_threads: int = 1
+
+    # Import.
+    import_batch_size: int = 500
+
+    # API.
+    rate_limit_per_minute: int = 600
+    cors_origins: list[str] = []
+
+    # Deals and alerts.
+    deal_overdue_days: int = 14
+    webhook_max_attempts: int = 5
+    webhook_backoff_seconds: float = 2.0
+    webhook_secret: str = "change-me"
+
+
+def get_settings() -> Settings:
+    """Read settings from the environment now."""
+    return Settings()
