@@ -24,12 +24,16 @@ def shared_dir() -> Path:
     return SHARED_DIR
 
 
-@pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """PostgreSQL when PATENTMATCH_TEST_DATABASE_URL is given, else a fresh SQLite file."""
-    url = os.environ.get("PATENTMATCH_TEST_DATABASE_URL")
-    if url:
-        return url
+def _backends() -> list[str]:
+    # Every database test runs on SQLite, and again on PostgreSQL when a URL is given.
+    return ["sqlite", "postgresql"] if os.environ.get("PATENTMATCH_TEST_DATABASE_URL") else ["sqlite"]
+
+
+@pytest.fixture(scope="session", params=_backends())
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A fresh SQLite file, or the PostgreSQL database named by PATENTMATCH_TEST_DATABASE_URL."""
+    if request.param == "postgresql":
+        return os.environ["PATENTMATCH_TEST_DATABASE_URL"]
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
 
 

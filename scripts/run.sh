@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Set up everything and run the service on the embedded default: SQLite under var/, a local
+# index under index/, the demo data from ../shared, and the default embedding model (offline).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+. .venv/bin/activate
+patentmatch db upgrade
+patentmatch model fetch "${PATENTMATCH_MODEL_NAME:-$(python -c 'from app.settings import Settings; print(Settings().model_name)')}"
+patentmatch demo load
+patentmatch index rebuild
+patentmatch keys ensure-admin
+exec patentmatch serve --host "${HOST:-127.0.0.1}" --port "${PORT:-8000}"
