@@ -4,6 +4,7 @@ import typer
 
 from app.catalog.cli import demo_app, import_app
 from app.dbcli import db_app
+from app.search.cli import index_app, model_app
 
 app = typer.Typer(
     help="patentmatch — patent supply–demand matchmaking (专利供需对接).",
@@ -13,6 +14,8 @@ app = typer.Typer(
 app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
 app.add_typer(demo_app, name="demo")
+app.add_typer(model_app, name="model")
+app.add_typer(index_app, name="index")
 
 
 def main() -> None:

@@ -19,11 +19,14 @@ class Settings(BaseSettings):
     # Matching engine.
     model_name: str = "m3e-small"
     encode_batch_size: int = 32
+    # torch intra-op threads for encoding; 0 keeps torch's default (all cores).
+    encode_threads: int = 0
     # Below this many vectors the index is exact (flat); above it, HNSW.
     ann_threshold: int = 50_000
     hnsw_m: int = 32
     hnsw_ef_construction: int = 80
     hnsw_ef_search: int = 96
+    ann_compact_fraction: float = 0.2
     # Per-request search is single-threaded: 2 OpenMP threads were 3–4x slower per query here.
     search_threads: int = 1
 

@@ -1,0 +1,57 @@
+"""Who may see and write what: the access rules of the API in one place."""
+
+from sqlmodel import Session
+
+from app.api.principal import Principal, Role
+from app.api.schemas.orgs import OrgPrivate, OrgPublic
+from app.catalog.enums import NeedStatus
+from app.catalog.models import Organisation, TechNeed
+from app.errors import Forbidden, NotFound
+
+
+def sees_private(principal: Principal, org_id: int | None) -> bool:
+    """True when the caller may see the private contact fields of organisation ``org_id``."""
+    return principal.is_admin() or (org_id is not None and principal.org_id == org_id)
+
+
+def org_view(org: Organisation, principal: Principal) -> OrgPublic | OrgPrivate:
+    """The organisation as this caller may see it: private for itself and admins, else public."""
+    if sees_private(principal, org.id):
+        return OrgPrivate.model_validate(org)
+    return OrgPublic.model_validate(org)
+
+
+def ensure_owner(principal: Principal, org_id: int | None, what: str) -> None:
+    """403 unless the caller is admin or belongs to the owning organisation."""
+    if principal.is_admin():
+        return
+    if org_id is None or principal.org_id != org_id:
+        raise Forbidden(f"{what} belongs to another organisation")
+
+
+def owner_for_write(principal: Principal, requested: int | None, role: Role) -> int:
+    """The organisation a new record is written for: admins choose, others get their own."""
+    if principal.is_admin():
+        if requested is None:
+            raise Forbidden("an admin must name the owning organisation")
+        return requested
+    if principal.role is not role:
+        raise Forbidden(f"only {role.value} organisations (or admins) may do this")
+    if principal.org_id is None:
+        raise Forbidden("this API key belongs to no organisation")
+    if requested is not None and requested != principal.org_id:
+        raise Forbidden("you may only write records of your own organisation")
+    return principal.org_id
+
+
+def need_visible(principal: Principal, need: TechNeed) -> bool:
+    """Drafts are visible only to their enterprise and admins; other needs to everyone."""
+    return need.status is not NeedStatus.DRAFT or sees_private(principal, need.org_id)
+
+
+def get_visible_need(session: Session, principal: Principal, need_id: int) -> TechNeed:
+    """The need, or 404 when it does not exist or is a draft of another organisation."""
+    need = session.get(TechNeed, need_id)
+    if need is None or not need_visible(principal, need):
+        raise NotFound(f"need {need_id} does not exist")
+    return need

@@ -1,0 +1,82 @@
+"""FastAPI dependencies as ``Annotated`` aliases: settings, session, principal, match engine."""
+
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from sqlmodel import Session
+
+from app.api.keys import authenticate
+from app.api.principal import Principal, Role
+from app.errors import Forbidden, ServiceUnavailable, Unauthorized
+from app.settings import Settings
+
+
+def get_settings_dep(request: Request) -> Settings:
+    """The settings the app was created with."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One session per request; routes commit explicitly, anything uncommitted is rolled back."""
+    with Session(request.app.state.engine) as session:
+        yield session
+
+
+def get_match_engine(request: Request) -> Any:
+    """The match engine built in the lifespan; 503 while it is not loaded."""
+    matcher = getattr(request.app.state, "matcher", None)
+    if matcher is None:
+        raise ServiceUnavailable("the match engine is not loaded")
+    return matcher
+
+
+# auto_error=False: a missing key must become our own problem+json 401, not FastAPI's 403.
+_api_key_header = APIKeyHeader(
+    name="X-API-Key", auto_error=False, description="API key issued by `patentmatch keys create`"
+)
+_bearer = HTTPBearer(auto_error=False, description="The same API key as a bearer token")
+
+
+def get_principal(
+    request: Request,
+    session: Annotated[Session, Depends(get_session)],
+    x_api_key: Annotated[str | None, Depends(_api_key_header)],
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """Authenticate the caller by ``X-API-Key`` or ``Authorization: Bearer``, then rate-limit."""
+    secret = x_api_key or (bearer.credentials if bearer else None)
+    if not secret:
+        raise Unauthorized("missing API key: send X-API-Key or Authorization: Bearer")
+    principal = authenticate(session, secret)
+    request.state.principal = principal  # for the request log
+    request.app.state.rate_limiter.hit(principal.key_id)
+    return principal
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+SessionDep = Annotated[Session, Depends(get_session)]
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+if TYPE_CHECKING:
+    from app.search.engine import MatchEngine
+
+    MatcherDep = Annotated[MatchEngine, Depends(get_match_engine)]
+else:
+    # Resolved lazily so this module imports before the search package is installed.
+    MatcherDep = Annotated[Any, Depends(get_match_engine)]
+
+
+def require_roles(*roles: Role) -> Callable[..., Principal]:
+    """A dependency that admits only the given roles (admin is always admitted)."""
+    allowed = frozenset(roles) | {Role.ADMIN}
+
+    def dependency(principal: PrincipalDep) -> Principal:
+        if principal.role not in allowed:
+            names = ", ".join(sorted(r.value for r in allowed))
+            raise Forbidden(f"role {principal.role.value} may not do this (allowed: {names})")
+        return principal
+
+    return dependency

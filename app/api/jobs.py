@@ -1,0 +1,135 @@
+"""Import jobs: a small table that tracks background imports, and the runner thread's work."""
+
+import logging
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import Engine
+from sqlmodel import Field, Session, SQLModel
+
+from app.catalog.models import enum_type, json_list, utcnow
+from app.errors import AppError
+
+# Enough to fix a file; the counts still say how many rows were rejected in all.
+MAX_STORED_ISSUES = 1000
+
+logger = logging.getLogger("patentmatch.api.imports")
+
+
+class JobStatus(StrEnum):
+    """Lifecycle of an import job."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class ImportJob(SQLModel, table=True):
+    """One upload being imported in the background; survives the request that started it."""
+
+    __tablename__ = "import_job"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(default="patents", max_length=20)
+    owner_org_id: int = Field(foreign_key="organisation.id", index=True)
+    key_id: int | None = Field(default=None, foreign_key="api_key.id")
+    filename: str = Field(max_length=255)
+    status: JobStatus = Field(default=JobStatus.QUEUED, sa_type=enum_type(JobStatus))
+    rows_processed: int = 0
+    read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    summary: str | None = Field(default=None, sa_type=sa.Text())
+    errors: list[dict[str, Any]] = Field(default_factory=list, sa_type=json_list())
+    warnings: list[str] = Field(default_factory=list, sa_type=json_list())
+    failure: str | None = Field(default=None, sa_type=sa.Text())
+    created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+    started_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    finished_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+
+
+def _issue(issue: Any) -> dict[str, Any]:
+    value = getattr(issue, "value", None)
+    return {
+        "row": getattr(issue, "row", None),
+        "field": getattr(issue, "field", None),
+        "reason": getattr(issue, "reason", str(issue)),
+        "value": None if value is None else str(value),
+    }
+
+
+def _record_report(job: ImportJob, report: Any) -> None:
+    for name in ("read", "inserted", "updated", "unchanged", "rejected"):
+        setattr(job, name, int(getattr(report, name, 0)))
+    job.rows_processed = max(job.rows_processed, job.read)
+    job.errors = [_issue(i) for i in list(report.errors)[:MAX_STORED_ISSUES]]
+    job.warnings = [str(w) for w in list(report.warnings)[:MAX_STORED_ISSUES]]
+    job.summary = report.summary()
+
+
+def _set_state(engine: Engine, job_id: int, **fields: Any) -> None:
+    with Session(engine) as session:
+        job = session.get(ImportJob, job_id)
+        if job is None:
+            return
+        for name, value in fields.items():
+            setattr(job, name, value)
+        session.add(job)
+        session.commit()
+
+
+def _import(engine: Engine, job_id: int, path: Path, owner_org_id: int) -> None:
+    from app.catalog.importer import import_patents  # the importer pulls in heavy readers
+
+    with Session(engine) as session:
+        job = session.get(ImportJob, job_id)
+        assert job is not None
+
+        def on_progress(rows: int, *_: Any) -> None:
+            # Written in the importer's own transaction: visible as each batch commits,
+            # and no second writer contends for the database lock.
+            job.rows_processed = rows
+            session.add(job)
+
+        report = import_patents(session, path, owner_org_id=owner_org_id, on_progress=on_progress)
+        _record_report(job, report)
+        job.status = JobStatus.SUCCEEDED
+        job.finished_at = utcnow()
+        session.add(job)
+        session.commit()
+
+
+def run_import_job(
+    engine: Engine, matcher: Any | None, job_id: int, path: Path, owner_org_id: int
+) -> None:
+    """Run one import job to completion (in a background thread) and sync the search index."""
+    _set_state(engine, job_id, status=JobStatus.RUNNING, started_at=utcnow())
+    try:
+        _import(engine, job_id, path, owner_org_id)
+    except AppError as exc:  # a file the importer refuses: the user's problem, shown as such
+        _set_state(
+            engine, job_id, status=JobStatus.FAILED, failure=exc.detail, finished_at=utcnow()
+        )
+        return
+    except Exception:
+        # The thread's boundary: nothing above it would record the failure, so record it here.
+        logger.exception("import job %s failed", job_id)
+        _set_state(
+            engine,
+            job_id,
+            status=JobStatus.FAILED,
+            failure="internal error while importing; see the server log",
+            finished_at=utcnow(),
+        )
+        return
+    finally:
+        path.unlink(missing_ok=True)
+    if matcher is not None:
+        with Session(engine) as session:
+            matcher.sync(session)

@@ -1,0 +1,115 @@
+"""API keys: one per organisation and role; only a SHA-256 hash of the secret is stored."""
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Field, Session, SQLModel, select
+
+from app.api.principal import Principal, Role
+from app.catalog.models import Organisation, enum_type, utcnow
+from app.errors import NotFound, Unauthorized, ValidationFailed
+
+SECRET_PREFIX = "pm_"
+# Visible part of the secret, kept in clear so that people can tell their keys apart.
+PREFIX_LENGTH = 8
+# Writing last_used_at on every request would serialise all requests on SQLite.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+class ApiKey(SQLModel, table=True):
+    """An API key of an organisation (or of a platform admin, who may have none)."""
+
+    __tablename__ = "api_key"
+
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int | None = Field(default=None, foreign_key="organisation.id", index=True)
+    role: Role = Field(sa_type=enum_type(Role))
+    prefix: str = Field(max_length=16, index=True)
+    secret_hash: str = Field(max_length=64, unique=True)
+    label: str | None = Field(default=None, max_length=200)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
+    expires_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    revoked_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    last_used_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+
+
+def hash_secret(secret: str) -> str:
+    """SHA-256 hex digest of a secret; secrets are random, so no salt or KDF is needed."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite returns naive datetimes for timezone-aware columns; they were written in UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=utcnow().tzinfo)
+
+
+def create_key(
+    session: Session,
+    *,
+    role: Role,
+    org_id: int | None,
+    expires_days: int | None = None,
+    label: str | None = None,
+) -> tuple[ApiKey, str]:
+    """Create a key and return it with its secret, which is shown only this once."""
+    if role is not Role.ADMIN and org_id is None:
+        raise ValidationFailed(
+            "only admin keys may have no organisation",
+            errors=[{"field": "org", "message": f"a {role.value} key needs an organisation"}],
+        )
+    if org_id is not None and session.get(Organisation, org_id) is None:
+        raise NotFound(f"organisation {org_id} does not exist")
+    if expires_days is not None and expires_days <= 0:
+        raise ValidationFailed(
+            "expiry must be in the future",
+            errors=[{"field": "expires_days", "message": "must be a positive number of days"}],
+        )
+    visible = SECRET_PREFIX + secrets.token_hex(PREFIX_LENGTH // 2)
+    secret = f"{visible}_{secrets.token_urlsafe(32)}"
+    expires = utcnow() + timedelta(days=expires_days) if expires_days else None
+    key = ApiKey(
+        org_id=org_id,
+        role=role,
+        prefix=visible,
+        secret_hash=hash_secret(secret),
+        label=label,
+        expires_at=expires,
+    )
+    session.add(key)
+    session.flush()
+    return key, secret
+
+
+def authenticate(session: Session, secret: str) -> Principal:
+    """The principal behind ``secret``; ``Unauthorized`` if unknown, expired or revoked."""
+    key = session.exec(select(ApiKey).where(ApiKey.secret_hash == hash_secret(secret))).first()
+    if key is None or key.id is None:
+        raise Unauthorized("invalid API key")
+    now = utcnow()
+    if key.revoked_at is not None:
+        raise Unauthorized(f"API key {key.prefix} was revoked")
+    if key.expires_at is not None and _aware(key.expires_at) <= now:
+        raise Unauthorized(f"API key {key.prefix} has expired")
+    if key.last_used_at is None or now - _aware(key.last_used_at) > LAST_USED_RESOLUTION:
+        key.last_used_at = now
+        session.add(key)
+        session.commit()
+    return Principal(key_id=key.id, org_id=key.org_id, role=key.role)
+
+
+def revoke_key(session: Session, key_id: int) -> ApiKey:
+    """Revoke a key now (idempotent: an already revoked key keeps its first revocation time)."""
+    key = session.get(ApiKey, key_id)
+    if key is None:
+        raise NotFound(f"API key {key_id} does not exist")
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+        session.add(key)
+    return key
+
+
+def list_keys(session: Session) -> list[ApiKey]:
+    """All keys, oldest first."""
+    return list(session.exec(select(ApiKey).order_by(ApiKey.id)))  # type: ignore[arg-type]

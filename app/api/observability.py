@@ -1,0 +1,162 @@
+"""Request ids, structured JSON request logs, Prometheus metrics, /healthz and /readyz."""
+
+import json
+import logging
+import time
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+from sqlalchemy import text
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+REQUEST_ID_HEADER = "x-request-id"
+_MAX_REQUEST_ID = 128
+
+access_logger = logging.getLogger("patentmatch.api.access")
+
+
+class Metrics:
+    """The API's Prometheus collectors, in a registry owned by one app (no global state)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "patentmatch_http_requests_total",
+            "HTTP requests by method, route template and status.",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "patentmatch_http_request_duration_seconds",
+            "HTTP request latency by method and route template.",
+            ["method", "route"],
+            registry=self.registry,
+        )
+
+
+def _incoming_request_id(scope: Scope) -> str:
+    for name, value in scope.get("headers", []):
+        if name.decode("latin-1").lower() == REQUEST_ID_HEADER:
+            candidate = value.decode("latin-1").strip()
+            # Echo a caller's id only when it is harmless to log and return.
+            if 0 < len(candidate) <= _MAX_REQUEST_ID and candidate.isprintable():
+                return str(candidate)
+    return uuid.uuid4().hex
+
+
+def _route_template(scope: Scope) -> str:
+    route = scope.get("route")
+    # Unmatched paths share one label, so scanners cannot blow up the metric's cardinality.
+    return str(getattr(route, "path", "unmatched"))
+
+
+class ObservabilityMiddleware:
+    """Pure ASGI middleware: sets the request id, logs one JSON line, records metrics."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Wrap one HTTP request."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = _incoming_request_id(scope)
+        scope.setdefault("state", {})["request_id"] = request_id
+        started = time.perf_counter()
+        status = 500  # if the app fails before sending, the server answers 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = list(message.get("headers", []))
+                headers.append((REQUEST_ID_HEADER.encode(), request_id.encode("latin-1")))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            self._record(scope, request_id, status, time.perf_counter() - started)
+
+    def _record(self, scope: Scope, request_id: str, status: int, seconds: float) -> None:
+        route = _route_template(scope)
+        method = scope.get("method", "")
+        self.metrics.requests.labels(method, route, str(status)).inc()
+        self.metrics.latency.labels(method, route).observe(seconds)
+        principal = scope.get("state", {}).get("principal")
+        entry: dict[str, Any] = {
+            "event": "request",
+            "request_id": request_id,
+            "method": method,
+            "path": scope.get("path"),
+            "route": route,
+            "status": status,
+            "duration_ms": round(seconds * 1000, 2),
+            "key_id": getattr(principal, "key_id", None),
+        }
+        access_logger.info(json.dumps(entry, ensure_ascii=False))
+
+
+def readiness(request: Request) -> tuple[bool, dict[str, Any]]:
+    """Check the database and the match engine; return (ready, details)."""
+    details: dict[str, Any] = {}
+    try:
+        with request.app.state.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        details["database"] = "ok"
+    except Exception as exc:
+        details["database"] = f"unreachable: {type(exc).__name__}"
+    matcher = getattr(request.app.state, "matcher", None)
+    if matcher is None:
+        details["index"] = "not loaded"
+    else:
+        stats = matcher.stats()
+        details["index"] = "loaded"
+        details["model"] = stats.get("model")
+        details["index_size"] = {"patents": stats.get("patents"), "needs": stats.get("needs")}
+        details["last_change_id"] = stats.get("last_change_id")
+    ready = details["database"] == "ok" and matcher is not None
+    return ready, details
+
+
+def health_router() -> APIRouter:
+    """Liveness, readiness and metrics endpoints (unauthenticated, outside /api/v1)."""
+    router = APIRouter(tags=["operations"])
+
+    @router.get(
+        "/healthz",
+        summary="Liveness probe",
+        description="Returns 200 while the process serves requests.",
+    )
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get(
+        "/readyz",
+        summary="Readiness probe",
+        description="200 when the database is reachable and the search index is loaded; "
+        "reports the embedding model name and the index size. 503 otherwise.",
+    )
+    def readyz(request: Request) -> JSONResponse:
+        ready, details = readiness(request)
+        body = {"status": "ready" if ready else "unavailable", **details}
+        return JSONResponse(body, status_code=200 if ready else 503)
+
+    @router.get("/metrics", summary="Prometheus metrics", include_in_schema=True)
+    def metrics(request: Request) -> Response:
+        registry = request.app.state.metrics.registry
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    return router

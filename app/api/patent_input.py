@@ -1,0 +1,102 @@
+"""Turn API input into Patent rows with the catalog's domain rules (申请号, IPC, term, script)."""
+
+from typing import Any
+
+from app.api.schemas.patents import PatentCreate
+from app.catalog.appno import InvalidApplicationNumber, parse_application_number
+from app.catalog.enums import ConversionStatus, PatentType
+from app.catalog.ipc import InvalidIpcCode, split_ipc_list
+from app.catalog.models import Patent, utcnow
+from app.catalog.terms import compute_expiry
+from app.catalog.text import detect_script
+from app.errors import ValidationFailed
+
+
+def normalise_ipc_codes(codes: list[str]) -> list[str]:
+    """Normalised, de-duplicated IPC codes in the given order (main first); 422 on a bad one."""
+    result: list[str] = []
+    errors = []
+    for position, raw in enumerate(codes):
+        try:
+            parsed = split_ipc_list(raw)
+        except InvalidIpcCode as exc:
+            errors.append({"field": f"ipc_codes.{position}", "message": str(exc)})
+            continue
+        if not parsed:
+            errors.append({"field": f"ipc_codes.{position}", "message": f"{raw!r} is empty"})
+        result.extend(code for code in parsed if code not in result)
+    if errors:
+        raise ValidationFailed("invalid IPC codes", errors=errors)
+    return result
+
+
+def check_conversion_status(status: ConversionStatus | None) -> None:
+    """开放许可 is declared through the licensing workflow, never set directly."""
+    if status is ConversionStatus.OPEN_LICENCE:
+        raise ValidationFailed(
+            "open licence status is set by an open licence declaration",
+            errors=[
+                {
+                    "field": "conversion_status",
+                    "message": "use the open licensing (开放许可) endpoints to declare one",
+                }
+            ],
+        )
+
+
+def parse_appno(raw: str) -> tuple[str, PatentType | None]:
+    """The normalised application number and the patent type it encodes; 422 if invalid."""
+    try:
+        parsed = parse_application_number(raw)
+    except InvalidApplicationNumber as exc:
+        raise ValidationFailed(
+            "invalid application number",
+            errors=[{"field": "application_number", "message": str(exc)}],
+        ) from None
+    return parsed.normalised, parsed.patent_type
+
+
+def derive(patent: Patent) -> None:
+    """Recompute the derived fields: main IPC, expiry, language and update time."""
+    patent.ipc_main = patent.ipc_codes[0] if patent.ipc_codes else None
+    patent.expiry_date = compute_expiry(patent.patent_type, patent.filing_date)
+    patent.language = detect_script(" ".join(filter(None, [patent.title, patent.abstract])))
+    patent.updated_at = utcnow()
+
+
+def new_patent(body: PatentCreate, owner_org_id: int) -> Patent:
+    """A Patent row from a validated create request."""
+    check_conversion_status(body.conversion_status)
+    appno, patent_type = parse_appno(body.application_number)
+    fields: dict[str, Any] = body.model_dump(exclude={"application_number", "owner_org_id"})
+    for name in ("applicants", "patentees", "inventors"):
+        fields[name] = fields[name] or []
+    fields["ipc_codes"] = normalise_ipc_codes(body.ipc_codes)
+    patent = Patent(
+        **fields,
+        natural_key=appno,
+        application_number=appno,
+        patent_type=patent_type,
+        owner_org_id=owner_org_id,
+        source=body.source or "api",
+    )
+    derive(patent)
+    return patent
+
+
+def apply_update(patent: Patent, changes: dict[str, Any]) -> None:
+    """Apply the fields of an update request, re-validating and re-deriving."""
+    check_conversion_status(changes.get("conversion_status"))
+    if "ipc_codes" in changes:
+        changes["ipc_codes"] = normalise_ipc_codes(changes["ipc_codes"] or [])
+    for name in ("applicants", "patentees", "inventors"):
+        if name in changes and changes[name] is None:
+            changes[name] = []
+    for name in ("title", "legal_status", "conversion_status"):
+        if name in changes and changes[name] is None:
+            raise ValidationFailed(
+                f"{name} cannot be null", errors=[{"field": name, "message": "may not be null"}]
+            )
+    for name, value in changes.items():
+        setattr(patent, name, value)
+    derive(patent)

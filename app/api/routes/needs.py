@@ -1,0 +1,230 @@
+"""/api/v1/needs: technology needs (技术需求) of enterprises: CRUD, publish, close, list."""
+
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, Query, Response
+from sqlmodel import col, select
+
+from app.api.access import ensure_owner, get_visible_need, owner_for_write
+from app.api.codes import clean_region, clean_region_prefix
+from app.api.deps import MatcherDep, PrincipalDep, SessionDep, require_roles
+from app.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, SortSpec, paginate
+from app.api.principal import Principal, Role
+from app.api.schemas.common import Page, problem_responses
+from app.api.schemas.needs import NeedCreate, NeedOut, NeedUpdate
+from app.api.writes import commit_and_sync
+from app.catalog.changes import record_change
+from app.catalog.enums import ChangeOp, EntityKind, NeedStatus
+from app.catalog.models import Organisation, TechNeed, utcnow
+from app.errors import Conflict, NotFound, ValidationFailed
+
+router = APIRouter(prefix="/needs", tags=["needs"])
+
+EnterpriseOrAdmin = Annotated[Principal, Depends(require_roles(Role.ENTERPRISE))]
+
+
+def _check_budget(need: TechNeed) -> None:
+    low, high = need.budget_min, need.budget_max
+    if low is not None and high is not None and low > high:
+        raise ValidationFailed(
+            "budget range is inverted",
+            errors=[{"field": "budget_min", "message": "must not exceed budget_max"}],
+        )
+
+
+def _owned(session: SessionDep, principal: Principal, need_id: int) -> TechNeed:
+    need = get_visible_need(session, principal, need_id)
+    ensure_owner(principal, need.org_id, f"need {need_id}")
+    return need
+
+
+def _save(session: SessionDep, matcher: Any, need: TechNeed) -> TechNeed:
+    _check_budget(need)
+    need.updated_at = utcnow()
+    session.add(need)
+    session.flush()
+    assert need.id is not None
+    record_change(session, EntityKind.NEED, need.id, ChangeOp.UPSERT)
+    commit_and_sync(session, matcher)
+    session.refresh(need)
+    return need
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=NeedOut,
+    summary="Post a technology need",
+    description="An enterprise (企业) posts a technology need (技术需求) as a draft; admins name "
+    "the enterprise. Publish it to make it visible and matchable.",
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+def create_need(
+    body: NeedCreate, session: SessionDep, principal: EnterpriseOrAdmin, matcher: MatcherDep
+) -> TechNeed:
+    """Create a draft need (enterprise for itself, or admin)."""
+    org_id = owner_for_write(principal, body.org_id, Role.ENTERPRISE)
+    if session.get(Organisation, org_id) is None:
+        raise NotFound(f"organisation {org_id} does not exist")
+    if body.external_ref is not None:
+        stmt = select(TechNeed).where(
+            TechNeed.org_id == org_id, TechNeed.external_ref == body.external_ref
+        )
+        if session.exec(stmt).first() is not None:
+            raise Conflict(f"a need with external_ref {body.external_ref!r} already exists")
+    fields = body.model_dump(exclude={"org_id"})
+    fields["description"] = fields["description"] or ""
+    fields["region"] = clean_region(body.region)
+    fields["cooperation_modes"] = [m.value for m in body.cooperation_modes or []]
+    return _save(session, matcher, TechNeed(**fields, org_id=org_id))
+
+
+@router.get(
+    "/{need_id}",
+    response_model=NeedOut,
+    summary="Read a need",
+    description="Published and closed needs are visible to everyone; drafts only to their "
+    "enterprise and admins (others get 404).",
+    responses=problem_responses(401, 404),
+)
+def read_need(need_id: int, session: SessionDep, principal: PrincipalDep) -> TechNeed:
+    """Read one need."""
+    return get_visible_need(session, principal, need_id)
+
+
+@router.patch(
+    "/{need_id}",
+    response_model=NeedOut,
+    summary="Update a need",
+    description="The owning enterprise or an admin changes fields; omitted fields stay.",
+    responses=problem_responses(401, 403, 404, 422),
+)
+def update_need(
+    need_id: int,
+    body: NeedUpdate,
+    session: SessionDep,
+    principal: EnterpriseOrAdmin,
+    matcher: MatcherDep,
+) -> TechNeed:
+    """Update a need (owner or admin)."""
+    need = _owned(session, principal, need_id)
+    changes = body.model_dump(exclude_unset=True)
+    if "cooperation_modes" in changes:
+        changes["cooperation_modes"] = [m.value for m in body.cooperation_modes or []]
+    if "title" in changes and changes["title"] is None:
+        raise ValidationFailed("title is required", errors=[{"field": "title", "message": "null"}])
+    if "region" in changes:
+        changes["region"] = clean_region(changes["region"])
+    if "description" in changes:
+        changes["description"] = changes["description"] or ""
+    for name, value in changes.items():
+        setattr(need, name, value)
+    return _save(session, matcher, need)
+
+
+def _transition(
+    session: SessionDep, principal: Principal, matcher: Any, need_id: int, target: NeedStatus
+) -> TechNeed:
+    need = _owned(session, principal, need_id)
+    if need.status is NeedStatus.CLOSED:
+        raise Conflict(f"need {need_id} is closed")
+    if need.status is target:
+        raise Conflict(f"need {need_id} is already {target.value}")
+    need.status = target
+    if target is NeedStatus.PUBLISHED:
+        need.published_at = utcnow()
+    return _save(session, matcher, need)
+
+
+@router.post(
+    "/{need_id}/publish",
+    response_model=NeedOut,
+    summary="Publish a need",
+    description="Draft → published (发布): visible to everyone and matchable. 409 if closed or "
+    "already published.",
+    responses=problem_responses(401, 403, 404, 409),
+)
+def publish_need(
+    need_id: int, session: SessionDep, principal: EnterpriseOrAdmin, matcher: MatcherDep
+) -> TechNeed:
+    """Publish a draft need."""
+    return _transition(session, principal, matcher, need_id, NeedStatus.PUBLISHED)
+
+
+@router.post(
+    "/{need_id}/close",
+    response_model=NeedOut,
+    summary="Close a need",
+    description="Draft or published → closed (关闭): no longer matchable. 409 if already closed.",
+    responses=problem_responses(401, 403, 404, 409),
+)
+def close_need(
+    need_id: int, session: SessionDep, principal: EnterpriseOrAdmin, matcher: MatcherDep
+) -> TechNeed:
+    """Close a need."""
+    return _transition(session, principal, matcher, need_id, NeedStatus.CLOSED)
+
+
+@router.delete(
+    "/{need_id}",
+    status_code=204,
+    summary="Delete a need",
+    description="The owning enterprise or an admin deletes a need.",
+    responses=problem_responses(401, 403, 404, 409),
+)
+def delete_need(
+    need_id: int, session: SessionDep, principal: EnterpriseOrAdmin, matcher: MatcherDep
+) -> Response:
+    """Delete a need (owner or admin)."""
+    need = _owned(session, principal, need_id)
+    record_change(session, EntityKind.NEED, need_id, ChangeOp.DELETE)
+    session.delete(need)
+    commit_and_sync(session, matcher)
+    return Response(status_code=204)
+
+
+@router.get(
+    "",
+    response_model=Page[NeedOut],
+    summary="List needs",
+    description="Filter by status, enterprise, region prefix and industry code prefix (GB/T "
+    "4754); drafts of other organisations are never listed. Newest first, cursor-paginated.",
+    responses=problem_responses(401, 422),
+)
+def list_needs(
+    session: SessionDep,
+    principal: PrincipalDep,
+    status: Annotated[list[NeedStatus] | None, Query()] = None,
+    org_id: int | None = None,
+    region_prefix: Annotated[str | None, Query(examples=["3301"])] = None,
+    industry_prefix: Annotated[str | None, Query(max_length=5, examples=["38"])] = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+) -> Page[NeedOut]:
+    """List the needs the caller may see."""
+    stmt = select(TechNeed)
+    if not principal.is_admin():
+        published = col(TechNeed.status) != NeedStatus.DRAFT
+        own = col(TechNeed.org_id) == (principal.org_id or -1)
+        stmt = stmt.where(sa.or_(published, own))
+    if status:
+        stmt = stmt.where(col(TechNeed.status).in_(status))
+    if org_id is not None:
+        stmt = stmt.where(TechNeed.org_id == org_id)
+    prefix = clean_region_prefix(region_prefix)
+    if prefix:
+        stmt = stmt.where(col(TechNeed.region).startswith(prefix))
+    if industry_prefix:
+        stmt = stmt.where(col(TechNeed.industry_code).startswith(industry_prefix))
+    sort: SortSpec[TechNeed] = SortSpec("id", col(TechNeed.id), key_of=lambda n: n.id)
+    items, next_cursor = paginate(
+        session,
+        stmt,
+        sort=sort,
+        id_column=col(TechNeed.id),
+        descending=True,
+        cursor=cursor,
+        limit=limit,
+    )
+    return Page(items=[NeedOut.model_validate(n) for n in items], next_cursor=next_cursor)

@@ -1,0 +1,144 @@
+"""/api/v1/organisations: create (admin), read, update (self/admin), list."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from sqlmodel import col, select
+
+from app.api.access import ensure_owner, org_view
+from app.api.codes import clean_region, clean_region_prefix, clean_uscc
+from app.api.deps import PrincipalDep, SessionDep, require_roles
+from app.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, SortSpec, paginate
+from app.api.principal import Principal, Role
+from app.api.schemas.common import Page, problem_responses
+from app.api.schemas.orgs import OrgCreate, OrgPrivate, OrgPublic, OrgUpdate
+from app.api.writes import commit_and_sync
+from app.catalog.enums import OrgKind
+from app.catalog.models import Organisation
+from app.errors import Conflict, NotFound
+
+router = APIRouter(prefix="/organisations", tags=["organisations"])
+
+
+def _ensure_unique_uscc(session: SessionDep, uscc: str | None, org_id: int | None) -> None:
+    if uscc is None:
+        return
+    found = session.exec(select(Organisation).where(Organisation.uscc == uscc)).first()
+    if found is not None and found.id != org_id:
+        raise Conflict(f"organisation {found.id} already has USCC {uscc}")
+
+
+def _get(session: SessionDep, org_id: int) -> Organisation:
+    org = session.get(Organisation, org_id)
+    if org is None:
+        raise NotFound(f"organisation {org_id} does not exist")
+    return org
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=OrgPrivate,
+    summary="Create an organisation",
+    description="Admins register universities, institutes, enterprises (企业), service "
+    "stations (知识产权服务站) and government offices. Returns the full record.",
+    responses=problem_responses(401, 403, 409, 422),
+)
+def create_org(
+    body: OrgCreate,
+    session: SessionDep,
+    _admin: Annotated[Principal, Depends(require_roles(Role.ADMIN))],
+) -> OrgPrivate:
+    """Create an organisation (admin)."""
+    fields = body.model_dump()
+    fields["region"] = clean_region(body.region)
+    fields["uscc"] = clean_uscc(body.uscc)
+    _ensure_unique_uscc(session, fields["uscc"], None)
+    org = Organisation.model_validate(fields)
+    session.add(org)
+    commit_and_sync(session, None)
+    session.refresh(org)
+    return OrgPrivate.model_validate(org)
+
+
+@router.get(
+    "/{org_id}",
+    response_model=OrgPrivate | OrgPublic,
+    summary="Read an organisation",
+    description="Public fields for everyone; the private contact fields (联系人, phone, email) "
+    "only for the organisation itself and admins.",
+    responses=problem_responses(401, 404),
+)
+def read_org(org_id: int, session: SessionDep, principal: PrincipalDep) -> OrgPublic | OrgPrivate:
+    """Read one organisation in the view the caller is entitled to."""
+    return org_view(_get(session, org_id), principal)
+
+
+@router.patch(
+    "/{org_id}",
+    response_model=OrgPrivate,
+    summary="Update an organisation",
+    description="The organisation itself or an admin changes its fields; omitted fields stay.",
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+def update_org(
+    org_id: int, body: OrgUpdate, session: SessionDep, principal: PrincipalDep
+) -> OrgPrivate:
+    """Update an organisation (self or admin)."""
+    org = _get(session, org_id)
+    ensure_owner(principal, org.id, f"organisation {org_id}")
+    changes = body.model_dump(exclude_unset=True)
+    if "region" in changes:
+        changes["region"] = clean_region(changes["region"])
+    if "uscc" in changes:
+        changes["uscc"] = clean_uscc(changes["uscc"])
+    for name in ("name", "kind", "coverage_regions", "coverage_industries"):
+        if name in changes and changes[name] is None:
+            changes[name] = [] if name.startswith("coverage") else getattr(org, name)
+    _ensure_unique_uscc(session, changes.get("uscc"), org.id)
+    for name, value in changes.items():
+        setattr(org, name, value)
+    session.add(org)
+    commit_and_sync(session, None)
+    session.refresh(org)
+    return OrgPrivate.model_validate(org)
+
+
+@router.get(
+    "",
+    response_model=Page[OrgPrivate | OrgPublic],
+    summary="List organisations",
+    description="Filter by kind and by GB/T 2260 region prefix (e.g. 33 = Zhejiang, 3301 = "
+    "Hangzhou); ordered by id, cursor-paginated.",
+    responses=problem_responses(401, 422),
+)
+def list_orgs(
+    session: SessionDep,
+    principal: PrincipalDep,
+    kind: Annotated[list[OrgKind] | None, Query(description="Organisation kinds")] = None,
+    region_prefix: Annotated[str | None, Query(examples=["3301"])] = None,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+) -> Page[OrgPrivate | OrgPublic]:
+    """List organisations the caller may see, in their views."""
+    stmt = select(Organisation)
+    if kind:
+        stmt = stmt.where(col(Organisation.kind).in_(kind))
+    prefix = clean_region_prefix(region_prefix)
+    if prefix:
+        stmt = stmt.where(col(Organisation.region).startswith(prefix))
+    sort: SortSpec[Organisation] = SortSpec(
+        "id",
+        col(Organisation.id),
+        key_of=lambda o: o.id,
+    )
+    items, next_cursor = paginate(
+        session,
+        stmt,
+        sort=sort,
+        id_column=Organisation.id,
+        descending=False,
+        cursor=cursor,
+        limit=limit,
+    )
+    return Page(items=[org_view(o, principal) for o in items], next_cursor=next_cursor)

@@ -1,0 +1,75 @@
+"""Technology need schemas (技术需求): create, update and the view."""
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
+
+from app.catalog.enums import CooperationMode, NeedStatus
+
+_EXAMPLE: JsonDict = {
+    "title": "动力电池高镍正极材料循环寿命提升",
+    "description": "我公司生产三元锂电池，需提升高镍正极在高温下的循环稳定性……",
+    "industry_code": "3841",
+    "region": "330100",
+    "cooperation_modes": ["licence", "joint_development"],
+    "budget_min": 500000,
+    "budget_max": 2000000,
+}
+
+
+class NeedFields(BaseModel):
+    """Optional descriptive fields shared by create and update."""
+
+    description: str | None = None
+    industry_code: str | None = Field(
+        default=None, max_length=5, description="GB/T 4754-2017 国民经济行业分类 code"
+    )
+    region: str | None = Field(default=None, max_length=6, description="GB/T 2260 code")
+    cooperation_modes: list[CooperationMode] | None = Field(
+        default=None, description="合作方式: transfer 转让, licence 许可, open_licence 开放许可 …"
+    )
+    budget_min: int | None = Field(default=None, ge=0, description="yuan")
+    budget_max: int | None = Field(default=None, ge=0, description="yuan")
+    deadline: date | None = None
+    external_ref: str | None = Field(default=None, max_length=100)
+
+
+class NeedCreate(NeedFields):
+    """A new need; it starts as a draft, visible only to its enterprise until published."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_EXAMPLE]})
+
+    title: str = Field(min_length=1, max_length=300)
+    org_id: int | None = Field(default=None, description="Admins only; enterprises post their own")
+
+
+class NeedUpdate(NeedFields):
+    """Fields to change; omitted fields stay."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"budget_max": 3000000}]})
+
+    title: str | None = Field(default=None, min_length=1, max_length=300)
+
+
+class NeedOut(BaseModel):
+    """A technology need as the API shows it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    org_id: int
+    external_ref: str | None
+    title: str
+    description: str
+    industry_code: str | None
+    region: str | None
+    cooperation_modes: list[str]
+    budget_min: int | None
+    budget_max: int | None
+    deadline: date | None
+    status: NeedStatus
+    illustrative: bool
+    created_at: datetime
+    updated_at: datetime
+    published_at: datetime | None

@@ -1,0 +1,74 @@
+"""Organisation schemas: a public view for everyone, a private one with contact fields."""
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
+
+from app.catalog.enums import OrgKind
+
+_EXAMPLE: JsonDict = {
+    "kind": "university",
+    "name": "浙江大学",
+    "uscc": "12100000470095016Q",
+    "region": "330106",
+    "contact_person": "王老师",
+    "contact_phone": "0571-87951111",
+    "contact_email": "tto@example.edu.cn",
+}
+
+
+class OrgContact(BaseModel):
+    """Private contact fields (联系人): only for the organisation itself and admins."""
+
+    contact_person: str | None = Field(default=None, max_length=100)
+    contact_phone: str | None = Field(default=None, max_length=40)
+    contact_email: str | None = Field(default=None, max_length=200)
+
+
+class OrgCreate(OrgContact):
+    """A new organisation (admins only)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_EXAMPLE]})
+
+    kind: OrgKind
+    name: str = Field(min_length=1, max_length=200)
+    uscc: str | None = Field(default=None, description="统一社会信用代码 (GB 32100-2015)")
+    region: str | None = Field(default=None, description="GB/T 2260 six-digit division code")
+    coverage_regions: list[str] = Field(default_factory=list)
+    coverage_industries: list[str] = Field(default_factory=list)
+
+
+class OrgUpdate(OrgContact):
+    """Fields to change; omitted fields stay as they are."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"contact_phone": "0571-88888888"}]})
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    uscc: str | None = None
+    region: str | None = None
+    coverage_regions: list[str] | None = None
+    coverage_industries: list[str] | None = None
+
+
+class OrgPublic(BaseModel):
+    """What any authenticated caller may see of an organisation."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    kind: OrgKind
+    name: str
+    uscc: str | None
+    region: str | None
+    coverage_regions: list[str]
+    coverage_industries: list[str]
+    created_at: datetime
+
+
+class OrgPrivate(OrgPublic):
+    """The full record, contact fields included: for the organisation itself and admins."""
+
+    contact_person: str | None
+    contact_phone: str | None
+    contact_email: str | None

@@ -1,0 +1,97 @@
+"""Patent schemas (供给侧专利): create, update and the public view."""
+
+from datetime import date, datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
+
+from app.catalog.enums import ConversionStatus, LegalStatus, PatentType
+
+_EXAMPLE: JsonDict = {
+    "application_number": "201410270596.7",
+    "title": "一种锂离子电池正极材料及其制备方法",
+    "abstract": "本发明公开了一种高镍三元正极材料……",
+    "ipc_codes": ["H01M 4/36", "H01M 4/505"],
+    "applicants": ["浙江大学"],
+    "filing_date": "2014-06-17",
+    "legal_status": "granted",
+}
+
+
+class PatentFields(BaseModel):
+    """Descriptive fields shared by create and update."""
+
+    publication_number: str | None = Field(default=None, max_length=40)
+    grant_number: str | None = Field(default=None, max_length=40)
+    abstract: str | None = Field(default=None, description="摘要")
+    first_claim: str | None = Field(default=None, description="主权项 (first claim)")
+    applicants: list[str] | None = None
+    patentees: list[str] | None = Field(default=None, description="专利权人")
+    inventors: list[str] | None = None
+    publication_date: date | None = None
+    grant_date: date | None = None
+    source: str | None = Field(default=None, max_length=100)
+
+
+class PatentCreate(PatentFields):
+    """A new patent. The type, expiry and language are derived, not sent."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_EXAMPLE]})
+
+    application_number: str = Field(
+        description="申请号, e.g. 201410270596.7 (ZC 0006-2003; the check character is verified)"
+    )
+    title: str = Field(min_length=1, max_length=500)
+    ipc_codes: list[str] = Field(
+        default_factory=list, description="IPC codes (分类号), main classification first"
+    )
+    filing_date: date | None = Field(default=None, description="申请日; needed for the expiry")
+    legal_status: LegalStatus = LegalStatus.PENDING
+    conversion_status: ConversionStatus = ConversionStatus.IDLE
+    owner_org_id: int | None = Field(
+        default=None, description="Owning organisation; admins only, a tto always owns its own"
+    )
+
+
+class PatentUpdate(PatentFields):
+    """Fields to change; omitted fields stay. The application number cannot change."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"legal_status": "granted"}]})
+
+    title: str | None = Field(default=None, min_length=1, max_length=500)
+    ipc_codes: list[str] | None = None
+    filing_date: date | None = None
+    legal_status: LegalStatus | None = None
+    conversion_status: ConversionStatus | None = None
+    owner_org_id: int | None = Field(default=None, description="Admins only")
+
+
+class PatentOut(BaseModel):
+    """A patent as the API shows it (all patent fields are public bibliographic data)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    application_number: str | None
+    publication_number: str | None
+    grant_number: str | None
+    patent_type: PatentType | None
+    title: str
+    abstract: str | None
+    first_claim: str | None
+    ipc_codes: list[str]
+    ipc_main: str | None
+    applicants: list[str]
+    patentees: list[str]
+    inventors: list[str]
+    filing_date: date | None
+    publication_date: date | None
+    grant_date: date | None
+    expiry_date: date | None
+    legal_status: LegalStatus
+    conversion_status: ConversionStatus
+    owner_org_id: int | None
+    language: str
+    source: str | None
+    created_at: datetime
+    updated_at: datetime

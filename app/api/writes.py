@@ -1,0 +1,22 @@
+"""Commit a catalog write and make it searchable right away."""
+
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from app.errors import Conflict
+
+
+def commit_and_sync(session: Session, matcher: Any | None) -> None:
+    """Commit, then replay the change log into the match engine so the write is searchable.
+
+    A unique-constraint violation at commit (a concurrent duplicate) becomes a 409.
+    """
+    try:
+        session.commit()
+    except IntegrityError as exc:
+        session.rollback()
+        raise Conflict(f"conflicts with an existing record: {exc.orig}") from None
+    if matcher is not None:
+        matcher.sync(session)

@@ -1,0 +1,162 @@
+"""Validate a header-mapped import row into a technology-need record (技术需求)."""
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import TypeVar
+
+from app.catalog.enums import NeedStatus
+from app.catalog.headers import NeedField as N
+from app.catalog.records import Issues
+from app.catalog.region import InvalidRegionCode, validate_region
+from app.catalog.uscc import InvalidUscc, validate_uscc
+from app.catalog.values import (
+    content_hash,
+    parse_amount,
+    parse_budget,
+    parse_cooperation_modes,
+    parse_date,
+    parse_need_status,
+    plain,
+    text_value,
+)
+
+NEED_TITLE_MAX = 300
+# GB/T 4754-2017: a section letter, optionally with 2–4 digits (C, C38, C384, C3841).
+_INDUSTRY = re.compile(r"[A-T](?:\d{2,4})?|\d{2,4}")
+_SIX_DIGITS = re.compile(r"(?<!\d)\d{6}(?!\d)")
+T = TypeVar("T")
+
+
+@dataclass
+class NeedRecord:
+    """A validated need row: ``TechNeed`` columns plus who posted it."""
+
+    title: str
+    description: str = ""
+    external_ref: str | None = None
+    industry_code: str | None = None
+    region: str | None = None
+    cooperation_modes: list[str] = field(default_factory=list)
+    budget_min: int | None = None
+    budget_max: int | None = None
+    deadline: date | None = None
+    status: NeedStatus = NeedStatus.PUBLISHED
+    illustrative: bool = False
+    # The posting enterprise, used to find or create its organisation.
+    enterprise: str | None = None
+    uscc: str | None = None
+    contact_person: str | None = None
+    contact_phone: str | None = None
+    contact_email: str | None = None
+
+    def need_columns(self) -> dict[str, object]:
+        """Column values for ``TechNeed`` (without the organisation)."""
+        columns = asdict(self)
+        for name in ("enterprise", "uscc", "contact_person", "contact_phone", "contact_email"):
+            columns.pop(name)
+        return columns
+
+    def content_hash(self) -> str:
+        """SHA-256 of the need's content, to tell an unchanged re-import from an update."""
+        return content_hash(self.need_columns())
+
+
+def build_need_record(
+    row: Mapping[str, str | None],
+    *,
+    has_org: bool,
+    default_status: NeedStatus = NeedStatus.PUBLISHED,
+) -> tuple[NeedRecord | None, Issues]:
+    """Validate a canonical-keyed need row; ``has_org`` when the caller names the organisation."""
+    issues = Issues()
+    title = text_value(row.get(N.TITLE))
+    if not title:
+        issues.error(N.TITLE, "title is empty", row.get(N.TITLE))
+    elif len(title) > NEED_TITLE_MAX:
+        issues.error(N.TITLE, f"title is longer than {NEED_TITLE_MAX} characters", title[:60])
+    enterprise, uscc = text_value(row.get(N.ENTERPRISE)), _uscc(row, issues)
+    if not (has_org or enterprise or uscc or row.get(N.USCC)):
+        issues.error(N.ENTERPRISE, "no enterprise name or unified social credit code given")
+    budget_min, budget_max = _budget(row, issues)
+    record = NeedRecord(
+        title=title or "",
+        description=(row.get(N.DESCRIPTION) or "").strip(),
+        external_ref=(text_value(row.get(N.EXTERNAL_REF)) or "")[:100] or None,
+        industry_code=_industry(row, issues),
+        region=_region(row, issues),
+        cooperation_modes=_checked(row, N.COOPERATION_MODES, _modes, issues) or [],
+        budget_min=budget_min,
+        budget_max=budget_max,
+        deadline=_checked(row, N.DEADLINE, parse_date, issues),
+        status=_checked(row, N.STATUS, lambda raw: parse_need_status(raw, default_status), issues)
+        or default_status,
+        enterprise=enterprise[:200] if enterprise else None,
+        uscc=uscc,
+        contact_person=text_value(row.get(N.CONTACT_PERSON)),
+        contact_phone=text_value(row.get(N.CONTACT_PHONE)),
+        contact_email=text_value(row.get(N.CONTACT_EMAIL)),
+    )
+    return (None if issues.errors else record), issues
+
+
+def _checked(
+    row: Mapping[str, str | None], name: str, parse: Callable[[str], T], issues: Issues
+) -> T | None:
+    raw = row.get(name)
+    if not raw:
+        return None
+    try:
+        return parse(raw)
+    except ValueError as exc:
+        issues.error(name, str(exc), raw)
+        return None
+
+
+def _modes(raw: str) -> list[str]:
+    return [mode.value for mode in parse_cooperation_modes(raw)]
+
+
+def _uscc(row: Mapping[str, str | None], issues: Issues) -> str | None:
+    raw = row.get(N.USCC)
+    if not raw:
+        return None
+    try:
+        return validate_uscc(raw)
+    except InvalidUscc as exc:
+        issues.error(N.USCC, str(exc), raw)
+        return None
+
+
+def _region(row: Mapping[str, str | None], issues: Issues) -> str | None:
+    raw = row.get(N.REGION)
+    if not raw:
+        return None
+    # Cells often carry the name beside the code: "330100 杭州市".
+    found = _SIX_DIGITS.search(plain(raw))
+    try:
+        return validate_region(found.group() if found else raw)
+    except InvalidRegionCode as exc:
+        issues.error(N.REGION, str(exc), raw)
+        return None
+
+
+def _industry(row: Mapping[str, str | None], issues: Issues) -> str | None:
+    raw = row.get(N.INDUSTRY)
+    if not raw:
+        return None
+    token = plain(raw).split(" ")[0].upper()
+    if not _INDUSTRY.fullmatch(token):
+        issues.error(N.INDUSTRY, "not a GB/T 4754-2017 industry code (e.g. C3841)", raw)
+        return None
+    return token
+
+
+def _budget(row: Mapping[str, str | None], issues: Issues) -> tuple[int | None, int | None]:
+    low, high = _checked(row, N.BUDGET, parse_budget, issues) or (None, None)
+    low = _checked(row, N.BUDGET_MIN, parse_amount, issues) or low
+    high = _checked(row, N.BUDGET_MAX, parse_amount, issues) or high
+    if low is not None and high is not None and low > high:
+        issues.error(N.BUDGET, "budget minimum is above the maximum", row.get(N.BUDGET))
+    return low, high

@@ -1,0 +1,66 @@
+"""The public listing of open-licence declarations: filters and cursor pages."""
+
+from dataclasses import dataclass
+
+from sqlmodel import Session, col, func, select
+
+from app.api.pagination import DEFAULT_LIMIT, SortSpec, paginate
+from app.catalog.models import Patent
+from app.errors import ValidationFailed
+from app.licensing.models import DeclarationStatus, OpenLicenceDeclaration, PaymentMode
+
+_IPC_PREFIX_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/")
+
+
+@dataclass(frozen=True)
+class DeclarationQuery:
+    """Filters and page of the public declaration listing."""
+
+    ipc_prefix: str | None = None
+    payment_mode: PaymentMode | None = None
+    status: DeclarationStatus | None = DeclarationStatus.ACTIVE
+    cursor: str | None = None
+    limit: int = DEFAULT_LIMIT
+
+
+def _ipc_prefix(raw: str) -> str:
+    prefix = raw.replace(" ", "").upper()
+    if not prefix or not set(prefix) <= _IPC_PREFIX_CHARS:
+        raise ValidationFailed(
+            "invalid IPC prefix",
+            errors=[{"field": "ipc", "message": f"{raw!r} is not an IPC code prefix (e.g. H01M)"}],
+        )
+    return prefix
+
+
+def list_declarations(
+    session: Session, query: DeclarationQuery
+) -> tuple[list[tuple[OpenLicenceDeclaration, Patent]], str | None]:
+    """A page of declarations with their patents, newest first, and the next page's cursor."""
+    stmt = select(OpenLicenceDeclaration).join(
+        Patent, col(Patent.id) == col(OpenLicenceDeclaration.patent_id)
+    )
+    if query.status is not None:
+        stmt = stmt.where(OpenLicenceDeclaration.status == query.status)
+    if query.payment_mode is not None:
+        stmt = stmt.where(OpenLicenceDeclaration.payment_mode == query.payment_mode)
+    if query.ipc_prefix:
+        # Stored codes carry a space ("H01M 4/36"); compare without spaces.
+        ipc = func.replace(col(Patent.ipc_main), " ", "")
+        stmt = stmt.where(ipc.like(_ipc_prefix(query.ipc_prefix) + "%"))
+    # Ids grow with declaration time, so "newest first" is "highest id first".
+    sort: SortSpec[OpenLicenceDeclaration] = SortSpec(
+        "id", col(OpenLicenceDeclaration.id), key_of=lambda d: d.id
+    )
+    page, next_cursor = paginate(
+        session,
+        stmt,
+        sort=sort,
+        id_column=col(OpenLicenceDeclaration.id),
+        descending=True,
+        cursor=query.cursor,
+        limit=query.limit,
+    )
+    ids = [d.patent_id for d in page]
+    patents = {p.id: p for p in session.exec(select(Patent).where(col(Patent.id).in_(ids)))}
+    return [(d, patents[d.patent_id]) for d in page], next_cursor

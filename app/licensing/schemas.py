@@ -1,0 +1,197 @@
+"""Request and response models of the open-licence API."""
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.catalog.models import Patent
+from app.licensing.models import (
+    DeclarationStatus,
+    LicenceKind,
+    OpenLicenceDeclaration,
+    PatentLicence,
+    PaymentMode,
+)
+from app.licensing.rules import bp_to_percent
+
+
+class DeclarationCreate(BaseModel):
+    """An open-licence declaration (开放许可声明); limits are checked by the statutory rules."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    payment_mode: PaymentMode
+    fee_yuan: int | None = Field(default=None, description="lump sum or entry fee (入门费), yuan")
+    royalty_rate_percent: Decimal | None = Field(
+        default=None, description="% of net sales (按销售额) or of profit (按利润)"
+    )
+    term_years: int = Field(description="licence term in years (≥ 1, within the patent's term)")
+    contact_name: str = Field(max_length=100, description="contact for notices; public by law")
+    contact_phone: str | None = Field(default=None, max_length=40)
+    contact_email: str | None = Field(default=None, max_length=200)
+    other_terms: str | None = Field(default=None, max_length=4000)
+
+
+class WithdrawRequest(BaseModel):
+    """Withdrawal (撤回) of a declaration; the reason is published."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class LicenceNotice(BaseModel):
+    """The written notice (书面通知) by which an enterprise takes an open licence."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    intended_use: str = Field(min_length=1, max_length=2000)
+    start_date: date | None = Field(default=None, description="defaults to today")
+
+
+class DeclarationOut(BaseModel):
+    """A declaration as published, with the patent it covers."""
+
+    id: int
+    patent_id: int
+    patent_title: str
+    application_number: str | None
+    ipc_main: str | None
+    patent_expiry_date: date | None
+    payment_mode: PaymentMode
+    fee_yuan: int | None
+    royalty_rate_percent: Decimal | None
+    term_years: int
+    contact_name: str
+    contact_phone: str | None
+    contact_email: str | None
+    other_terms: str | None
+    status: DeclarationStatus
+    declared_at: datetime
+    withdrawn_at: datetime | None
+    withdrawal_reason: str | None
+    licence_count: int
+
+
+class DeclarationPage(BaseModel):
+    """One page of declarations (limit/offset)."""
+
+    items: list[DeclarationOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class LicenceOut(BaseModel):
+    """A recorded licence."""
+
+    id: int
+    patent_id: int
+    kind: LicenceKind
+    licensee_org_id: int
+    start_date: date
+    end_date: date
+    payment_mode: PaymentMode | None
+    fee_yuan: int | None
+    royalty_rate_percent: Decimal | None
+    declaration_id: int | None
+    intended_use: str | None
+    created_at: datetime
+
+
+class FeeEstimate(BaseModel):
+    """The fee a need's poster should expect; royalty figures are estimates on stated terms."""
+
+    amount_yuan: int | None = Field(description="first-year cost; null when it cannot be estimated")
+    is_estimate: bool
+    assumption: str | None
+    fits_budget: bool | None = Field(description="null when the need gives no budget")
+
+
+class Candidate(BaseModel):
+    """An open-licensed patent that matches a need, with its terms and a fee estimate."""
+
+    declaration: DeclarationOut
+    score: float
+    confidence: float
+    fee: FeeEstimate
+
+
+class CandidateList(BaseModel):
+    """Open-licence candidates for a need."""
+
+    need_id: int
+    no_good_match: bool
+    candidates: list[Candidate]
+
+
+class AdviceItem(BaseModel):
+    """An idle patent worth declaring, with a transparent score and its reasons."""
+
+    patent_id: int
+    title: str
+    application_number: str | None
+    score: float
+    idle_years: float
+    remaining_years: float
+    matching_needs: int
+    best_confidence: float
+    need_ids: list[int]
+    reasons: list[str]
+
+
+class AdviceList(BaseModel):
+    """Declaration advice for an organisation's technology-transfer office."""
+
+    org_id: int
+    min_remaining_years: float
+    min_confidence: float
+    items: list[AdviceItem]
+
+
+def declaration_out(declaration: OpenLicenceDeclaration, patent: Patent) -> DeclarationOut:
+    """The public view of a declaration."""
+    assert declaration.id is not None  # persisted rows only
+    rate = declaration.royalty_rate_bp
+    return DeclarationOut(
+        id=declaration.id,
+        patent_id=declaration.patent_id,
+        patent_title=patent.title,
+        application_number=patent.application_number,
+        ipc_main=patent.ipc_main,
+        patent_expiry_date=patent.expiry_date,
+        payment_mode=declaration.payment_mode,
+        fee_yuan=declaration.fee_yuan,
+        royalty_rate_percent=None if rate is None else bp_to_percent(rate),
+        term_years=declaration.term_years,
+        contact_name=declaration.contact_name,
+        contact_phone=declaration.contact_phone,
+        contact_email=declaration.contact_email,
+        other_terms=declaration.other_terms,
+        status=declaration.status,
+        declared_at=declaration.declared_at,
+        withdrawn_at=declaration.withdrawn_at,
+        withdrawal_reason=declaration.withdrawal_reason,
+        licence_count=declaration.licence_count,
+    )
+
+
+def licence_out(licence: PatentLicence) -> LicenceOut:
+    """The view of a recorded licence."""
+    assert licence.id is not None  # persisted rows only
+    rate = licence.royalty_rate_bp
+    return LicenceOut(
+        id=licence.id,
+        patent_id=licence.patent_id,
+        kind=licence.kind,
+        licensee_org_id=licence.licensee_org_id,
+        start_date=licence.start_date,
+        end_date=licence.end_date,
+        payment_mode=licence.payment_mode,
+        fee_yuan=licence.fee_yuan,
+        royalty_rate_percent=None if rate is None else bp_to_percent(rate),
+        declaration_id=licence.declaration_id,
+        intended_use=licence.intended_use,
+        created_at=licence.created_at,
+    )

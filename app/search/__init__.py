@@ -1,0 +1,1 @@
+"""Matching engine: encoders, lexical and vector indexes, hybrid ranking, evaluation."""

@@ -1,0 +1,210 @@
+"""The two FAISS layouts behind ``VectorIndex``: exact (flat) and approximate (HNSW).
+
+Both take database ids (int64) and L2-normalised float32 vectors and score by inner product.
+
+* ``FlatBackend``: ``IndexIDMap2(IndexFlatIP)``; ids are FAISS ids, ``remove_ids`` is native.
+* ``HnswBackend``: ``IndexHNSWFlat`` cannot remove vectors, so its FAISS labels are positions
+  and ``labels[position]`` holds the database id, or -1 for a tombstone (an updated or deleted
+  vector). Searches skip tombstones with an ``IDSelectorBitmap`` inside the graph search, so
+  results stay exact-k without over-fetching; the graph is rebuilt (compacted) from the live
+  vectors once tombstones pass ``AnnParams.compact_fraction``. The trade-off: updates are
+  cheap appends, but dead vectors cost memory and traversal time until the next compaction.
+"""
+
+from pathlib import Path
+from typing import Protocol
+
+import faiss
+import numpy as np
+
+from app.errors import ServiceUnavailable
+from app.search.ann_params import AnnParams
+
+
+class Backend(Protocol):
+    """What ``VectorIndex`` needs from a layout."""
+
+    kind: str
+
+    @property
+    def dim(self) -> int: ...
+    def __len__(self) -> int: ...
+    def upsert(self, ids: np.ndarray, vectors: np.ndarray) -> None: ...
+    def delete(self, ids: np.ndarray) -> None: ...
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]: ...
+    def live(self) -> tuple[np.ndarray, np.ndarray]: ...
+    def stored(self) -> int: ...
+    def write(self, directory: Path, token: str) -> dict[str, str]: ...
+
+
+class FlatBackend:
+    """Exact inner-product search over every vector."""
+
+    kind = "flat"
+
+    def __init__(self, index: faiss.IndexIDMap2) -> None:
+        self._index = index
+
+    @classmethod
+    def empty(cls, dim: int) -> "FlatBackend":
+        """A new, empty flat index."""
+        return cls(faiss.IndexIDMap2(faiss.IndexFlatIP(dim)))
+
+    @property
+    def dim(self) -> int:
+        """Vector dimension."""
+        return int(self._index.d)
+
+    def __len__(self) -> int:
+        return int(self._index.ntotal)
+
+    def stored(self) -> int:
+        """Vectors held, dead or alive (flat holds no dead ones)."""
+        return len(self)
+
+    def upsert(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        """Replace any existing vectors of ``ids``, then add."""
+        if len(self):
+            self._index.remove_ids(faiss.IDSelectorBatch(ids))
+        self._index.add_with_ids(vectors, ids)
+
+    def delete(self, ids: np.ndarray) -> None:
+        """Remove ``ids``; unknown ids are ignored."""
+        if len(self):
+            self._index.remove_ids(faiss.IDSelectorBatch(ids))
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``k`` (scores, ids), -1 ids where there are fewer than ``k`` vectors."""
+        scores, ids = self._index.search(queries, k)
+        return scores, ids
+
+    def live(self) -> tuple[np.ndarray, np.ndarray]:
+        """All (ids, vectors)."""
+        ids = faiss.vector_to_array(self._index.id_map).astype(np.int64)
+        return ids, self._index.index.reconstruct_n(0, len(self))
+
+    def write(self, directory: Path, token: str) -> dict[str, str]:
+        """Write the index file; return its role → name."""
+        name = f"vectors-{token}.faiss"
+        faiss.write_index(self._index, str(directory / name))
+        return {"index": name}
+
+    @classmethod
+    def read(cls, directory: Path, files: dict[str, str]) -> "FlatBackend":
+        """Read what ``write`` wrote."""
+        index = _read_faiss(directory / files["index"])
+        if not isinstance(index, faiss.IndexIDMap2):
+            raise ServiceUnavailable(f"{directory / files['index']} is not a flat id-mapped index")
+        return cls(index)
+
+
+class HnswBackend:
+    """Approximate inner-product search on an HNSW graph, with tombstones for removals."""
+
+    kind = "hnsw"
+
+    def __init__(self, index: faiss.IndexHNSWFlat, labels: np.ndarray, ef_search: int) -> None:
+        self._index = index
+        self._labels = labels
+        self._ef_search = ef_search
+        self._dead = int(np.count_nonzero(labels < 0))
+        # The selector reads this buffer through a raw pointer: keep both alive together.
+        self._bitmap: np.ndarray | None = None
+        self._selector: faiss.IDSelectorBitmap | None = None
+
+    @classmethod
+    def build(cls, ids: np.ndarray, vectors: np.ndarray, params: AnnParams) -> "HnswBackend":
+        """A new graph over ``vectors`` (which may be empty)."""
+        dim = vectors.shape[1]
+        index = faiss.IndexHNSWFlat(dim, params.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = params.hnsw_ef_construction
+        backend = cls(index, np.empty(0, dtype=np.int64), params.hnsw_ef_search)
+        backend.upsert(ids, vectors)
+        return backend
+
+    @property
+    def dim(self) -> int:
+        """Vector dimension."""
+        return int(self._index.d)
+
+    def __len__(self) -> int:
+        return len(self._labels) - self._dead
+
+    def stored(self) -> int:
+        """Vectors held, tombstones included."""
+        return len(self._labels)
+
+    def dead_fraction(self) -> float:
+        """Share of stored vectors that are tombstones."""
+        return self._dead / len(self._labels) if len(self._labels) else 0.0
+
+    def upsert(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        """Tombstone the current vectors of ``ids`` and append the new ones."""
+        self.delete(ids)
+        self._index.add(vectors)
+        self._labels = np.concatenate([self._labels, ids])
+        self._selector = self._bitmap = None
+
+    def delete(self, ids: np.ndarray) -> None:
+        """Tombstone ``ids``; unknown ids are ignored."""
+        positions = np.flatnonzero(np.isin(self._labels, ids))
+        if positions.size:
+            self._labels[positions] = -1
+            self._dead += int(positions.size)
+            self._selector = self._bitmap = None
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``k`` (scores, ids) among live vectors, -1 ids where none."""
+        params = faiss.SearchParametersHNSW()  # type: ignore[attr-defined]  # missing in stubs
+        params.efSearch = max(self._ef_search, k)
+        if self._dead:
+            params.sel = self._live_selector()
+        scores, positions = self._index.search(queries, k, params=params)
+        ids = np.where(positions >= 0, self._labels[np.maximum(positions, 0)], -1)
+        return scores, ids
+
+    def _live_selector(self) -> faiss.IDSelectorBitmap:
+        """Bitmap of live positions: bit ``i % 8`` of byte ``i // 8`` (little-endian bit order)."""
+        if self._selector is None:
+            self._bitmap = np.packbits(self._labels >= 0, bitorder="little")
+            # ``n`` is the bitmap's size in bytes, not in bits.
+            self._selector = faiss.IDSelectorBitmap(self._bitmap.size, faiss.swig_ptr(self._bitmap))
+        return self._selector
+
+    def live(self) -> tuple[np.ndarray, np.ndarray]:
+        """Live (ids, vectors), for compaction or a switch of layout."""
+        alive = self._labels >= 0
+        vectors = self._index.storage.reconstruct_n(0, len(self._labels))
+        return self._labels[alive].copy(), vectors[alive]
+
+    def write(self, directory: Path, token: str) -> dict[str, str]:
+        """Write graph and labels; return role → name."""
+        index_name, labels_name = f"vectors-{token}.faiss", f"labels-{token}.npy"
+        faiss.write_index(self._index, str(directory / index_name))
+        np.save(directory / labels_name, self._labels, allow_pickle=False)
+        return {"index": index_name, "labels": labels_name}
+
+    @classmethod
+    def read(cls, directory: Path, files: dict[str, str], ef_search: int) -> "HnswBackend":
+        """Read what ``write`` wrote and check the two files agree."""
+        index = _read_faiss(directory / files["index"])
+        if not isinstance(index, faiss.IndexHNSWFlat):
+            raise ServiceUnavailable(f"{directory / files['index']} is not an HNSW index")
+        try:
+            labels = np.load(directory / files["labels"], allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise ServiceUnavailable(f"vector index labels are unreadable: {exc}") from exc
+        if labels.dtype != np.int64 or labels.shape != (index.ntotal,):
+            raise ServiceUnavailable(
+                f"vector index labels hold {labels.shape} {labels.dtype}, "
+                f"expected ({index.ntotal},) int64"
+            )
+        return cls(index, labels, ef_search)
+
+
+def _read_faiss(path: Path) -> faiss.Index:
+    """``faiss.read_index`` with its RuntimeError on damaged files turned into a clear error."""
+    try:
+        return faiss.read_index(str(path))
+    except RuntimeError as exc:
+        raise ServiceUnavailable(f"vector index file {path} is damaged: {exc}") from exc

@@ -1,0 +1,167 @@
+"""Persistence of the whole match engine: three indexes saved together, committed atomically.
+
+Layout under ``<index_dir>/``::
+
+    manifest.json            model, dim, counts, last IndexChange id, current generation
+    gen-<stamp>-<token>/     patent-vectors/  (VectorIndex of patent chunks)
+                             patent-lexical/  (LexicalIndex of whole patents)
+                             need-vectors/    (VectorIndex of needs)
+                             ids.npz          (indexed patent and need ids)
+
+A save writes a fresh generation folder, then replaces ``manifest.json`` with ``os.replace``
+(the commit point). Until then readers see the previous generation, whole; a failed save removes
+its half-written folder. The previous generation is kept one round so that a process that read
+the old manifest a moment ago can still load its files.
+"""
+
+import json
+import os
+import secrets
+import shutil
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from app.errors import ServiceUnavailable
+from app.search.ann_params import AnnParams
+from app.search.index_manifest import fsync_file
+from app.search.lexical import LexicalIndex
+from app.search.vector_index import VectorIndex
+
+ENGINE_MANIFEST = "manifest.json"
+ENGINE_FORMAT = 1
+REBUILD_HINT = "run `patentmatch index rebuild`"
+
+
+@dataclass(frozen=True)
+class EngineManifest:
+    """What the saved engine holds."""
+
+    model: str
+    dim: int
+    patents: int
+    patent_chunks: int
+    needs: int
+    last_change_id: int
+    generation: str
+    created_at: str
+    format_version: int = ENGINE_FORMAT
+
+
+@dataclass
+class EngineIndexes:
+    """The in-memory indexes of the engine and the ids they hold."""
+
+    patent_vectors: VectorIndex
+    patent_lexical: LexicalIndex
+    need_vectors: VectorIndex
+    patent_ids: set[int] = field(default_factory=set)
+    need_ids: set[int] = field(default_factory=set)
+    last_change_id: int = 0
+
+    @classmethod
+    def empty(cls, model: str, dim: int, params: AnnParams) -> "EngineIndexes":
+        """Fresh, empty indexes for ``model``."""
+        return cls(
+            patent_vectors=VectorIndex.create(dim, model=model, params=params),
+            patent_lexical=LexicalIndex(),
+            need_vectors=VectorIndex.create(dim, model=model, params=params),
+        )
+
+
+def read_engine_manifest(index_dir: Path) -> EngineManifest | None:
+    """The saved manifest, or None when nothing was ever saved there."""
+    path = index_dir / ENGINE_MANIFEST
+    if not path.is_file():
+        return None
+    try:
+        manifest = EngineManifest(**json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError) as exc:
+        raise ServiceUnavailable(f"index manifest {path} is unreadable ({exc}); {REBUILD_HINT}")
+    if manifest.format_version != ENGINE_FORMAT:
+        raise ServiceUnavailable(
+            f"index at {index_dir} has format {manifest.format_version}; {REBUILD_HINT}"
+        )
+    return manifest
+
+
+def check_compatible(manifest: EngineManifest, index_dir: Path, model: str, dim: int) -> None:
+    """Refuse an index built with another model or dimension than the configured encoder's."""
+    if manifest.model != model or manifest.dim != dim:
+        raise ServiceUnavailable(
+            f"the index at {index_dir} was built with model {manifest.model!r} (dim {manifest.dim})"
+            f" but the configured model is {model!r} (dim {dim}); {REBUILD_HINT}"
+        )
+
+
+def load_indexes(index_dir: Path, model: str, dim: int, params: AnnParams) -> EngineIndexes:
+    """Load the current generation; refuses another model/dim with a rebuild hint."""
+    manifest = read_engine_manifest(index_dir)
+    if manifest is None:
+        raise ServiceUnavailable(f"no search index at {index_dir}; {REBUILD_HINT}")
+    check_compatible(manifest, index_dir, model, dim)
+    folder = index_dir / manifest.generation
+    ids = np.load(folder / "ids.npz")
+    return EngineIndexes(
+        patent_vectors=VectorIndex.load(
+            folder / "patent-vectors", model=model, dim=dim, params=params
+        ),
+        patent_lexical=LexicalIndex.load(folder / "patent-lexical"),
+        need_vectors=VectorIndex.load(folder / "need-vectors", model=model, dim=dim, params=params),
+        patent_ids={int(i) for i in ids["patents"]},
+        need_ids={int(i) for i in ids["needs"]},
+        last_change_id=manifest.last_change_id,
+    )
+
+
+def _write_generation(folder: Path, indexes: EngineIndexes) -> None:
+    """Write every index of one generation into ``folder``."""
+    change = indexes.last_change_id
+    indexes.patent_vectors.save(folder / "patent-vectors", last_change_id=change)
+    indexes.patent_lexical.save(folder / "patent-lexical")
+    indexes.need_vectors.save(folder / "need-vectors", last_change_id=change)
+    with (folder / "ids.npz").open("wb") as handle:
+        np.savez(
+            handle,
+            patents=np.fromiter(sorted(indexes.patent_ids), dtype=np.int64),
+            needs=np.fromiter(sorted(indexes.need_ids), dtype=np.int64),
+        )
+    fsync_file(folder / "ids.npz")
+
+
+def save_indexes(index_dir: Path, indexes: EngineIndexes, model: str, dim: int) -> EngineManifest:
+    """Save all indexes as a new generation and commit it by replacing ``manifest.json``."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    previous = read_engine_manifest(index_dir)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    generation = f"gen-{stamp}-{secrets.token_hex(4)}"
+    folder = index_dir / generation
+    folder.mkdir()
+    committed = False
+    try:
+        _write_generation(folder, indexes)
+        manifest = EngineManifest(
+            model=model,
+            dim=dim,
+            patents=len(indexes.patent_ids),
+            patent_chunks=len(indexes.patent_vectors),
+            needs=len(indexes.need_ids),
+            last_change_id=indexes.last_change_id,
+            generation=generation,
+            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        )
+        tmp = index_dir / f".{ENGINE_MANIFEST}.tmp"
+        tmp.write_text(json.dumps(asdict(manifest), indent=2), encoding="utf-8")
+        fsync_file(tmp)
+        os.replace(tmp, index_dir / ENGINE_MANIFEST)
+        committed = True
+    finally:
+        if not committed:
+            shutil.rmtree(folder, ignore_errors=True)
+    keep = {generation, previous.generation if previous else ""}
+    for stale in index_dir.glob("gen-*"):
+        if stale.name not in keep:
+            shutil.rmtree(stale, ignore_errors=True)
+    return manifest
