@@ -2,9 +2,11 @@
 
 import typer
 
+from app.api.cli import keys_app, serve_app
 from app.catalog.cli import demo_app, import_app
 from app.dbcli import db_app
 from app.search.cli import index_app, model_app
+from app.search.evalcli import eval_app
 
 app = typer.Typer(
     help="patentmatch — patent supply–demand matchmaking (专利供需对接).",
@@ -12,10 +14,13 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(db_app, name="db")
+app.add_typer(serve_app, name="serve")
+app.add_typer(keys_app, name="keys")
 app.add_typer(import_app, name="import")
 app.add_typer(demo_app, name="demo")
 app.add_typer(model_app, name="model")
 app.add_typer(index_app, name="index")
+app.add_typer(eval_app, name="eval")
 
 
 def main() -> None:

@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     ann_compact_fraction: float = 0.2
     # Per-request search is single-threaded: 2 OpenMP threads were 3–4x slower per query here.
     search_threads: int = 1
+    # A match result is flagged no_good_match when its best calibrated confidence is below this.
+    match_min_confidence: float = 0.5
 
     # Import.
     import_batch_size: int = 500

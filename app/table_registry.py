@@ -4,4 +4,5 @@
 from app.api import jobs as api_jobs  # noqa: F401
 from app.api import keys as api_keys  # noqa: F401
 from app.catalog import models as catalog_models  # noqa: F401
+from app.deals import models as deal_models  # noqa: F401
 from app.licensing import models as licensing_models  # noqa: F401

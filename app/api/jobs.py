@@ -1,6 +1,7 @@
 """Import jobs: a small table that tracks background imports, and the runner thread's work."""
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -10,8 +11,12 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 from sqlmodel import Field, Session, SQLModel
 
+from app.catalog.importer import import_patents
+from app.catalog.ipc import IpcScheme
 from app.catalog.models import enum_type, json_list, utcnow
+from app.catalog.report import ImportReport, RowIssue
 from app.errors import AppError
+from app.search.engine import MatchEngine
 
 # Enough to fix a file; the counts still say how many rows were rejected in all.
 MAX_STORED_ISSUES = 1000
@@ -45,32 +50,32 @@ class ImportJob(SQLModel, table=True):
     updated: int = 0
     unchanged: int = 0
     rejected: int = 0
-    summary: str | None = Field(default=None, sa_type=sa.Text())
+    summary: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON())
     errors: list[dict[str, Any]] = Field(default_factory=list, sa_type=json_list())
-    warnings: list[str] = Field(default_factory=list, sa_type=json_list())
+    warnings: list[dict[str, Any]] = Field(default_factory=list, sa_type=json_list())
     failure: str | None = Field(default=None, sa_type=sa.Text())
     created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
     started_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
     finished_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
 
 
-def _issue(issue: Any) -> dict[str, Any]:
-    value = getattr(issue, "value", None)
+def _issue(issue: RowIssue) -> dict[str, Any]:
+    value = issue.value
     return {
-        "row": getattr(issue, "row", None),
-        "field": getattr(issue, "field", None),
-        "reason": getattr(issue, "reason", str(issue)),
+        "row": issue.row,
+        "field": issue.field,
+        "reason": issue.reason,
         "value": None if value is None else str(value),
     }
 
 
-def _record_report(job: ImportJob, report: Any) -> None:
+def _record_report(job: ImportJob, report: ImportReport) -> None:
     for name in ("read", "inserted", "updated", "unchanged", "rejected"):
         setattr(job, name, int(getattr(report, name, 0)))
     job.rows_processed = max(job.rows_processed, job.read)
     job.errors = [_issue(i) for i in list(report.errors)[:MAX_STORED_ISSUES]]
-    job.warnings = [str(w) for w in list(report.warnings)[:MAX_STORED_ISSUES]]
-    job.summary = report.summary()
+    job.warnings = [_issue(w) for w in list(report.warnings)[:MAX_STORED_ISSUES]]
+    job.summary = dict(report.summary())
 
 
 def _set_state(engine: Engine, job_id: int, **fields: Any) -> None:
@@ -84,8 +89,19 @@ def _set_state(engine: Engine, job_id: int, **fields: Any) -> None:
         session.commit()
 
 
-def _import(engine: Engine, job_id: int, path: Path, owner_org_id: int) -> None:
-    from app.catalog.importer import import_patents  # the importer pulls in heavy readers
+@dataclass(frozen=True)
+class ImportTask:
+    """What a job imports and with which options."""
+
+    job_id: int
+    path: Path
+    owner_org_id: int
+    batch_size: int
+    ipc_scheme: IpcScheme | None
+
+
+def _import(engine: Engine, task: ImportTask) -> None:
+    job_id = task.job_id
 
     with Session(engine) as session:
         job = session.get(ImportJob, job_id)
@@ -97,7 +113,14 @@ def _import(engine: Engine, job_id: int, path: Path, owner_org_id: int) -> None:
             job.rows_processed = rows
             session.add(job)
 
-        report = import_patents(session, path, owner_org_id=owner_org_id, on_progress=on_progress)
+        report = import_patents(
+            session,
+            task.path,
+            owner_org_id=task.owner_org_id,
+            batch_size=task.batch_size,
+            on_progress=on_progress,
+            ipc_scheme=task.ipc_scheme,
+        )
         _record_report(job, report)
         job.status = JobStatus.SUCCEEDED
         job.finished_at = utcnow()
@@ -105,13 +128,12 @@ def _import(engine: Engine, job_id: int, path: Path, owner_org_id: int) -> None:
         session.commit()
 
 
-def run_import_job(
-    engine: Engine, matcher: Any | None, job_id: int, path: Path, owner_org_id: int
-) -> None:
+def run_import_job(engine: Engine, matcher: MatchEngine | None, task: ImportTask) -> None:
     """Run one import job to completion (in a background thread) and sync the search index."""
+    job_id = task.job_id
     _set_state(engine, job_id, status=JobStatus.RUNNING, started_at=utcnow())
     try:
-        _import(engine, job_id, path, owner_org_id)
+        _import(engine, task)
     except AppError as exc:  # a file the importer refuses: the user's problem, shown as such
         _set_state(
             engine, job_id, status=JobStatus.FAILED, failure=exc.detail, finished_at=utcnow()
@@ -129,7 +151,7 @@ def run_import_job(
         )
         return
     finally:
-        path.unlink(missing_ok=True)
+        task.path.unlink(missing_ok=True)
     if matcher is not None:
         with Session(engine) as session:
             matcher.sync(session)

@@ -57,7 +57,7 @@ def create_key(
     if role is not Role.ADMIN and org_id is None:
         raise ValidationFailed(
             "only admin keys may have no organisation",
-            errors=[{"field": "org", "message": f"a {role.value} key needs an organisation"}],
+            errors=[{"field": "org", "message": f"{role.value} keys need an organisation"}],
         )
     if org_id is not None and session.get(Organisation, org_id) is None:
         raise NotFound(f"organisation {org_id} does not exist")

@@ -54,9 +54,19 @@ def _incoming_request_id(scope: Scope) -> str:
 
 
 def _route_template(scope: Scope) -> str:
+    """The matched route's path template, e.g. ``/api/v1/patents/{patent_id}``."""
     route = scope.get("route")
-    # Unmatched paths share one label, so scanners cannot blow up the metric's cardinality.
-    return str(getattr(route, "path", "unmatched"))
+    template = getattr(route, "path", None)
+    regex = getattr(route, "path_regex", None)
+    if template is None or regex is None:
+        # Unmatched paths share one label, so scanners cannot blow up the metric's cardinality.
+        return "unmatched"
+    # Routers included with a prefix report their own path; recover the (static) prefix.
+    path = str(scope.get("path", ""))
+    for cut in (i for i, char in enumerate(path) if char == "/"):
+        if regex.match(path[cut:]):
+            return path[:cut] + str(template)
+    return str(template)
 
 
 class ObservabilityMiddleware:
@@ -154,7 +164,11 @@ def health_router() -> APIRouter:
         body = {"status": "ready" if ready else "unavailable", **details}
         return JSONResponse(body, status_code=200 if ready else 503)
 
-    @router.get("/metrics", summary="Prometheus metrics", include_in_schema=True)
+    @router.get(
+        "/metrics",
+        summary="Prometheus metrics",
+        description="Request counts and latencies by route template, in the text format.",
+    )
     def metrics(request: Request) -> Response:
         registry = request.app.state.metrics.registry
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -72,13 +72,13 @@ def new_patent(body: PatentCreate, owner_org_id: int) -> Patent:
     for name in ("applicants", "patentees", "inventors"):
         fields[name] = fields[name] or []
     fields["ipc_codes"] = normalise_ipc_codes(body.ipc_codes)
+    fields["source"] = body.source or "api"
     patent = Patent(
         **fields,
         natural_key=appno,
         application_number=appno,
         patent_type=patent_type,
         owner_org_id=owner_org_id,
-        source=body.source or "api",
     )
     derive(patent)
     return patent

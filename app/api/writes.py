@@ -1,14 +1,13 @@
 """Commit a catalog write and make it searchable right away."""
 
-from typing import Any
-
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from app.errors import Conflict
+from app.search.engine import MatchEngine
 
 
-def commit_and_sync(session: Session, matcher: Any | None) -> None:
+def commit_and_sync(session: Session, matcher: MatchEngine | None) -> None:
     """Commit, then replay the change log into the match engine so the write is searchable.
 
     A unique-constraint violation at commit (a concurrent duplicate) becomes a 409.

@@ -93,7 +93,7 @@ def _xlsx_records(path: Path) -> Iterator[tuple[int, list[object]]]:
     try:
         sheet = workbook.worksheets[0]
         # Some writers store a wrong sheet size; recompute it from the cells themselves.
-        sheet.reset_dimensions()  # type: ignore[union-attr]
+        sheet.reset_dimensions()
         for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
             yield number, list(values)
     finally:

@@ -50,7 +50,9 @@ class ImportReport:
     def add_issues(self, row: int, issues: Issues) -> None:
         """Record a row's field errors and warnings under its row number."""
         self.errors.extend(RowIssue(row, str(i.field), i.reason, i.value) for i in issues.errors)
-        self.warnings.extend(RowIssue(row, str(i.field), i.reason, i.value) for i in issues.warnings)
+        self.warnings.extend(
+            RowIssue(row, str(i.field), i.reason, i.value) for i in issues.warnings
+        )
 
     def reject(self, row: int, field_name: str, reason: str, value: str | None = None) -> None:
         """Refuse a whole row for one reason (e.g. a line that is not JSON)."""

@@ -7,7 +7,7 @@ import unicodedata
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 
-from app.catalog.enums import CooperationMode, NeedStatus
+from app.catalog.enums import CooperationMode, LegalStatus, NeedStatus, PatentType
 
 # Excel counts days from 1899-12-30 (its 1900 leap-year bug folded in).
 _EXCEL_EPOCH = date(1899, 12, 30)
@@ -18,6 +18,23 @@ _SEPARATED = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\
 # A time part after the date, as openpyxl, databases and ISO 8601 write it.
 _TIME_SUFFIX = re.compile(r"(?:[T\s]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)$")
 _SECTIONED = re.compile(r"(?:^|\n)\s*(title|keywords|abstract)\s*:\s*", re.IGNORECASE)
+# CN kind codes: A published application, B granted invention, U utility model, S design.
+_KIND_TYPE = {
+    "A": PatentType.INVENTION,
+    "B": PatentType.INVENTION,
+    "C": PatentType.INVENTION,
+    "U": PatentType.UTILITY_MODEL,
+    "Y": PatentType.UTILITY_MODEL,
+    "S": PatentType.DESIGN,
+}
+_KIND_STATUS = {
+    "A": LegalStatus.PENDING,
+    "B": LegalStatus.GRANTED,
+    "C": LegalStatus.GRANTED,
+    "U": LegalStatus.GRANTED,
+    "Y": LegalStatus.GRANTED,
+    "S": LegalStatus.GRANTED,
+}
 _MULTI_SEPARATORS = re.compile(r"[;；,，、\n\r]+")
 
 _COOPERATION_WORDS: tuple[tuple[str, CooperationMode], ...] = (
@@ -193,3 +210,15 @@ def split_combined_text(raw: str) -> tuple[str | None, str | None]:
     if not sections:
         return text_value(raw), None
     return sections.get("title") or None, sections.get("abstract") or None
+
+
+def publication_kind(publication: str | None) -> tuple[PatentType | None, LegalStatus | None]:
+    """Patent type and status implied by a CN publication's kind code (A, B, U, S …)."""
+    kind = _kind_code(publication) or ""
+    return _KIND_TYPE.get(kind), _KIND_STATUS.get(kind)
+
+
+def _kind_code(publication: str | None) -> str | None:
+    if publication and publication.startswith("CN"):
+        return re.sub(r"\d$", "", publication)[-1:]
+    return None

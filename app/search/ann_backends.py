@@ -31,7 +31,9 @@ class Backend(Protocol):
     def __len__(self) -> int: ...
     def upsert(self, ids: np.ndarray, vectors: np.ndarray) -> None: ...
     def delete(self, ids: np.ndarray) -> None: ...
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]: ...
+    def search(
+        self, queries: np.ndarray, k: int, params: AnnParams
+    ) -> tuple[np.ndarray, np.ndarray]: ...
     def live(self) -> tuple[np.ndarray, np.ndarray]: ...
     def stored(self) -> int: ...
     def write(self, directory: Path, token: str) -> dict[str, str]: ...
@@ -73,7 +75,9 @@ class FlatBackend:
         if len(self):
             self._index.remove_ids(faiss.IDSelectorBatch(ids))
 
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def search(
+        self, queries: np.ndarray, k: int, params: AnnParams
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Top-``k`` (scores, ids), -1 ids where there are fewer than ``k`` vectors."""
         scores, ids = self._index.search(queries, k)
         return scores, ids
@@ -103,10 +107,9 @@ class HnswBackend:
 
     kind = "hnsw"
 
-    def __init__(self, index: faiss.IndexHNSWFlat, labels: np.ndarray, ef_search: int) -> None:
+    def __init__(self, index: faiss.IndexHNSWFlat, labels: np.ndarray) -> None:
         self._index = index
         self._labels = labels
-        self._ef_search = ef_search
         self._dead = int(np.count_nonzero(labels < 0))
         # The selector reads this buffer through a raw pointer: keep both alive together.
         self._bitmap: np.ndarray | None = None
@@ -118,7 +121,7 @@ class HnswBackend:
         dim = vectors.shape[1]
         index = faiss.IndexHNSWFlat(dim, params.hnsw_m, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = params.hnsw_ef_construction
-        backend = cls(index, np.empty(0, dtype=np.int64), params.hnsw_ef_search)
+        backend = cls(index, np.empty(0, dtype=np.int64))
         backend.upsert(ids, vectors)
         return backend
 
@@ -153,13 +156,15 @@ class HnswBackend:
             self._dead += int(positions.size)
             self._selector = self._bitmap = None
 
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def search(
+        self, queries: np.ndarray, k: int, params: AnnParams
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Top-``k`` (scores, ids) among live vectors, -1 ids where none."""
-        params = faiss.SearchParametersHNSW()  # type: ignore[attr-defined]  # missing in stubs
-        params.efSearch = max(self._ef_search, k)
+        search = faiss.SearchParametersHNSW()  # type: ignore[attr-defined]  # missing in stubs
+        search.efSearch = max(params.hnsw_ef_search, k)
         if self._dead:
-            params.sel = self._live_selector()
-        scores, positions = self._index.search(queries, k, params=params)
+            search.sel = self._live_selector()
+        scores, positions = self._index.search(queries, k, params=search)
         ids = np.where(positions >= 0, self._labels[np.maximum(positions, 0)], -1)
         return scores, ids
 
@@ -185,7 +190,7 @@ class HnswBackend:
         return {"index": index_name, "labels": labels_name}
 
     @classmethod
-    def read(cls, directory: Path, files: dict[str, str], ef_search: int) -> "HnswBackend":
+    def read(cls, directory: Path, files: dict[str, str]) -> "HnswBackend":
         """Read what ``write`` wrote and check the two files agree."""
         index = _read_faiss(directory / files["index"])
         if not isinstance(index, faiss.IndexHNSWFlat):
@@ -199,7 +204,7 @@ class HnswBackend:
                 f"vector index labels hold {labels.shape} {labels.dtype}, "
                 f"expected ({index.ntotal},) int64"
             )
-        return cls(index, labels, ef_search)
+        return cls(index, labels)
 
 
 def _read_faiss(path: Path) -> faiss.Index:

@@ -7,8 +7,12 @@ import typer
 from app.errors import AppError
 from app.settings import get_settings
 
-model_app = typer.Typer(help="Embedding models: fetch pinned sources, list them.", no_args_is_help=True)
-index_app = typer.Typer(help="Search indexes: rebuild from the database, status.", no_args_is_help=True)
+model_app = typer.Typer(
+    help="Embedding models: fetch pinned sources, list them.", no_args_is_help=True
+)
+index_app = typer.Typer(
+    help="Search indexes: rebuild from the database, status.", no_args_is_help=True
+)
 
 
 def _fail(error: AppError) -> typer.Exit:
@@ -52,6 +56,69 @@ def list_command() -> None:
     except AppError as error:
         raise _fail(error) from error
     for source, installed in rows:
-        state = f"installed at {installed.path} (dim {installed.dim})" if installed else "not fetched"
+        state = (
+            f"installed at {installed.path} (dim {installed.dim})" if installed else "not fetched"
+        )
         typer.echo(f"{source.name}: {state}; source pypi:{source.requirement}")
         typer.echo(f"  licence: {source.licence}")
+
+
+def _progress(stage: str, done: int, total: int) -> None:
+    """One line per rebuild batch, so long rebuilds show they are moving."""
+    typer.echo(f"  {stage}: {done}/{total}")
+
+
+@index_app.command("rebuild")
+def rebuild() -> None:
+    """Recreate the search indexes from the database (patents, then published needs)."""
+    from sqlmodel import Session
+
+    from app.db import engine_from_settings
+    from app.search.encoder import load_encoder
+    from app.search.engine import MatchEngine
+
+    settings = get_settings()
+    try:
+        encoder = load_encoder(settings)
+        typer.echo(f"rebuilding {settings.index_dir} with {encoder.name} (dim {encoder.dim})")
+        matcher = MatchEngine(settings, encoder)
+        with Session(engine_from_settings(settings)) as session:
+            manifest = matcher.rebuild(session, progress=_progress)
+    except AppError as error:
+        raise _fail(error) from error
+    typer.echo(
+        f"index rebuilt: {manifest.patents} patents ({manifest.patent_chunks} chunks), "
+        f"{manifest.needs} needs, last change {manifest.last_change_id}"
+    )
+
+
+@index_app.command("status")
+def status() -> None:
+    """Show what the saved index holds and how many catalog changes it is behind."""
+    from sqlmodel import Session
+
+    from app.db import engine_from_settings
+    from app.search.indexing import pending_count
+    from app.search.store import read_engine_manifest
+
+    settings = get_settings()
+    try:
+        manifest = read_engine_manifest(settings.index_dir)
+        if manifest is None:
+            typer.echo(f"no index at {settings.index_dir}; run `patentmatch index rebuild`")
+            raise typer.Exit(code=1)
+        with Session(engine_from_settings(settings)) as session:
+            pending = pending_count(session, manifest.last_change_id)
+    except AppError as error:
+        raise _fail(error) from error
+    typer.echo(f"index:        {settings.index_dir} ({manifest.generation}, {manifest.created_at})")
+    typer.echo(f"model:        {manifest.model} (dim {manifest.dim})")
+    if manifest.model != settings.model_name:
+        typer.secho(
+            f"  configured model is {settings.model_name!r}: run `patentmatch index rebuild`",
+            fg=typer.colors.YELLOW,
+        )
+    typer.echo(f"patents:      {manifest.patents} ({manifest.patent_chunks} chunks)")
+    typer.echo(f"needs:        {manifest.needs}")
+    typer.echo(f"last change:  {manifest.last_change_id}")
+    typer.echo(f"pending:      {pending} change(s) not in the saved index")

@@ -62,20 +62,3 @@ def patent_chunks(patents: Sequence[Patent], max_chars: int) -> tuple[list[int],
             keys.append(chunk_key(patent.id, number))
             texts.append(chunk)
     return keys, texts
-
-
-def best_per_patent(
-    scores: np.ndarray, keys: np.ndarray
-) -> tuple[list[int], list[float]]:
-    """Collapse one query's chunk hits to patents, keeping each patent's best chunk, best first.
-
-    Ties are broken by patent id so that the order is stable.
-    """
-    best: dict[int, float] = {}
-    for score, pid in zip(scores.tolist(), patent_of_keys(keys).tolist(), strict=True):
-        if pid < 0:
-            continue
-        if pid not in best or score > best[pid]:
-            best[pid] = float(score)
-    ordered = sorted(best.items(), key=lambda item: (-item[1], item[0]))
-    return [pid for pid, _ in ordered], [score for _, score in ordered]

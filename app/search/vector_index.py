@@ -31,6 +31,8 @@ class VectorIndex:
     def __init__(self, dim: int, *, model: str, params: AnnParams, backend: Backend) -> None:
         self.dim = dim
         self.model = model
+        # Replaceable (e.g. ``dataclasses.replace(index.params, hnsw_ef_search=...)``): search-time
+        # fields apply from the next call; structural ones from the next build.
         self.params = params
         self.last_change_id = 0
         self._backend = backend
@@ -63,7 +65,7 @@ class VectorIndex:
         check_files(directory, manifest)
         params = params or AnnParams.from_dict(manifest.params)
         faiss.omp_set_num_threads(params.search_threads)
-        backend = _read_backend(directory, manifest, params)
+        backend = _read_backend(directory, manifest)
         if len(backend) != manifest.count or backend.dim != dim:
             raise ServiceUnavailable(
                 f"vector index at {directory} holds {len(backend)} vectors of dim {backend.dim}; "
@@ -77,6 +79,11 @@ class VectorIndex:
     def kind(self) -> str:
         """``flat`` or ``hnsw``."""
         return self._backend.kind
+
+    @property
+    def tombstones(self) -> int:
+        """Removed or replaced vectors still held by an HNSW graph until its next compaction."""
+        return self._backend.stored() - len(self._backend)
 
     def __len__(self) -> int:
         return len(self._backend)
@@ -108,7 +115,7 @@ class VectorIndex:
             raise BadRequest(f"k must be positive, got {k}")
         queries = self._normalised(queries, "queries")
         with self._lock:
-            scores, ids = self._backend.search(queries, k)
+            scores, ids = self._backend.search(queries, k, self.params)
         return scores, ids.astype(np.int64, copy=False)
 
     def save(self, directory: Path, *, last_change_id: int) -> None:
@@ -180,10 +187,10 @@ class VectorIndex:
         return array
 
 
-def _read_backend(directory: Path, manifest: Manifest, params: AnnParams) -> Backend:
+def _read_backend(directory: Path, manifest: Manifest) -> Backend:
     """Read the layout the manifest names."""
     if manifest.kind == FlatBackend.kind:
         return FlatBackend.read(directory, manifest.files)
     if manifest.kind == HnswBackend.kind:
-        return HnswBackend.read(directory, manifest.files, params.hnsw_ef_search)
+        return HnswBackend.read(directory, manifest.files)
     raise ServiceUnavailable(f"vector index at {directory} has unknown kind {manifest.kind!r}")

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, File, Form, Request, Response, UploadFil
 
 from app.api.access import owner_for_write, sees_private
 from app.api.deps import PrincipalDep, SessionDep, SettingsDep, require_roles
-from app.api.jobs import ImportJob, run_import_job
+from app.api.jobs import ImportJob, ImportTask, run_import_job
 from app.api.principal import Principal, Role
 from app.api.schemas.common import problem_responses
 from app.api.schemas.imports import ImportJobOut
@@ -82,9 +82,16 @@ def start_patent_import(
     session.refresh(job)
     assert job.id is not None
     state = request.app.state
+    task = ImportTask(
+        job_id=job.id,
+        path=path,
+        owner_org_id=owner,
+        batch_size=settings.import_batch_size,
+        ipc_scheme=getattr(state, "ipc_scheme", None),
+    )
     worker = threading.Thread(
         target=run_import_job,
-        args=(state.engine, getattr(state, "matcher", None), job.id, path, owner),
+        args=(state.engine, getattr(state, "matcher", None), task),
         name=f"import-job-{job.id}",
         daemon=True,
     )

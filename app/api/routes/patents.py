@@ -1,5 +1,6 @@
 """/api/v1/patents: CRUD for the owning tto (and admins), search listing for everyone."""
 
+import re
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -20,9 +21,11 @@ from app.catalog.changes import record_change
 from app.catalog.enums import ChangeOp, ConversionStatus, EntityKind, LegalStatus, PatentType
 from app.catalog.models import Organisation, Patent
 from app.catalog.text import to_simplified
-from app.errors import Conflict, NotFound
+from app.errors import Conflict, NotFound, ValidationFailed
 
 router = APIRouter(prefix="/patents", tags=["patents"])
+
+_IPC_PREFIX = re.compile(r"[A-H](?:\d{2}(?:[A-Z](?:\d{1,4}(?:/\d{0,6})?)?)?)?")
 
 TtoOrAdmin = Annotated[Principal, Depends(require_roles(Role.TTO))]
 
@@ -153,6 +156,19 @@ def delete_patent(
     return Response(status_code=204)
 
 
+def _has_ipc_prefix(prefix: str) -> Any:
+    """Any of the patent's IPC codes starts with ``prefix`` (typed with or without the space)."""
+    compact = "".join(prefix.split()).upper()
+    if not _IPC_PREFIX.fullmatch(compact):
+        raise ValidationFailed(
+            "invalid IPC prefix",
+            errors=[{"field": "ipc_prefix", "message": f"{prefix!r} is not an IPC code prefix"}],
+        )
+    stored = compact[:4] + (" " + compact[4:] if len(compact) > 4 else "")
+    # The codes are a JSON list of normalised strings; a quote anchors the prefix at a code start.
+    return sa.cast(col(Patent.ipc_codes), sa.String).contains(f'"{stored}')
+
+
 def _filtered(
     ipc_prefix: str | None,
     legal_status: list[LegalStatus] | None,
@@ -163,8 +179,7 @@ def _filtered(
 ) -> Any:
     stmt = select(Patent)
     if ipc_prefix:
-        compact = "".join(ipc_prefix.split()).upper()
-        stmt = stmt.where(sa.func.replace(col(Patent.ipc_main), " ", "").startswith(compact))
+        stmt = stmt.where(_has_ipc_prefix(ipc_prefix))
     if legal_status:
         stmt = stmt.where(col(Patent.legal_status).in_(legal_status))
     if patent_type:
@@ -184,9 +199,9 @@ def _filtered(
     "",
     response_model=Page[PatentOut],
     summary="List and filter patents",
-    description="Filter by main IPC prefix (e.g. H01M), legal status (法律状态), patent type, "
-    "owner organisation, conversion status (转化状态) and title text; sort by filing_date or "
-    "updated_at; cursor-paginated.",
+    description="Filter by IPC prefix (any of the codes, e.g. H01M or H01M4/36), legal status "
+    "(法律状态), patent type, owner organisation, conversion status (转化状态) and title "
+    "text; sort by filing_date or updated_at; cursor-paginated.",
     responses=problem_responses(401, 422),
 )
 def list_patents(

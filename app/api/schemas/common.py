@@ -1,10 +1,19 @@
 """Shared response shapes: pages and problem documents."""
 
-from typing import Generic, TypeVar
+from datetime import UTC, datetime
+from typing import Annotated, Generic, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 T = TypeVar("T")
+
+
+def _assume_utc(moment: datetime) -> datetime:
+    # SQLite drops the offset of timestamps that were written in UTC; put it back.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_assume_utc)]
 
 
 class Page(BaseModel, Generic[T]):

@@ -1,10 +1,9 @@
 """Import job schemas."""
 
-from datetime import datetime
-
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.jobs import JobStatus
+from app.api.schemas.common import UtcDatetime
 
 
 class RowIssueOut(BaseModel):
@@ -32,10 +31,10 @@ class ImportJobOut(BaseModel):
     updated: int
     unchanged: int
     rejected: int
-    summary: str | None
+    summary: dict[str, object] | None = Field(description="The importer's counts, when done")
     errors: list[RowIssueOut] = Field(description="Per-row errors (at most the first 1000)")
-    warnings: list[str]
+    warnings: list[RowIssueOut]
     failure: str | None = Field(description="Why the whole job failed, if it did")
-    created_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
+    created_at: UtcDatetime
+    started_at: UtcDatetime | None
+    finished_at: UtcDatetime | None

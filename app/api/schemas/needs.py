@@ -1,10 +1,11 @@
 """Technology need schemas (技术需求): create, update and the view."""
 
-from datetime import date, datetime
+from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 
+from app.api.schemas.common import UtcDatetime
 from app.catalog.enums import CooperationMode, NeedStatus
 
 _EXAMPLE: JsonDict = {
@@ -70,6 +71,6 @@ class NeedOut(BaseModel):
     deadline: date | None
     status: NeedStatus
     illustrative: bool
-    created_at: datetime
-    updated_at: datetime
-    published_at: datetime | None
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
+    published_at: UtcDatetime | None

@@ -1,10 +1,9 @@
 """Organisation schemas: a public view for everyone, a private one with contact fields."""
 
-from datetime import datetime
-
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 
+from app.api.schemas.common import UtcDatetime
 from app.catalog.enums import OrgKind
 
 _EXAMPLE: JsonDict = {
@@ -63,7 +62,7 @@ class OrgPublic(BaseModel):
     region: str | None
     coverage_regions: list[str]
     coverage_industries: list[str]
-    created_at: datetime
+    created_at: UtcDatetime
 
 
 class OrgPrivate(OrgPublic):

@@ -1,10 +1,11 @@
 """Patent schemas (供给侧专利): create, update and the public view."""
 
-from datetime import date, datetime
+from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 
+from app.api.schemas.common import UtcDatetime
 from app.catalog.enums import ConversionStatus, LegalStatus, PatentType
 
 _EXAMPLE: JsonDict = {
@@ -93,5 +94,5 @@ class PatentOut(BaseModel):
     owner_org_id: int | None
     language: str
     source: str | None
-    created_at: datetime
-    updated_at: datetime
+    created_at: UtcDatetime
+    updated_at: UtcDatetime

@@ -1,0 +1,111 @@
+"""CLI: ``patentmatch serve`` and ``patentmatch keys create|list|revoke``."""
+
+import logging
+from datetime import datetime
+from typing import Annotated
+
+import typer
+
+from app.api.keys import create_key, list_keys, revoke_key
+from app.api.principal import Role
+from app.db import engine_from_settings, session_scope
+from app.errors import AppError
+from app.settings import get_settings
+
+serve_app = typer.Typer(help="Run the HTTP API.")
+keys_app = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=True)
+
+
+def _fail(error: AppError) -> typer.Exit:
+    typer.secho(f"error: {error.detail}", err=True, fg=typer.colors.RED)
+    for item in error.extra.get("errors", []):
+        typer.secho(f"  {item['field']}: {item['message']}", err=True, fg=typer.colors.RED)
+    return typer.Exit(code=1)
+
+
+@serve_app.callback(invoke_without_command=True)
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    reload: Annotated[bool, typer.Option(help="Reload on code changes (development)")] = False,
+) -> None:
+    """Serve the API with uvicorn (settings from PATENTMATCH_* variables)."""
+    import uvicorn
+
+    # Request logs are already JSON lines; print them bare on stderr next to uvicorn's own.
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    app_logger = logging.getLogger("patentmatch")
+    app_logger.addHandler(handler)
+    app_logger.setLevel(logging.INFO)
+
+    uvicorn.run("app.api.main:create_app", factory=True, host=host, port=port, reload=reload)
+
+
+@keys_app.command("create")
+def create(
+    role: Annotated[Role, typer.Option(help="enterprise, tto, station or admin")],
+    org: Annotated[int | None, typer.Option(help="Organisation id (optional for admin)")] = None,
+    expires_days: Annotated[int | None, typer.Option(help="Expire after N days")] = None,
+    label: Annotated[str | None, typer.Option(help="A note saying what the key is for")] = None,
+) -> None:
+    """Create a key and print its secret — shown only this once."""
+    engine = engine_from_settings(get_settings())
+    try:
+        with session_scope(engine) as session:
+            key, secret = create_key(
+                session, role=role, org_id=org, expires_days=expires_days, label=label
+            )
+            key_id, expires = key.id, key.expires_at
+    except AppError as error:
+        raise _fail(error) from None
+    finally:
+        engine.dispose()
+    typer.echo(f"created key {key_id} ({role.value}, organisation {org or '-'})")
+    if expires is not None:
+        typer.echo(f"expires {expires:%Y-%m-%d %H:%M} UTC")
+    typer.echo("secret (store it now; it cannot be shown again):")
+    typer.echo(secret)
+
+
+def _when(moment: datetime | None) -> str:
+    return f"{moment:%Y-%m-%d %H:%M}" if moment else "-"
+
+
+@keys_app.command("list")
+def list_() -> None:
+    """List keys: id, prefix, organisation, role, dates — never secrets."""
+    engine = engine_from_settings(get_settings())
+    # Plain columns rather than a rich table: never wrapped, easy to grep in scripts.
+    row = "{:>5}  {:<12} {:>6}  {:<10} {:<16}  {:<16}  {:<16}  {:<16}"
+    typer.echo(row.format("id", "prefix", "org", "role", "created", "expires", "revoked", "used"))
+    with session_scope(engine) as session:
+        for key in list_keys(session):
+            typer.echo(
+                row.format(
+                    key.id or "-",
+                    key.prefix,
+                    key.org_id or "-",
+                    key.role.value,
+                    _when(key.created_at),
+                    _when(key.expires_at),
+                    _when(key.revoked_at),
+                    _when(key.last_used_at),
+                )
+            )
+    engine.dispose()
+
+
+@keys_app.command("revoke")
+def revoke(key_id: Annotated[int, typer.Argument(help="Key id (see `keys list`)")]) -> None:
+    """Revoke a key at once; requests with it get 401 from now on."""
+    engine = engine_from_settings(get_settings())
+    try:
+        with session_scope(engine) as session:
+            key = revoke_key(session, key_id)
+            prefix = key.prefix
+    except AppError as error:
+        raise _fail(error) from None
+    finally:
+        engine.dispose()
+    typer.echo(f"revoked key {key_id} ({prefix})")

@@ -1,0 +1,125 @@
+"""The FastAPI application: ``create_app`` wires settings, database, match engine and routes."""
+
+import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from sqlalchemy import Engine
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+
+from app.api.observability import Metrics, ObservabilityMiddleware, health_router
+from app.api.problems import install_problem_handlers
+from app.api.ratelimit import RateLimiter
+from app.api.routes import alerts as alert_routes
+from app.api.routes import deals as deal_routes
+from app.api.routes import figures as figure_routes
+from app.api.routes import imports, ipc, licensing, matching, needs, orgs, patents
+from app.catalog.ipc import load_ipc_scheme
+from app.db import engine_from_settings
+from app.search.encoder import load_encoder
+from app.search.engine import MatchEngine
+from app.settings import Settings, get_settings
+
+API_PREFIX = "/api/v1"
+# Import threads still running at shutdown get this long to finish their batch.
+SHUTDOWN_GRACE_SECONDS = 10.0
+
+DESCRIPTION = """
+Patent supply–demand matchmaking (专利供需对接) for IP offices, university tech-transfer offices
+(技术转移机构) and service stations (知识产权服务站).
+
+Authenticate with an API key in `X-API-Key` (or `Authorization: Bearer …`); keys are issued with
+`patentmatch keys create`. Errors are RFC 9457 `application/problem+json`.
+"""
+
+TAGS = [
+    {"name": "organisations", "description": "Universities, institutes, enterprises, stations."},
+    {"name": "patents", "description": "The supply side: patents (专利) of tech-transfer offices."},
+    {"name": "needs", "description": "The demand side: enterprises' technology needs (技术需求)."},
+    {"name": "imports", "description": "Bulk import of patent files (批量导入)."},
+    {"name": "ipc", "description": "IPC codes with CNIPA Chinese labels (分类号)."},
+    {"name": "matching", "description": "Hybrid semantic + keyword matching (供需匹配)."},
+    {"name": "open licensing", "description": "Open licensing (专利开放许可)."},
+    {"name": "operations", "description": "Health, readiness and metrics."},
+]
+
+
+def build_match_engine(settings: Settings, engine: Engine) -> MatchEngine:
+    """Load the encoder and the indexes (rebuilding them from the database when stale)."""
+    matcher = MatchEngine(settings, load_encoder(settings))
+    with Session(engine) as session:
+        matcher.load_or_rebuild(session)
+    return matcher
+
+
+def _lifespan(settings: Settings, engine: Engine | None, matcher: MatchEngine | None) -> Any:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = engine if engine is not None else engine_from_settings(settings)
+        state = app.state
+        state.engine = db
+        state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
+        state.import_threads = weakref.WeakSet()
+        state.ipc_scheme = await run_in_threadpool(load_ipc_scheme, settings.shared_dir)
+        state.matcher = matcher
+        if matcher is None:
+            state.matcher = await run_in_threadpool(build_match_engine, settings, db)
+        try:
+            yield
+        finally:
+            for worker in list(state.import_threads):
+                worker.join(timeout=SHUTDOWN_GRACE_SECONDS)
+            if matcher is None:
+                # Persist what sync replayed in memory, so a restart need not replay it again.
+                await run_in_threadpool(state.matcher.save)
+            if engine is None:
+                db.dispose()
+
+    return lifespan
+
+
+def _api_router() -> APIRouter:
+    router = APIRouter(prefix=API_PREFIX)
+    for module in (orgs, patents, needs, imports, ipc, matching, licensing):
+        router.include_router(module.router)
+    router.include_router(deal_routes.router)
+    router.include_router(figure_routes.router)
+    router.include_router(alert_routes.router)
+    return router
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    engine: Engine | None = None,
+    matcher: MatchEngine | None = None,
+) -> FastAPI:
+    """Build the API app; ``engine`` and ``matcher`` may be injected (tests), else built."""
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="patentmatch API",
+        version="1",
+        summary="专利供需对接 — patent supply–demand matchmaking",
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        lifespan=_lifespan(settings, engine, matcher),
+    )
+    app.state.settings = settings
+    app.state.metrics = Metrics()
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["X-Request-ID", "Retry-After", "Location"],
+        )
+    app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics)
+    install_problem_handlers(app)
+    app.include_router(health_router())
+    app.include_router(_api_router())
+    return app

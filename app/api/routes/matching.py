@@ -1,0 +1,183 @@
+"""Matching endpoints: text → patents, need → patents, patent → needs, portfolio → needs."""
+
+from dataclasses import asdict
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from sqlmodel import col, select
+
+from app.api.access import get_visible_need, need_visible
+from app.api.deps import MatcherDep, PrincipalDep, SessionDep
+from app.api.principal import Principal
+from app.api.schemas.common import problem_responses
+from app.api.schemas.matching import (
+    ExplanationOut,
+    MatchFiltersIn,
+    NeedBrief,
+    NeedMatches,
+    NeedMatchOut,
+    PatentBrief,
+    PatentMatches,
+    PatentMatchOut,
+    TextMatchRequest,
+)
+from app.catalog.enums import LegalStatus, OrgKind, PatentType
+from app.catalog.models import Organisation, Patent, TechNeed
+from app.errors import NotFound
+from app.search.engine import Match, MatchFilters, MatchResult
+
+router = APIRouter(tags=["matching"])
+
+KQuery = Annotated[int, Query(ge=1, le=50, description="How many matches")]
+
+
+def filters_query(
+    legal_status: Annotated[list[LegalStatus] | None, Query()] = None,
+    patent_type: Annotated[list[PatentType] | None, Query()] = None,
+    ipc_prefix: Annotated[str | None, Query(examples=["H01M"])] = None,
+    region_prefix: Annotated[str | None, Query(examples=["33"])] = None,
+    owner_kind: Annotated[list[OrgKind] | None, Query()] = None,
+    min_remaining_years: Annotated[float | None, Query(ge=0)] = None,
+    open_licence_only: bool = False,
+) -> MatchFilters:
+    """MatchFilters from query parameters (validated by the filters themselves)."""
+    return MatchFilters(
+        legal_status=legal_status,
+        patent_type=patent_type,
+        ipc_prefix=ipc_prefix,
+        region_prefix=region_prefix,
+        owner_kind=owner_kind,
+        min_remaining_years=min_remaining_years,
+        open_licence_only=open_licence_only,
+    )
+
+
+def _filters(body: MatchFiltersIn) -> MatchFilters:
+    return MatchFilters(**body.model_dump())
+
+
+FiltersDep = Annotated[MatchFilters, Depends(filters_query)]
+
+
+def _explanation(match: Match) -> ExplanationOut:
+    return ExplanationOut.model_validate(asdict(match.explanation))
+
+
+def _ordered(result: MatchResult) -> list[Match]:
+    # Ties broken by id so equal scores always come back in the same order.
+    return sorted(result.matches, key=lambda m: (-m.score, m.id))
+
+
+def _patent_matches(session: SessionDep, result: MatchResult) -> PatentMatches:
+    matches = _ordered(result)
+    ids = [m.id for m in matches]
+    rows = {p.id: p for p in session.exec(select(Patent).where(col(Patent.id).in_(ids)))}
+    out = [
+        PatentMatchOut(
+            id=m.id,
+            score=m.score,
+            confidence=m.confidence,
+            explanation=_explanation(m),
+            patent=PatentBrief.model_validate(rows[m.id]),
+        )
+        for m in matches
+        if m.id in rows  # deleted since the index last synced
+    ]
+    return PatentMatches(matches=out, no_good_match=result.no_good_match)
+
+
+def _need_matches(session: SessionDep, principal: Principal, result: MatchResult) -> NeedMatches:
+    matches = _ordered(result)
+    ids = [m.id for m in matches]
+    rows = {n.id: n for n in session.exec(select(TechNeed).where(col(TechNeed.id).in_(ids)))}
+    out = [
+        NeedMatchOut(
+            id=m.id,
+            score=m.score,
+            confidence=m.confidence,
+            explanation=_explanation(m),
+            need=NeedBrief.model_validate(rows[m.id]),
+        )
+        for m in matches
+        if m.id in rows and need_visible(principal, rows[m.id])
+    ]
+    return NeedMatches(matches=out, no_good_match=result.no_good_match)
+
+
+@router.post(
+    "/match/text",
+    response_model=PatentMatches,
+    summary="Match free text to patents",
+    description="Describe a technology need (技术需求) in a sentence or paragraph; get patents "
+    "ranked by hybrid dense + BM25 relevance, with explanations (matched terms, shared IPC) "
+    "and `no_good_match` when nothing fits well.",
+    responses=problem_responses(401, 422, 429),
+)
+def match_text(
+    body: TextMatchRequest, session: SessionDep, _principal: PrincipalDep, matcher: MatcherDep
+) -> PatentMatches:
+    """Free text → patents."""
+    result = matcher.match_text(session, body.text, _filters(body.filters), body.k)
+    return _patent_matches(session, result)
+
+
+@router.get(
+    "/needs/{need_id}/matches",
+    response_model=PatentMatches,
+    summary="Patents for a need",
+    description="Patents that could meet a technology need (需求→专利). Drafts only for their "
+    "enterprise and admins.",
+    responses=problem_responses(401, 404, 422),
+)
+def match_need(
+    need_id: int,
+    session: SessionDep,
+    principal: PrincipalDep,
+    matcher: MatcherDep,
+    filters: FiltersDep,
+    k: KQuery = 10,
+) -> PatentMatches:
+    """Need → patents."""
+    get_visible_need(session, principal, need_id)
+    return _patent_matches(session, matcher.match_need(session, need_id, filters, k))
+
+
+@router.get(
+    "/patents/{patent_id}/matches",
+    response_model=NeedMatches,
+    summary="Needs for a patent",
+    description="Published technology needs that a patent could serve (专利→需求).",
+    responses=problem_responses(401, 404),
+)
+def match_patent(
+    patent_id: int,
+    session: SessionDep,
+    principal: PrincipalDep,
+    matcher: MatcherDep,
+    k: KQuery = 10,
+) -> NeedMatches:
+    """Patent → needs."""
+    if session.get(Patent, patent_id) is None:
+        raise NotFound(f"patent {patent_id} does not exist")
+    return _need_matches(session, principal, matcher.match_patent(session, patent_id, k))
+
+
+@router.get(
+    "/organisations/{org_id}/matches",
+    response_model=NeedMatches,
+    summary="Needs for a portfolio",
+    description="Published needs that fit an organisation's patent portfolio (专利组合→需求), "
+    "e.g. for a university tech-transfer office looking for licensees.",
+    responses=problem_responses(401, 404),
+)
+def match_portfolio(
+    org_id: int,
+    session: SessionDep,
+    principal: PrincipalDep,
+    matcher: MatcherDep,
+    k: KQuery = 10,
+) -> NeedMatches:
+    """Portfolio → needs."""
+    if session.get(Organisation, org_id) is None:
+        raise NotFound(f"organisation {org_id} does not exist")
+    return _need_matches(session, principal, matcher.match_portfolio(session, org_id, k))

@@ -1,0 +1,1 @@
+"""Deal workflow (对接): contact requests, brokers, contracts, alerts, figures."""

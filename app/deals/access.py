@@ -1,0 +1,37 @@
+"""Who may see a deal: its requester, its owner's tto, its station, and admins."""
+
+from sqlmodel import Session
+
+from app.api.principal import Principal, Role
+from app.deals.models import Deal
+from app.deals.states import Party
+from app.errors import Forbidden, NotFound
+
+
+def parties_of(deal: Deal, principal: Principal) -> frozenset[Party]:
+    """How the caller relates to the deal (empty: not at all)."""
+    found: set[Party] = {Party.ADMIN} if principal.is_admin() else set()
+    org, role = principal.org_id, principal.role
+    if org is not None and role is Role.ENTERPRISE and org == deal.requester_org_id:
+        found.add(Party.REQUESTER)
+    if org is not None and role is Role.TTO and org == deal.owner_org_id:
+        found.add(Party.OWNER)
+    if org is not None and role is Role.STATION and org == deal.station_org_id:
+        found.add(Party.STATION)
+    return frozenset(found)
+
+
+def get_deal(session: Session, deal_id: int) -> Deal:
+    """A deal by id; 404 when there is none."""
+    deal = session.get(Deal, deal_id)
+    if deal is None:
+        raise NotFound(f"deal {deal_id} does not exist")
+    return deal
+
+
+def visible_deal(session: Session, principal: Principal, deal_id: int) -> Deal:
+    """The deal if the caller is a party, its station or an admin; 403 otherwise."""
+    deal = get_deal(session, deal_id)
+    if not parties_of(deal, principal):
+        raise Forbidden(f"deal {deal_id} is visible only to its parties and station")
+    return deal

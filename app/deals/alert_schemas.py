@@ -1,0 +1,111 @@
+"""Alert subscriptions (订阅提醒) and their webhook delivery log."""
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+
+from app.catalog.enums import PatentType
+from app.deals.models import DeliveryStatus, SubscriptionKind
+
+
+class AlertFilters(BaseModel):
+    """Restrictions on the patents that trigger an alert."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ipc_prefix: str | None = Field(default=None, max_length=20, examples=["H01M"])
+    region_prefix: str | None = Field(
+        default=None, max_length=6, description="GB/T 2260 prefix of the owner's region"
+    )
+    patent_type: list[PatentType] | None = None
+    open_licence_only: bool = False
+
+
+class SubscriptionCreate(BaseModel):
+    """A saved search (query text + filters) or a need to be alerted about."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "kind": "search",
+                    "query_text": "高镍正极材料",
+                    "filters": {"ipc_prefix": "H01M"},
+                    "webhook_url": "https://example.cn/hooks/patentmatch",
+                }
+            ]
+        },
+    )
+
+    kind: SubscriptionKind
+    query_text: str | None = Field(default=None, max_length=2000)
+    need_id: int | None = None
+    filters: AlertFilters = Field(default_factory=AlertFilters)
+    min_score: float | None = Field(
+        default=None, gt=0, le=1, description="Lexical match threshold; default 0.5 (need: 0.3)"
+    )
+    webhook_url: HttpUrl
+    org_id: int | None = Field(default=None, description="Admins only")
+
+
+class SubscriptionOut(BaseModel):
+    """A subscription, without its secret."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    org_id: int | None
+    kind: SubscriptionKind
+    query_text: str
+    need_id: int | None
+    filters: dict[str, Any]
+    min_score: float
+    webhook_url: str
+    active: bool
+    created_at: datetime
+    unsubscribed_at: datetime | None
+
+
+class SubscriptionCreated(SubscriptionOut):
+    """A new subscription with its signing secret, shown only this once."""
+
+    secret: str = Field(description="HMAC-SHA256 key of the webhook signatures; shown once")
+
+
+class AttemptOut(BaseModel):
+    """One HTTP attempt."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    attempt_no: int
+    attempted_at: datetime
+    status_code: int | None
+    error: str | None
+
+
+class DeliveryOut(BaseModel):
+    """One event for a subscription and its attempts."""
+
+    id: int
+    event_id: str
+    event_type: str
+    patent_id: int | None
+    status: DeliveryStatus
+    attempts: int
+    last_status_code: int | None
+    next_attempt_at: datetime | None
+    delivered_at: datetime | None
+    log: list[AttemptOut]
+
+
+class DispatchReport(BaseModel):
+    """What one dispatcher run did."""
+
+    events_found: int = 0
+    deliveries_queued: int = 0
+    attempted: int = 0
+    delivered: int = 0
+    retrying: int = 0
+    failed: int = 0

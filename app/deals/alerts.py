@@ -1,0 +1,218 @@
+"""Alert subscriptions: saved searches and needs, matched lexically against patent events."""
+
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from app.api.principal import Principal
+from app.catalog.models import Organisation, Patent, TechNeed, utcnow
+from app.deals.alert_schemas import SubscriptionCreate
+from app.deals.models import (
+    AlertDelivery,
+    AlertSubscription,
+    DeliveryStatus,
+    SubscriptionKind,
+)
+from app.deals.similarity import coverage, similarity
+from app.errors import Forbidden, NotFound, ValidationFailed
+from app.search.documents import need_text, patent_text
+from app.search.filters import normalise_ipc, normalise_region_prefix
+
+DEFAULT_MIN_SCORE = {SubscriptionKind.SEARCH: 0.5, SubscriptionKind.NEED: 0.3}
+
+
+@dataclass(frozen=True)
+class PatentEvent:
+    """Something that happened to a patent and may interest subscribers."""
+
+    event_type: str  # patent.created | patent.status_changed | open_licence.declared
+    patent_id: int
+    source_id: int  # the change or declaration that revealed it, for a stable event id
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def event_id(self) -> str:
+        """Stable id: the same event found twice is delivered once."""
+        raw = f"{self.event_type}:{self.patent_id}:{self.source_id}"
+        return "evt_" + hashlib.sha256(raw.encode()).hexdigest()[:24]
+
+
+def _invalid(field_name: str, message: str) -> ValidationFailed:
+    return ValidationFailed(message, errors=[{"field": field_name, "message": message}])
+
+
+def _subscriber(principal: Principal, requested: int | None) -> int | None:
+    if principal.is_admin():
+        return requested
+    if principal.org_id is None:
+        raise Forbidden("this API key belongs to no organisation")
+    if requested not in (None, principal.org_id):
+        raise Forbidden("you may only subscribe for your own organisation")
+    return principal.org_id
+
+
+def _check_target(session: Session, org_id: int | None, body: SubscriptionCreate) -> str:
+    if body.kind is SubscriptionKind.SEARCH:
+        text = (body.query_text or "").strip()
+        if not text:
+            raise _invalid("query_text", "a saved search needs query text")
+        return text
+    if body.need_id is None:
+        raise _invalid("need_id", "a need subscription names the need")
+    need = session.get(TechNeed, body.need_id)
+    if need is None or (org_id is not None and need.org_id != org_id):
+        raise NotFound(f"need {body.need_id} does not exist")
+    return (body.query_text or "").strip()
+
+
+def _clean_filters(body: SubscriptionCreate) -> dict[str, Any]:
+    # Stored normalised, so that matching each event is a plain prefix comparison.
+    filters = body.filters.model_dump(mode="json", exclude_defaults=True)
+    if body.filters.ipc_prefix:
+        filters["ipc_prefix"] = normalise_ipc(body.filters.ipc_prefix)
+    if body.filters.region_prefix:
+        filters["region_prefix"] = normalise_region_prefix(body.filters.region_prefix)
+    return filters
+
+
+def subscribe(
+    session: Session, principal: Principal, body: SubscriptionCreate
+) -> tuple[AlertSubscription, str]:
+    """Create a subscription; returns it with its signing secret (shown only this once)."""
+    org_id = _subscriber(principal, body.org_id)
+    text = _check_target(session, org_id, body)
+    secret = "whsec_" + secrets.token_urlsafe(32)
+    subscription = AlertSubscription(
+        org_id=org_id,
+        key_id=principal.key_id,
+        kind=body.kind,
+        query_text=text,
+        need_id=body.need_id if body.kind is SubscriptionKind.NEED else None,
+        filters=_clean_filters(body),
+        min_score=body.min_score or DEFAULT_MIN_SCORE[body.kind],
+        webhook_url=str(body.webhook_url),
+        secret=secret,
+    )
+    session.add(subscription)
+    session.flush()
+    return subscription, secret
+
+
+def owned_subscription(
+    session: Session, principal: Principal, subscription_id: int
+) -> AlertSubscription:
+    """The subscription if the caller's organisation (or an admin) owns it; 404 otherwise."""
+    subscription = session.get(AlertSubscription, subscription_id)
+    mine = subscription is not None and (
+        principal.is_admin() or subscription.org_id == principal.org_id
+    )
+    if subscription is None or not mine:
+        raise NotFound(f"subscription {subscription_id} does not exist")
+    return subscription
+
+
+def unsubscribe(session: Session, principal: Principal, subscription_id: int) -> None:
+    """Stop a subscription and cancel its pending deliveries (idempotent)."""
+    subscription = owned_subscription(session, principal, subscription_id)
+    if subscription.active:
+        subscription.active = False
+        subscription.unsubscribed_at = utcnow()
+        session.add(subscription)
+    pending = select(AlertDelivery).where(
+        AlertDelivery.subscription_id == subscription_id,
+        AlertDelivery.status == DeliveryStatus.PENDING,
+    )
+    for delivery in session.exec(pending):
+        delivery.status = DeliveryStatus.CANCELLED
+        delivery.next_attempt_at = None
+        session.add(delivery)
+
+
+def list_subscriptions(session: Session, principal: Principal) -> list[AlertSubscription]:
+    """The caller's organisation's subscriptions (all for admins), oldest first."""
+    stmt = select(AlertSubscription).order_by(col(AlertSubscription.id))
+    if not principal.is_admin():
+        stmt = stmt.where(AlertSubscription.org_id == principal.org_id)
+    return list(session.exec(stmt))
+
+
+def _passes_filters(filters: dict[str, Any], patent: Patent, owner_region: str | None) -> bool:
+    ipc = filters.get("ipc_prefix")
+    if ipc and not any(normalise_ipc(c).startswith(normalise_ipc(ipc)) for c in patent.ipc_codes):
+        return False
+    region = filters.get("region_prefix")
+    if region and not (owner_region or "").startswith(region):
+        return False
+    types = filters.get("patent_type")
+    if types and (patent.patent_type is None or patent.patent_type.value not in types):
+        return False
+    return not (filters.get("open_licence_only") and patent.conversion_status != "open_licence")
+
+
+def match_score(session: Session, subscription: AlertSubscription, patent: Patent) -> float:
+    """How well a patent fits a subscription (0 when a filter excludes it)."""
+    owner = session.get(Organisation, patent.owner_org_id) if patent.owner_org_id else None
+    if not _passes_filters(subscription.filters or {}, patent, owner.region if owner else None):
+        return 0.0
+    text = patent_text(patent)
+    if subscription.kind is SubscriptionKind.SEARCH:
+        return coverage(subscription.query_text, text)
+    need = session.get(TechNeed, subscription.need_id) if subscription.need_id else None
+    return similarity(need_text(need), text) if need else 0.0
+
+
+def _payload(event: PatentEvent, patent: Patent, subscription_id: int, score: float) -> str:
+    body = {
+        "id": event.event_id,
+        "type": event.event_type,
+        "subscription_id": subscription_id,
+        "created_at": utcnow().isoformat(),
+        "score": round(score, 4),
+        "patent": {
+            "id": patent.id,
+            "title": patent.title,
+            "application_number": patent.application_number,
+            "ipc_main": patent.ipc_main,
+            "legal_status": patent.legal_status,
+            "conversion_status": patent.conversion_status,
+            "owner_org_id": patent.owner_org_id,
+        },
+        "detail": event.detail,
+    }
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def enqueue(session: Session, event: PatentEvent, now: datetime) -> int:
+    """Queue a delivery of ``event`` for every matching active subscription; returns how many."""
+    patent = session.get(Patent, event.patent_id)
+    if patent is None:
+        return 0
+    queued = 0
+    active = select(AlertSubscription).where(col(AlertSubscription.active).is_(True))
+    for subscription in session.exec(active).all():
+        assert subscription.id is not None
+        score = match_score(session, subscription, patent)
+        seen = select(AlertDelivery.id).where(
+            AlertDelivery.subscription_id == subscription.id,
+            AlertDelivery.event_id == event.event_id,
+        )
+        if score < subscription.min_score or session.exec(seen).first() is not None:
+            continue
+        session.add(
+            AlertDelivery(
+                subscription_id=subscription.id,
+                event_id=event.event_id,
+                event_type=event.event_type,
+                patent_id=patent.id,
+                payload=_payload(event, patent, subscription.id, score),
+                next_attempt_at=now,
+            )
+        )
+        queued += 1
+    session.flush()
+    return queued

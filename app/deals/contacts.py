@@ -1,0 +1,34 @@
+"""Consent-gated contacts: private contact fields are released only after the owner accepts."""
+
+from sqlmodel import Session
+
+from app.api.principal import Principal
+from app.catalog.models import Organisation
+from app.deals.access import parties_of, visible_deal
+from app.deals.schemas import DealContacts, OrgContact
+from app.errors import Forbidden
+
+
+def _contact(session: Session, org_id: int) -> OrgContact:
+    org = session.get(Organisation, org_id)
+    assert org is not None  # foreign keys guarantee it
+    return OrgContact.model_validate(org)
+
+
+def release_contacts(session: Session, principal: Principal, deal_id: int) -> DealContacts:
+    """Both sides' private contacts, for the deal's parties and station once the owner consented."""
+    deal = visible_deal(session, principal, deal_id)
+    if not parties_of(deal, principal):
+        raise Forbidden(f"deal {deal_id} is visible only to its parties and station")
+    if deal.consent_at is None:
+        raise Forbidden(
+            f"contacts on deal {deal_id} are released only after the patent owner accepts contact"
+        )
+    assert deal.id is not None
+    station = _contact(session, deal.station_org_id) if deal.station_org_id else None
+    return DealContacts(
+        deal_id=deal.id,
+        requester=_contact(session, deal.requester_org_id),
+        owner=_contact(session, deal.owner_org_id),
+        station=station,
+    )

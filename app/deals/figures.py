@@ -1,0 +1,184 @@
+"""Key figures (统计指标) of the platform, grouped by region, industry, IPC section, org or month.
+
+Patent-side figures (idle patents, declarations, licences) are grouped by the patent: its owner's
+region and organisation, its main IPC section, the month of the event. Deal-side figures are
+grouped by the deal: the demand's region and industry, the patent's IPC section, the supply-side
+organisation, the month the deal was requested (contracts: the month they were signed).
+"""
+
+import csv
+import io
+from collections import defaultdict
+from datetime import date, datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+from sqlmodel import Session, col, select
+
+from app.catalog.enums import ConversionStatus, LegalStatus
+from app.catalog.models import Organisation, Patent
+from app.deals.models import Deal, DealContract
+from app.deals.states import SIGNED_STATES, DealState
+from app.licensing.models import LicenceKind, OpenLicenceDeclaration, PatentLicence
+
+UNKNOWN = "unknown"
+_IN_FORCE = (LegalStatus.GRANTED, LegalStatus.PENDING)
+
+
+class GroupBy(StrEnum):
+    """The dimension figures are grouped by."""
+
+    REGION = "region"  # GB/T 2260 prefix
+    INDUSTRY = "industry"  # GB/T 4754 division (大类)
+    IPC_SECTION = "ipc_section"
+    ORG = "org"
+    MONTH = "month"
+
+
+class FigureRow(BaseModel):
+    """The figures of one group."""
+
+    key: str
+    label: str | None = None
+    idle_patents: int = 0
+    patents_matched: int = 0
+    contacts_requested: int = 0
+    deals_by_state: dict[str, int] = Field(default_factory=dict)
+    signed_contracts: int = 0
+    conversion_rate: float = Field(default=0.0, description="signed contracts / contacts requested")
+    contract_value_yuan: int = 0
+    open_licence_declarations: int = 0
+    licences_taken: int = Field(default=0, description="licences taken under open licences")
+
+
+def _month(moment: date | datetime | None) -> str:
+    return moment.strftime("%Y-%m") if moment else UNKNOWN
+
+
+def _region(code: str | None, level: int) -> str:
+    return code[:level] if code else UNKNOWN
+
+
+class _Rows(dict[str, FigureRow]):
+    """Figure rows by group key, created on first use."""
+
+    def __missing__(self, key: str) -> FigureRow:
+        row = self[key] = FigureRow(key=key)
+        return row
+
+
+class _Dims:
+    """Group keys of patents and deals for one grouping."""
+
+    def __init__(self, session: Session, group_by: GroupBy, region_level: int) -> None:
+        self.group_by, self.level = group_by, region_level
+        stmt = select(Patent.id, Patent.ipc_main, Patent.owner_org_id, Organisation.region).join(
+            Organisation, col(Organisation.id) == col(Patent.owner_org_id), isouter=True
+        )
+        self.patents = {pid: (ipc, org, region) for pid, ipc, org, region in session.exec(stmt)}
+
+    def patent_key(self, patent_id: int | None, when: date | datetime | None) -> str:
+        """The group of a patent-side event."""
+        if self.group_by is GroupBy.MONTH:
+            return _month(when)
+        ipc, org, region = self.patents.get(patent_id or -1, (None, None, None))
+        if self.group_by is GroupBy.REGION:
+            return _region(region, self.level)
+        if self.group_by is GroupBy.IPC_SECTION:
+            return ipc[0] if ipc else UNKNOWN
+        if self.group_by is GroupBy.ORG:
+            return str(org) if org is not None else UNKNOWN
+        return UNKNOWN  # patents carry no industry code
+
+    def deal_key(self, deal: Deal, when: date | datetime | None) -> str:
+        """The group of a deal-side event."""
+        if self.group_by is GroupBy.MONTH:
+            return _month(when)
+        if self.group_by is GroupBy.REGION:
+            return _region(deal.region, self.level)
+        if self.group_by is GroupBy.INDUSTRY:
+            digits = (deal.industry_code or "").lstrip("ABCDEFGHIJKLMNOPQRST")
+            return digits[:2] or UNKNOWN
+        if self.group_by is GroupBy.ORG:
+            return str(deal.owner_org_id)
+        return self.patent_key(deal.patent_id, None)
+
+
+def _patent_side(session: Session, dims: _Dims, rows: _Rows) -> None:
+    idle = select(Patent.id, Patent.created_at).where(
+        Patent.conversion_status == ConversionStatus.IDLE, col(Patent.legal_status).in_(_IN_FORCE)
+    )
+    for pid, created in session.exec(idle):
+        rows[dims.patent_key(pid, created)].idle_patents += 1
+    declared = select(OpenLicenceDeclaration.patent_id, OpenLicenceDeclaration.declared_at)
+    for pid, when in session.exec(declared):
+        rows[dims.patent_key(pid, when)].open_licence_declarations += 1
+    taken = select(PatentLicence.patent_id, PatentLicence.created_at).where(
+        PatentLicence.kind == LicenceKind.OPEN
+    )
+    for pid, when in session.exec(taken):
+        rows[dims.patent_key(pid, when)].licences_taken += 1
+
+
+def _deal_side(session: Session, dims: _Dims, rows: _Rows) -> None:
+    matched: dict[str, set[int]] = defaultdict(set)
+    for deal in session.exec(select(Deal)):
+        row = rows[dims.deal_key(deal, deal.created_at)]
+        row.contacts_requested += 1
+        state = DealState(deal.state).value
+        row.deals_by_state[state] = row.deals_by_state.get(state, 0) + 1
+        if deal.patent_id is not None:
+            matched[row.key].add(deal.patent_id)
+        if deal.state in SIGNED_STATES:
+            row.signed_contracts += 1
+    for key, patents in matched.items():
+        rows[key].patents_matched = len(patents)
+    signed = select(DealContract, Deal).join(Deal, col(Deal.id) == col(DealContract.deal_id))
+    for contract, deal in session.exec(signed):
+        rows[dims.deal_key(deal, contract.signed_on)].contract_value_yuan += (
+            contract.amount_yuan or 0
+        )
+
+
+def compute_figures(session: Session, group_by: GroupBy, region_level: int = 2) -> list[FigureRow]:
+    """The figures of every group, sorted by key ("unknown" last)."""
+    dims = _Dims(session, group_by, region_level)
+    rows = _Rows()
+    _patent_side(session, dims, rows)
+    _deal_side(session, dims, rows)
+    for row in rows.values():
+        if row.contacts_requested:
+            row.conversion_rate = round(row.signed_contracts / row.contacts_requested, 4)
+    if group_by is GroupBy.ORG:
+        _label_orgs(session, rows)
+    return sorted(rows.values(), key=lambda r: (r.key == UNKNOWN, r.key))
+
+
+def _label_orgs(session: Session, rows: dict[str, FigureRow]) -> None:
+    ids = [int(k) for k in rows if k != UNKNOWN]
+    names = dict(
+        session.exec(
+            select(Organisation.id, Organisation.name).where(col(Organisation.id).in_(ids))
+        )
+    )
+    for key, row in rows.items():
+        row.label = names.get(int(key)) if key != UNKNOWN else None
+
+
+_SCALARS = [
+    "idle_patents", "patents_matched", "contacts_requested", "signed_contracts",
+    "conversion_rate", "contract_value_yuan", "open_licence_declarations", "licences_taken",
+]  # fmt: skip
+
+
+def figures_csv(rows: list[FigureRow]) -> str:
+    """The figures as CSV: one row per group, one deals_<state> column per deal state."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    states = [s.value for s in DealState]
+    writer.writerow(["key", "label", *_SCALARS, *(f"deals_{s}" for s in states)])
+    for row in rows:
+        scalars = [getattr(row, name) for name in _SCALARS]
+        by_state = [row.deals_by_state.get(s, 0) for s in states]
+        writer.writerow([row.key, row.label or "", *scalars, *by_state])
+    return buffer.getvalue()

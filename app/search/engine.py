@@ -1,0 +1,228 @@
+"""``MatchEngine``: keeps the search indexes in step with the database and matches both ways.
+
+Directions: need or free text → patents (hybrid dense + BM25, IPC re-ranked, filtered against
+database rows), patent → published needs, organisation portfolio (its idle patents in force) →
+published needs. Every match call first replays the change log (``sync``), so a catalog write is
+searchable right after its commit. ``sync`` works in memory; ``save`` (also done by
+``load_or_rebuild`` and ``rebuild``) persists the indexes atomically under ``index_dir``.
+"""
+
+import threading
+from datetime import date
+
+from sqlmodel import Session, col, select
+
+from app.catalog.enums import ConversionStatus
+from app.catalog.models import Organisation, Patent, TechNeed
+from app.errors import NotFound, ValidationFailed
+from app.search.ann_params import AnnParams
+from app.search.calibration import DEFAULT_CALIBRATION, Calibration
+from app.search.documents import DEFAULT_MAX_CHARS, need_text, patent_text
+from app.search.encoder import Encoder
+from app.search.filters import INACTIVE_STATUSES, MatchFilters
+from app.search.indexing import Progress, apply_changes, build_all, pending_count
+from app.search.lexical import Tokenizer
+from app.search.querying import QueryContext, search_needs, search_patents, subclass_weights
+from app.search.ranking import RankingParams
+from app.search.results import Explanation, Match, MatchResult, StageTimer
+from app.search.store import (
+    EngineIndexes,
+    EngineManifest,
+    load_indexes,
+    read_engine_manifest,
+    save_indexes,
+)
+from app.settings import Settings
+
+__all__ = ["Explanation", "Match", "MatchEngine", "MatchFilters", "MatchResult", "StageTimer"]
+
+# A portfolio query encodes at most this many of the organisation's patents (newest first),
+# each cut to this many characters: the query must stay interactive on CPU.
+PORTFOLIO_LIMIT = 100
+PORTFOLIO_CHARS = 256
+MAX_K = 200
+
+
+class MatchEngine:
+    """Hybrid matcher over patents and needs, backed by indexes derived from the database."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        encoder: Encoder,
+        *,
+        params: RankingParams | None = None,
+        calibration: Calibration = DEFAULT_CALIBRATION,
+        tokenizer: Tokenizer | None = None,
+    ) -> None:
+        self.settings = settings
+        self.encoder = encoder
+        self.params = params or RankingParams()
+        self.calibration = calibration
+        self._ann = AnnParams.from_settings(settings)
+        # One tokenizer for every lexical index this engine builds: loading jieba takes seconds.
+        self._tokenizer = tokenizer or Tokenizer()
+        self._indexes = self._empty()
+        # Serialises index writers (sync, rebuild, save); searches rely on each index's own lock.
+        self._lock = threading.RLock()
+        self._max_chars = int(getattr(encoder, "max_chars", DEFAULT_MAX_CHARS))
+
+    def _context(self, timer: StageTimer | None = None) -> QueryContext:
+        """Ranking knobs, calibration and clock for one request."""
+        return QueryContext(
+            self.params, self.calibration, date.today(), timer or StageTimer(), self._max_chars
+        )
+
+    # Lifecycle -------------------------------------------------------------------------------
+
+    def _empty(self) -> EngineIndexes:
+        """Empty indexes for this engine's encoder."""
+        return EngineIndexes.empty(self.encoder.name, self.encoder.dim, self._ann, self._tokenizer)
+
+    def load(self) -> None:
+        """Load the saved indexes; refuses ones built with another model or dimension."""
+        indexes = load_indexes(
+            self.settings.index_dir, self.encoder.name, self.encoder.dim, self._ann, self._tokenizer
+        )
+        with self._lock:
+            self._indexes = indexes
+
+    def load_or_rebuild(self, session: Session) -> None:
+        """Load the saved indexes (rebuild when there are none), then catch up with the log."""
+        if read_engine_manifest(self.settings.index_dir) is None:
+            self.rebuild(session)
+            return
+        self.load()
+        if self.sync(session):
+            self.save()
+
+    def rebuild(self, session: Session, progress: Progress | None = None) -> EngineManifest:
+        """Recreate every index from the database, save it, then switch searches over to it."""
+        fresh = self._empty()
+        build_all(session, self.encoder, fresh, self._context(), progress)
+        with self._lock:
+            manifest = save_indexes(
+                self.settings.index_dir, fresh, self.encoder.name, self.encoder.dim
+            )
+            self._indexes = fresh
+        return manifest
+
+    def sync(self, session: Session) -> int:
+        """Replay ``IndexChange`` rows newer than the indexes; returns how many were replayed."""
+        with self._lock:
+            return apply_changes(session, self.encoder, self._indexes, self._context())
+
+    def save(self) -> EngineManifest:
+        """Persist the current indexes atomically."""
+        with self._lock:
+            return save_indexes(
+                self.settings.index_dir, self._indexes, self.encoder.name, self.encoder.dim
+            )
+
+    def pending_changes(self, session: Session) -> int:
+        """Changes in the log that the indexes do not contain yet."""
+        return pending_count(session, self._indexes.last_change_id)
+
+    def stats(self) -> dict[str, object]:
+        """Model, dimension, what the indexes hold and the last change they contain."""
+        indexes = self._indexes
+        return {
+            "model": self.encoder.name,
+            "dim": self.encoder.dim,
+            "patents": len(indexes.patent_ids),
+            "patent_chunks": len(indexes.patent_vectors),
+            "needs": len(indexes.need_ids),
+            "last_change_id": indexes.last_change_id,
+        }
+
+    # Matching --------------------------------------------------------------------------------
+
+    def _result(self, matches: list[Match]) -> MatchResult:
+        """Best first (ties by id); flagged when the best confidence is under the threshold."""
+        matches.sort(key=lambda m: (-m.score, m.id))
+        best = max((m.confidence for m in matches), default=0.0)
+        return MatchResult(matches, no_good_match=best < self.settings.match_min_confidence)
+
+    def match_text(
+        self,
+        session: Session,
+        text: str,
+        filters: MatchFilters,
+        k: int,
+        *,
+        timer: StageTimer | None = None,
+    ) -> MatchResult:
+        """Free text (a need's wording) → patents."""
+        _check_query(text, k)
+        ctx = self._context(timer)
+        with ctx.timer.stage("sync"):
+            self.sync(session)
+        with ctx.timer.stage("encode"):
+            vector = self.encoder.encode_queries([text])[0]
+        matches = search_patents(session, self._indexes, text, vector, filters, k, ctx)
+        return self._result(matches)
+
+    def match_need(
+        self, session: Session, need_id: int, filters: MatchFilters, k: int
+    ) -> MatchResult:
+        """A technology need → patents that could meet it."""
+        need = session.get(TechNeed, need_id)
+        if need is None:
+            raise NotFound(f"need {need_id} does not exist")
+        return self.match_text(session, need_text(need), filters, k)
+
+    def match_patent(self, session: Session, patent_id: int, k: int) -> MatchResult:
+        """A patent → published needs it could serve."""
+        patent = session.get(Patent, patent_id)
+        if patent is None:
+            raise NotFound(f"patent {patent_id} does not exist")
+        text = patent_text(patent)
+        _check_query(text, k)
+        ctx = self._context()
+        self.sync(session)
+        vectors = self.encoder.encode_queries([text])
+        weights = subclass_weights([patent.ipc_codes])
+        return self._result(search_needs(session, self._indexes, (text, vectors, weights), k, ctx))
+
+    def match_portfolio(self, session: Session, org_id: int, k: int) -> MatchResult:
+        """An organisation's idle patents in force (its 存量专利) → published needs."""
+        if session.get(Organisation, org_id) is None:
+            raise NotFound(f"organisation {org_id} does not exist")
+        _check_query("portfolio", k)
+        patents = _portfolio(session, org_id)
+        if not patents:
+            return MatchResult([], no_good_match=True)
+        self.sync(session)
+        texts = [patent_text(p)[:PORTFOLIO_CHARS] for p in patents]
+        vectors = self.encoder.encode_queries(texts)
+        weights = subclass_weights([p.ipc_codes for p in patents])
+        query = ("\n".join(p.title for p in patents), vectors, weights)
+        return self._result(search_needs(session, self._indexes, query, k, self._context()))
+
+
+def _portfolio(session: Session, org_id: int) -> list[Patent]:
+    """The organisation's idle patents that are not lapsed/expired/withdrawn/invalidated."""
+    stmt = (
+        select(Patent)
+        .where(
+            col(Patent.owner_org_id) == org_id,
+            col(Patent.conversion_status) == ConversionStatus.IDLE,
+            col(Patent.legal_status).not_in(list(INACTIVE_STATUSES)),
+        )
+        .order_by(col(Patent.id).desc())
+        .limit(PORTFOLIO_LIMIT)
+    )
+    return list(session.exec(stmt))
+
+
+def _check_query(text: str, k: int) -> None:
+    """Refuse blank queries and out-of-range ``k`` with field-level errors."""
+    if not text.strip():
+        raise ValidationFailed(
+            "the query text is empty", errors=[{"field": "text", "message": "must not be blank"}]
+        )
+    if not 1 <= k <= MAX_K:
+        raise ValidationFailed(
+            f"k must be between 1 and {MAX_K}, got {k}",
+            errors=[{"field": "k", "message": f"must be between 1 and {MAX_K}"}],
+        )

@@ -1,0 +1,132 @@
+"""CLI: ``patentmatch eval run|report|calibrate`` — matching quality on corpus/queries files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from app.errors import AppError
+from app.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from app.search.evaluate import EvalIndex
+
+eval_app = typer.Typer(
+    help="Matching quality: run a method over a corpus, score the dev tasks.", no_args_is_help=True
+)
+
+TASKS = ("title", "field")
+
+
+def _fail(error: AppError) -> typer.Exit:
+    """Print an expected error plainly (no traceback) and give the exit to raise."""
+    typer.secho(f"error: {error.detail}", err=True, fg=typer.colors.RED)
+    return typer.Exit(code=1)
+
+
+def _settings(model: str | None) -> Settings:
+    """Settings with the model overridden from the command line."""
+    settings = get_settings()
+    return settings.model_copy(update={"model_name": model}) if model else settings
+
+
+def _index(settings: Settings, corpus_path: Path, with_encoder: bool) -> EvalIndex:
+    """Load the corpus and build the throw-away evaluation index."""
+    from app.search.encoder import load_encoder
+    from app.search.evaldata import load_corpus
+    from app.search.evaluate import SCHEME_RELATIVE, build_index
+
+    corpus = load_corpus(corpus_path)
+    encoder = load_encoder(settings, show_progress=True) if with_encoder else None
+    return build_index(
+        corpus,
+        encoder,
+        cache_dir=settings.var_dir / "cache",
+        scheme_path=settings.shared_dir / SCHEME_RELATIVE,
+    )
+
+
+@eval_app.command("run")
+def run_command(
+    corpus: Path = typer.Option(..., "--corpus", help="Corpus JSONL (id, title, ipc)"),
+    queries: Path = typer.Option(..., "--queries", help="Queries JSONL (qid, text)"),
+    out: Path = typer.Option(..., "--out", help="Run TSV to write (qid doc_id rank score)"),
+    method: str = typer.Option("hybrid", "--method", help="bm25, dense or hybrid"),
+    k: int = typer.Option(100, "--k", min=1, help="Results per query"),
+    model: str | None = typer.Option(None, "--model", help="Encoder (default: settings)"),
+) -> None:
+    """Build a throw-away index from CORPUS, answer QUERIES, write a run file."""
+    from app.search.evaldata import load_queries, write_run
+    from app.search.evaluate import Method, run_method
+
+    if method not in {m.value for m in Method}:
+        typer.secho(f"error: --method must be bm25, dense or hybrid, not {method!r}", err=True)
+        raise typer.Exit(code=2)
+    try:
+        query_list = load_queries(queries)
+        index = _index(_settings(model), corpus, with_encoder=method != Method.BM25)
+        run = run_method(index, query_list, Method(method), k)
+    except AppError as error:
+        raise _fail(error) from error
+    write_run(out, run)
+    typer.echo(f"wrote {sum(map(len, run.values()))} rows for {len(run)} queries to {out}")
+
+
+def report_lines(dev_dir: Path, model: str | None) -> list[str]:
+    """Score bm25, dense and hybrid on the dev tasks; one line per (task, method)."""
+    from app.search.evaldata import load_qrels, load_queries, score_run
+    from app.search.evaluate import Method, run_method
+
+    settings = _settings(model)
+    index = _index(settings, dev_dir / "corpus.jsonl", with_encoder=True)
+    lines = [f"model {settings.model_name}; corpus {len(index.corpus)} documents"]
+    lines.append(f"{'task':<6} {'method':<7} {'nDCG@10':>8} {'P@10':>7} {'MRR@10':>7}")
+    for task in TASKS:
+        queries = load_queries(dev_dir / f"{task}_queries.jsonl")
+        qrels = load_qrels(dev_dir / f"{task}_qrels.tsv")
+        for method in Method:
+            s = score_run(qrels, run_method(index, queries, method, 10))
+            lines.append(
+                f"{task:<6} {method.value:<7} {s['ndcg@10']:>8.4f} {s['p@10']:>7.4f} "
+                f"{s['mrr@10']:>7.4f}"
+            )
+    return lines
+
+
+@eval_app.command("report")
+def report_command(
+    dev_dir: Path | None = typer.Option(None, "--dev", help="Dev set folder (default: shared)"),
+    model: str | None = typer.Option(None, "--model", help="Encoder (default: settings)"),
+) -> None:
+    """Print nDCG@10, P@10, MRR@10 of bm25, dense and hybrid on the title and field tasks."""
+    folder = dev_dir or get_settings().shared_dir / "eval" / "dev"
+    try:
+        lines = report_lines(folder, model)
+    except AppError as error:
+        raise _fail(error) from error
+    typer.echo("\n".join(lines))
+
+
+@eval_app.command("calibrate")
+def calibrate_command(
+    dev_dir: Path | None = typer.Option(None, "--dev", help="Dev set folder (default: shared)"),
+    model: str | None = typer.Option(None, "--model", help="Encoder (default: settings)"),
+) -> None:
+    """Fit the confidence model on the dev tasks and print the numbers to put in code."""
+    from app.search.evaldata import load_queries
+    from app.search.evaluate import calibrate
+    from app.search.ranking import RankingParams
+
+    folder = dev_dir or get_settings().shared_dir / "eval" / "dev"
+    try:
+        index = _index(_settings(model), folder / "corpus.jsonl", with_encoder=True)
+        tasks = [
+            (load_queries(folder / f"{t}_queries.jsonl"), folder / f"{t}_qrels.tsv")
+            for t in TASKS
+        ]
+        fitted = calibrate(index, tasks, RankingParams())
+    except AppError as error:
+        raise _fail(error) from error
+    typer.echo(repr(fitted))

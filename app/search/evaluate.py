@@ -1,0 +1,186 @@
+"""Matching-quality evaluation: build a throw-away index from a corpus file, run queries, score.
+
+Document ids in the corpus are strings; internally a document's id is its position. The corpus's
+``ipc`` field is used only as document metadata (as the catalogue's IPC codes are in production);
+qrels are read only to score a finished run.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from pathlib import Path
+
+import numpy as np
+
+from app.search.calibration import DEFAULT_CALIBRATION, Calibration, fit_calibration
+from app.search.encoder import Encoder
+from app.search.evaldata import EvalCorpus, Run, cached_vectors, load_qrels, text_digest
+from app.search.ipc_inference import IpcTable, SchemePrior, read_scheme_titles
+from app.search.lexical import LexicalIndex
+from app.search.ranking import Ranking, RankingParams, fuse, rerank
+
+SCHEME_RELATIVE = Path("data/ipc/ipc_zh_2026_01.csv")
+# Scheme kNN: how many titles vote, and the softmax temperature over their cosines.
+SCHEME_TOP = 20
+SCHEME_TEMPERATURE = 0.05
+
+
+class Method(StrEnum):
+    """Retrieval methods that ``eval run`` compares."""
+
+    BM25 = "bm25"
+    DENSE = "dense"
+    HYBRID = "hybrid"
+
+
+@dataclass
+class EvalIndex:
+    """Everything needed to answer queries over one evaluation corpus."""
+
+    corpus: EvalCorpus
+    lexical: LexicalIndex
+    table: IpcTable
+    encoder: Encoder | None = None
+    vectors: np.ndarray | None = None
+    scheme: SchemePrior | None = None
+    cache_dir: Path | None = None
+
+
+def _say(message: str) -> None:
+    """Progress on stderr so that stdout stays parseable."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def _embed(index: EvalIndex, texts: Sequence[str], kind: str) -> np.ndarray:
+    """Encode (queries or documents), through the cache when there is one."""
+    encoder = index.encoder
+    if encoder is None:
+        raise ValueError("this index has no encoder")
+    encode = encoder.encode_queries if kind == "q" else encoder.encode_documents
+    if index.cache_dir is None:
+        return encode(texts)
+    key = f"emb-{encoder.name}-{kind}-{text_digest(texts)}"
+    return cached_vectors(index.cache_dir, key, lambda: encode(texts))
+
+
+def build_index(
+    corpus: EvalCorpus,
+    encoder: Encoder | None,
+    *,
+    cache_dir: Path | None,
+    scheme_path: Path | None,
+) -> EvalIndex:
+    """Index a corpus: BM25 always; embeddings and the scheme prior when there is an encoder."""
+    ids = list(range(len(corpus)))
+    _say(f"indexing {len(corpus)} documents (BM25)")
+    lexical = LexicalIndex()
+    lexical.index(ids, corpus.titles)
+    table = IpcTable()
+    table.upsert(ids, corpus.ipc)
+    index = EvalIndex(corpus, lexical, table, encoder=encoder, cache_dir=cache_dir)
+    if encoder is not None:
+        _say(f"embedding {len(corpus)} documents with {encoder.name} (cached after the first run)")
+        index.vectors = _embed(index, corpus.titles, "d")
+        if scheme_path is not None and scheme_path.is_file():
+            entries = read_scheme_titles(scheme_path)
+            _say(f"embedding {len(entries)} IPC scheme titles")
+            vectors = _embed(index, [title for _, title in entries], "d")
+            index.scheme = SchemePrior([code for code, _ in entries], vectors)
+    return index
+
+
+def _dense_top(index: EvalIndex, query_vectors: np.ndarray, k: int) -> list[np.ndarray]:
+    """Exact inner-product top ``k`` ids per query, best first."""
+    assert index.vectors is not None
+    k = min(k, len(index.vectors))
+    out: list[np.ndarray] = []
+    for start in range(0, len(query_vectors), 256):
+        sims = query_vectors[start : start + 256] @ index.vectors.T
+        part = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        for row, cand in enumerate(part):
+            out.append(cand[np.argsort(-sims[row, cand], kind="stable")])
+    return out
+
+
+def rank_queries(
+    index: EvalIndex,
+    texts: Sequence[str],
+    params: RankingParams,
+    calibration: Calibration = DEFAULT_CALIBRATION,
+) -> list[Ranking]:
+    """Hybrid rankings for many queries (dense + BM25 fused, IPC re-ranked)."""
+    if index.encoder is None:
+        raise ValueError("the hybrid needs an encoder")
+    query_vectors = _embed(index, texts, "q")
+    dense = _dense_top(index, query_vectors, params.pool)
+    scheme = None
+    if index.scheme is not None:
+        scheme = index.scheme.probabilities(
+            query_vectors, index.table.codes, top=SCHEME_TOP, temperature=SCHEME_TEMPERATURE
+        )
+    rankings: list[Ranking] = []
+    for row, text in enumerate(texts):
+        lexical_ids, _ = index.lexical.search_arrays(text, params.pool)
+        candidates = fuse(dense[row], lexical_ids, params)
+        prior = None if scheme is None else scheme[row]
+        rankings.append(rerank(candidates, index.table, params, calibration, prior))
+    return rankings
+
+
+def run_method(
+    index: EvalIndex,
+    queries: Sequence[tuple[str, str]],
+    method: Method,
+    k: int,
+    params: RankingParams | None = None,
+) -> Run:
+    """Top-``k`` documents (corpus keys) per query id with the chosen method."""
+    params = params or RankingParams()
+    keys = index.corpus.keys
+    texts = [text for _, text in queries]
+    if method is Method.BM25:
+        hits = [index.lexical.search_arrays(text, k) for text in texts]
+        return {q: _named(keys, ids, scores) for (q, _), (ids, scores) in zip(queries, hits)}
+    if method is Method.DENSE:
+        query_vectors = _embed(index, texts, "q")
+        assert index.vectors is not None
+        run: Run = {}
+        for (qid, _), ids, vec in zip(queries, _dense_top(index, query_vectors, k), query_vectors):
+            run[qid] = _named(keys, ids, index.vectors[ids] @ vec)
+        return run
+    params = replace(params, pool=max(params.pool, k))
+    rankings = rank_queries(index, texts, params)
+    return {q: _named(keys, r.ids[:k], r.scores[:k]) for (q, _), r in zip(queries, rankings)}
+
+
+def _named(keys: Sequence[str], ids: np.ndarray, scores: np.ndarray) -> list[tuple[str, float]]:
+    """(corpus key, score) pairs."""
+    return [(keys[int(i)], float(s)) for i, s in zip(ids, scores, strict=True)]
+
+
+def calibration_data(
+    index: EvalIndex, queries: Sequence[tuple[str, str]], qrels_path: Path, params: RankingParams
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(text, agreement, relevant) over the top 10 of every query (for fitting confidence)."""
+    qrels = load_qrels(qrels_path)
+    rankings = rank_queries(index, [t for _, t in queries], params)
+    text, agreement, relevant = [], [], []
+    for (qid, _), ranking in zip(queries, rankings, strict=True):
+        rel = qrels.get(qid, {})
+        top = ranking.ids[:10]
+        text.extend(ranking.text[:10].tolist())
+        agreement.extend(ranking.agreement[:10].tolist())
+        relevant.extend(rel.get(index.corpus.keys[int(i)], 0) > 0 for i in top)
+    return np.array(text), np.array(agreement), np.array(relevant, dtype=np.float64)
+
+
+def calibrate(
+    index: EvalIndex, tasks: Sequence[tuple[Sequence[tuple[str, str]], Path]], params: RankingParams
+) -> Calibration:
+    """Fit the confidence model on the top 10 of the given (queries, qrels) tasks."""
+    parts = [calibration_data(index, queries, qrels, params) for queries, qrels in tasks]
+    text, agreement, relevant = (np.concatenate(p) for p in zip(*parts, strict=True))
+    return fit_calibration(text, agreement, relevant)

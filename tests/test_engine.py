@@ -1,0 +1,368 @@
+"""MatchEngine: rebuild from the database, sync from the change log, persistence, directions."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sqlmodel import Session, delete
+from typer.testing import CliRunner
+
+from app.catalog.changes import record_change
+from app.catalog.enums import ChangeOp, EntityKind, LegalStatus, NeedStatus
+from app.catalog.models import IndexChange, Patent, TechNeed
+from app.cli import app
+from app.db import create_schema, make_engine
+from app.errors import NotFound, ServiceUnavailable, ValidationFailed
+from app.search import store
+from app.search.documents import CHUNK_SLOTS, chunk_key, patent_chunks, patent_of_keys
+from app.search.encoder import HashingEncoder
+from app.search.engine import MatchEngine, MatchFilters, StageTimer
+from app.search.lexical import LexicalIndex
+from tests.engine_support import (
+    Catalog,
+    add_need,
+    add_patent,
+    build_catalog,
+    make_settings,
+    touch,
+)
+
+# Shared fixtures: ``tokenizer`` (one jieba load per run) and the ``new_matcher`` factory.
+pytest_plugins = ["tests.engine_support"]
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def catalog(session: Session) -> Catalog:
+    return build_catalog(session)
+
+
+@pytest.fixture
+def matcher(tmp_path: Path, session: Session, catalog: Catalog, new_matcher) -> MatchEngine:
+    engine = new_matcher(tmp_path)
+    engine.rebuild(session)
+    return engine
+
+
+def _ids(result) -> list[int]:
+    return [m.id for m in result.matches]
+
+
+def test_chunk_keys_are_reversible() -> None:
+    keys = np.array([chunk_key(7, 0), chunk_key(7, CHUNK_SLOTS - 1), chunk_key(8, 1), -1])
+    assert patent_of_keys(keys).tolist() == [7, 7, 8, -1]
+    with pytest.raises(ValueError, match="chunk_no"):
+        chunk_key(1, CHUNK_SLOTS)
+
+
+def test_long_patents_are_chunked_under_their_own_keys() -> None:
+    long = Patent(id=3, natural_key="k", title="标题", abstract="一种电池。" * 200)
+    keys, texts = patent_chunks([long, Patent(id=4, natural_key="j", title="短")], 100)
+    assert len(keys) > 2
+    assert all(len(t) <= 100 for t in texts)
+    assert set(patent_of_keys(np.array(keys)).tolist()) == {3, 4}
+    assert keys[-1] == chunk_key(4, 0)
+
+
+def test_rebuild_indexes_every_patent_and_published_needs_only(
+    matcher: MatchEngine, catalog: Catalog, tmp_path: Path
+) -> None:
+    stats = matcher.stats()
+    assert stats["model"] == "hashing"
+    assert stats["dim"] == 256
+    assert stats["patents"] == 6  # the lapsed one too: filters decide per query
+    assert stats["needs"] == 2  # not the draft
+    manifest = json.loads((tmp_path / "index" / "manifest.json").read_text())
+    assert manifest["model"] == "hashing"
+    assert manifest["patents"] == 6
+    assert manifest["last_change_id"] == stats["last_change_id"] > 0
+
+
+def test_need_to_patents_ranks_the_relevant_patent_first(
+    session: Session, matcher: MatchEngine, catalog: Catalog
+) -> None:
+    result = matcher.match_need(session, catalog.need_battery, MatchFilters(), 3)
+    assert result.matches[0].id == catalog.cathode
+    best = result.matches[0]
+    assert {"正极", "材料"} <= set(best.explanation.matched_terms)
+    assert best.explanation.shared_ipc == ["H01M"]
+    assert "H01M" in best.explanation.inferred_ipc
+    assert best.explanation.dense_rank is not None
+    assert 0.0 <= best.confidence <= 1.0
+    assert not result.no_good_match
+    scores = [m.score for m in result.matches]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_lapsed_patents_are_hidden_by_default(
+    session: Session, matcher: MatchEngine, catalog: Catalog
+) -> None:
+    default = matcher.match_text(session, "污水处理生物膜反应器", MatchFilters(), 6)
+    assert catalog.sewage not in _ids(default)
+    lapsed = MatchFilters(legal_status=[LegalStatus.LAPSED])
+    assert _ids(matcher.match_text(session, "污水处理生物膜反应器", lapsed, 6)) == [catalog.sewage]
+
+
+def test_new_patent_is_searchable_right_after_its_write(
+    session: Session, matcher: MatchEngine, catalog: Catalog
+) -> None:
+    new = add_patent(
+        session, "一种钠离子电池负极硬碳材料", ["H01M 4/587"], legal_status=LegalStatus.GRANTED
+    )
+    session.commit()
+    assert matcher.pending_changes(session) == 1
+    result = matcher.match_text(session, "钠离子电池硬碳负极", MatchFilters(), 3)
+    assert result.matches[0].id == new
+    assert matcher.pending_changes(session) == 0
+    assert matcher.stats()["patents"] == 7
+
+
+def test_deleted_and_lapsed_patents_disappear_after_sync(
+    session: Session, matcher: MatchEngine, catalog: Catalog
+) -> None:
+    query = "锂电池正极材料磷酸铁锂"
+    assert catalog.cathode in _ids(matcher.match_text(session, query, MatchFilters(), 6))
+    session.exec(delete(Patent).where(Patent.id == catalog.cathode))  # type: ignore[arg-type]
+    record_change(session, EntityKind.PATENT, catalog.cathode, ChangeOp.DELETE)
+    electrolyte = session.get(Patent, catalog.electrolyte)
+    assert electrolyte is not None
+    touch(session, electrolyte, legal_status=LegalStatus.LAPSED)
+    session.commit()
+    assert matcher.sync(session) == 2
+    ids = _ids(matcher.match_text(session, query, MatchFilters(), 6))
+    assert catalog.cathode not in ids
+    assert catalog.electrolyte not in ids
+    assert matcher.stats()["patents"] == 5
+    assert catalog.cathode not in matcher._indexes.patent_lexical
+
+
+def test_upsert_then_delete_in_one_batch_removes_the_patent(
+    session: Session, matcher: MatchEngine, catalog: Catalog
+) -> None:
+    new = add_patent(session, "一次性临时专利", ["B65D 1/00"], legal_status=LegalStatus.GRANTED)
+    session.exec(delete(Patent).where(Patent.id == new))  # type: ignore[arg-type]
+    record_change(session, EntityKind.PATENT, new, ChangeOp.DELETE)
+    session.commit()
+    assert matcher.sync(session) == 2
+    assert new not in matcher._indexes.patent_ids
+
+
+def test_change_ids_committed_out_of_order_are_not_lost(
+    session: Session, matcher: MatchEngine, catalog: Catalog
+) -> None:
+    last = matcher.stats()["last_change_id"]
+    assert isinstance(last, int)
+    late = add_patent(
+        session, "迟到的专利光伏逆变器", ["H02M 7/00"], legal_status=LegalStatus.GRANTED
+    )
+    # Simulate PostgreSQL: id last+2 becomes visible before id last+1 (still uncommitted).
+    session.exec(delete(IndexChange).where(IndexChange.entity_id == late))  # type: ignore[arg-type]
+    session.add(IndexChange(id=last + 2, entity=EntityKind.NEED, entity_id=catalog.need_battery,
+                            op=ChangeOp.UPSERT))  # fmt: skip
+    session.commit()
+    assert matcher.sync(session) == 1
+    assert late not in matcher._indexes.patent_ids
+    session.add(IndexChange(id=last + 1, entity=EntityKind.PATENT, entity_id=late,
+                            op=ChangeOp.UPSERT))  # fmt: skip
+    session.commit()
+    assert matcher.sync(session) == 1
+    assert matcher.match_text(session, "光伏逆变器", MatchFilters(), 1).matches[0].id == late
+
+
+def test_patent_to_needs_returns_published_needs_only(
+    session: Session, matcher: MatchEngine, catalog: Catalog
+) -> None:
+    result = matcher.match_patent(session, catalog.cathode, 5)
+    ids = _ids(result)
+    assert ids[0] == catalog.need_battery
+    assert catalog.need_draft not in ids
+    assert result.matches[0].explanation.shared_ipc == ["H01M"]
+    draft = session.get(TechNeed, catalog.need_draft)
+    battery = session.get(TechNeed, catalog.need_battery)
+    assert draft is not None
+    assert battery is not None
+    touch(session, draft, status=NeedStatus.PUBLISHED)
+    touch(session, battery, status=NeedStatus.CLOSED)
+    session.commit()
+    ids = _ids(matcher.match_patent(session, catalog.cathode, 5))
+    assert catalog.need_draft in ids
+    assert catalog.need_battery not in ids
+
+
+def test_portfolio_to_needs_aggregates_the_idle_patents(
+    session: Session, matcher: MatchEngine, catalog: Catalog
+) -> None:
+    ids = _ids(matcher.match_portfolio(session, catalog.university, 5))
+    assert set(ids) == {catalog.need_battery, catalog.need_irrigation}
+    # The enterprise's patents are open-licensed or lapsed: nothing idle and in force.
+    empty = matcher.match_portfolio(session, catalog.enterprise, 5)
+    assert empty.matches == []
+    assert empty.no_good_match
+
+
+def test_unknown_ids_and_bad_queries_are_clear_errors(
+    session: Session, matcher: MatchEngine
+) -> None:
+    with pytest.raises(NotFound, match="need 999999"):
+        matcher.match_need(session, 999_999, MatchFilters(), 5)
+    with pytest.raises(NotFound, match="patent 999999"):
+        matcher.match_patent(session, 999_999, 5)
+    with pytest.raises(NotFound, match="organisation 999999"):
+        matcher.match_portfolio(session, 999_999, 5)
+    with pytest.raises(ValidationFailed, match="empty"):
+        matcher.match_text(session, "   ", MatchFilters(), 5)
+    with pytest.raises(ValidationFailed, match="k must be"):
+        matcher.match_text(session, "电池", MatchFilters(), 0)
+
+
+def test_ties_are_broken_by_id(session: Session, tmp_path: Path, new_matcher) -> None:
+    twins: list[int] = []
+    for n in range(4):
+        patent = Patent(natural_key=f"twin{n}", title="太阳能电池板支架", ipc_codes=["H02S 20/10"],
+                        legal_status=LegalStatus.GRANTED)  # fmt: skip
+        session.add(patent)
+        session.flush()
+        assert patent.id is not None
+        twins.append(patent.id)
+    engine = new_matcher(tmp_path)
+    engine.rebuild(session)
+    result = engine.match_text(session, "太阳能电池板支架", MatchFilters(), 4)
+    assert [m.id for m in result.matches] == sorted(twins)
+
+
+def test_no_good_match_follows_the_configured_threshold(
+    session: Session, catalog: Catalog, tmp_path: Path, new_matcher
+) -> None:
+    strict = new_matcher(tmp_path / "a", match_min_confidence=1.01)
+    strict.rebuild(session)
+    assert strict.match_text(session, "锂电池正极材料", MatchFilters(), 3).no_good_match
+    lax = new_matcher(tmp_path / "b", match_min_confidence=0.0)
+    lax.rebuild(session)
+    assert not lax.match_text(session, "锂电池正极材料", MatchFilters(), 3).no_good_match
+
+
+def test_saved_index_loads_and_refuses_another_model_or_dim(
+    session: Session, matcher: MatchEngine, tmp_path: Path, new_matcher
+) -> None:
+    reloaded = new_matcher(tmp_path)
+    reloaded.load()
+    assert reloaded.stats() == matcher.stats()
+    query = "锂电池正极材料"
+    assert _ids(reloaded.match_text(session, query, MatchFilters(), 5)) == _ids(
+        matcher.match_text(session, query, MatchFilters(), 5)
+    )
+    with pytest.raises(ServiceUnavailable, match=r"dim 256.*dim 128.*patentmatch index rebuild"):
+        new_matcher(tmp_path, dim=128).load()
+    other = HashingEncoder()
+    other.name = "m3e-small"
+    with pytest.raises(ServiceUnavailable, match="patentmatch index rebuild"):
+        MatchEngine(make_settings(tmp_path), other).load_or_rebuild(session)
+
+
+def test_load_or_rebuild_builds_when_missing_then_catches_up(
+    session: Session, catalog: Catalog, tmp_path: Path, new_matcher
+) -> None:
+    first = new_matcher(tmp_path)
+    first.load_or_rebuild(session)
+    assert first.stats()["patents"] == 6
+    add_patent(session, "新增的风力发电机叶片", ["F03D 1/06"], legal_status=LegalStatus.GRANTED)
+    session.commit()
+    second = new_matcher(tmp_path)
+    second.load_or_rebuild(session)
+    assert second.stats()["patents"] == 7
+    assert store.read_engine_manifest(tmp_path / "index").patents == 7  # type: ignore[union-attr]
+
+
+def test_failed_save_leaves_the_previous_index_whole(
+    session: Session,
+    matcher: MatchEngine,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    new_matcher,
+) -> None:
+    index_dir = tmp_path / "index"
+    before = (index_dir / "manifest.json").read_text()
+    generations = sorted(p.name for p in index_dir.glob("gen-*"))
+    add_patent(session, "保存失败时的新专利", ["B01D 1/00"], legal_status=LegalStatus.GRANTED)
+    session.commit()
+    matcher.sync(session)
+
+    def broken_save(self: LexicalIndex, directory: Path) -> None:
+        directory.mkdir(parents=True)
+        (directory / "tokens.jsonl").write_text("half")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(LexicalIndex, "save", broken_save)
+    with pytest.raises(OSError, match="disk full"):
+        matcher.save()
+    assert (index_dir / "manifest.json").read_text() == before
+    assert sorted(p.name for p in index_dir.glob("gen-*")) == generations
+    monkeypatch.undo()
+    reloaded = new_matcher(tmp_path)
+    reloaded.load()
+    assert reloaded.stats()["patents"] == 6
+
+
+def test_timer_splits_a_search_into_stages(
+    session: Session, matcher: MatchEngine, catalog: Catalog
+) -> None:
+    timer = StageTimer()
+    matcher.match_text(session, "锂电池正极材料", MatchFilters(), 3, timer=timer)
+    assert {"sync", "encode", "dense", "lexical", "fusion", "database"} <= set(timer.seconds)
+    assert all(v >= 0 for v in timer.seconds.values())
+
+
+def _cli_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("PATENTMATCH_DATABASE_URL", url)
+    monkeypatch.setenv("PATENTMATCH_MODEL_NAME", "hashing")
+    monkeypatch.setenv("PATENTMATCH_INDEX_DIR", str(tmp_path / "index"))
+    db = make_engine(url)
+    create_schema(db)
+    with Session(db) as session:
+        build_catalog(session)
+        session.commit()
+    db.dispose()
+    return url
+
+
+def test_cli_rebuild_and_status(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = _cli_database(tmp_path, monkeypatch)
+    runner = CliRunner()
+    missing = runner.invoke(app, ["index", "status"])
+    assert missing.exit_code == 1
+    assert "patentmatch index rebuild" in missing.output
+    built = runner.invoke(app, ["index", "rebuild"])
+    assert built.exit_code == 0, built.output
+    assert "6 patents" in built.output
+    assert "patents: 6/6" in built.output
+    db = make_engine(url)
+    with Session(db) as session:
+        add_need(session, 3, "新的需求：电池回收", "废旧锂电池回收利用。", NeedStatus.PUBLISHED)
+        session.commit()
+    db.dispose()
+    shown = runner.invoke(app, ["index", "status"])
+    assert shown.exit_code == 0, shown.output
+    assert "model:        hashing (dim 256)" in shown.output
+    assert "needs:        2" in shown.output
+    assert "pending:      1 change(s)" in shown.output
+    monkeypatch.setenv("PATENTMATCH_MODEL_NAME", "m3e-small")
+    assert "configured model is 'm3e-small'" in runner.invoke(app, ["index", "status"]).output
+
+
+@pytest.mark.slow
+def test_real_m3e_engine_end_to_end(session: Session, catalog: Catalog, tmp_path: Path) -> None:
+    if not (REPO / "models" / "m3e-small" / "patentmatch.json").is_file():
+        pytest.skip("models/m3e-small is not provisioned")
+    from app.search.encoder import load_encoder
+
+    settings = make_settings(tmp_path, model_name="m3e-small", models_dir=REPO / "models")
+    engine = MatchEngine(settings, load_encoder(settings))
+    engine.rebuild(session)
+    assert engine.stats()["dim"] == 512
+    result = engine.match_need(session, catalog.need_battery, MatchFilters(), 3)
+    assert result.matches[0].id == catalog.cathode
+    needs = engine.match_patent(session, catalog.irrigation, 2)
+    assert needs.matches[0].id == catalog.need_irrigation

@@ -1,0 +1,137 @@
+"""Hybrid ranking: fusion, IPC tables, subclass inference, re-ranking and confidence."""
+
+import numpy as np
+import pytest
+
+from app.search.calibration import DEFAULT_CALIBRATION, Calibration, confidence, fit_calibration
+from app.search.ipc_inference import IpcTable, SchemePrior, clean_scheme_title
+from app.search.ranking import (
+    RankingParams,
+    dedupe_best,
+    fuse,
+    rerank,
+    shared_subclasses,
+    subclass_belief,
+)
+
+
+def test_fuse_records_ranks_and_prefers_agreement():
+    params = RankingParams(rrf_k=60)
+    cands = fuse(np.array([7, 3, 9]), np.array([3, 5]), params)
+    by_id = {int(i): n for n, i in enumerate(cands.ids)}
+    assert int(cands.ids[0]) == 3  # found by both retrievers
+    assert cands.dense_rank[by_id[3]] == 2
+    assert cands.lexical_rank[by_id[3]] == 1
+    assert cands.lexical_rank[by_id[7]] == 0  # not retrieved lexically
+    assert cands.dense_rank[by_id[5]] == 0
+    assert cands.fused[by_id[3]] == pytest.approx(1 / 62 + 1 / 61)
+    assert list(cands.fused) == sorted(cands.fused, reverse=True)
+
+
+def test_fuse_respects_pool_and_weights():
+    cands = fuse(np.arange(10), np.array([], dtype=np.int64), RankingParams(pool=4))
+    assert sorted(cands.ids.tolist()) == [0, 1, 2, 3]
+    lexical_first = fuse(
+        np.array([1]), np.array([2]), RankingParams(dense_weight=0.5, lexical_weight=1.0)
+    )
+    assert int(lexical_first.ids[0]) == 2
+
+
+def test_dedupe_best_keeps_best_chunk_and_drops_padding():
+    ids, scores = dedupe_best(np.array([4, 2, 4, -1, 2]), np.array([0.3, 0.9, 0.8, 0.0, 0.1]))
+    assert ids.tolist() == [2, 4]
+    assert scores.tolist() == pytest.approx([0.9, 0.8])
+
+
+def test_ipc_table_membership_updates_and_unknown_ids():
+    table = IpcTable()
+    table.upsert([10, 20, 30], [["H01M"], ["H01M 4/36", "C01B"], []])
+    member = table.membership(np.array([20, 99, 10])).toarray()
+    assert member.shape == (3, 2)
+    assert member[0].tolist() == [1, 1]
+    assert member[1].tolist() == [0, 0]  # unknown id → empty row
+    assert table.subclasses(20) == ["H01M", "C01B"]
+    table.upsert([10], [["G06F"]])
+    table.delete([20])
+    assert table.codes == ["H01M", "C01B", "G06F"]  # columns only grow
+    assert table.membership(np.array([10, 20])).toarray().tolist() == [[0, 0, 1], [0, 0, 0]]
+
+
+def test_set_keys_equal_only_for_equal_subclass_sets():
+    table = IpcTable()
+    table.upsert([1, 2, 3, 4], [["A01B", "B02C"], ["B02C", "A01B"], ["A01B"], []])
+    keys = table.set_keys(np.array([1, 2, 3, 4, 5]))
+    assert keys[0] == keys[1]
+    assert keys[0] != keys[2]
+    assert keys[3] == -1 and keys[4] == -1
+
+
+def _table_and_candidates():
+    table = IpcTable()
+    # Neighbours 1-3 are all H01M; candidate 9 (H01M) ranks low on text alone.
+    table.upsert([1, 2, 3, 4, 9], [["H01M"], ["H01M"], ["H01M"], ["A01D"], ["H01M"]])
+    cands = fuse(np.array([1, 2, 4, 3, 9]), np.array([4, 1]), RankingParams())
+    return table, cands
+
+
+def test_subclass_belief_follows_neighbours():
+    table, cands = _table_and_candidates()
+    belief = subclass_belief(cands, table, RankingParams(vote_depth=4, scheme_share=0))
+    assert belief.sum() == pytest.approx(1.0)
+    assert belief[table.codes.index("H01M")] > 0.6
+
+
+def test_rerank_boosts_candidates_in_inferred_subclass():
+    table, cands = _table_and_candidates()
+    params = RankingParams(vote_depth=4, scheme_share=0, ipc_weight=0.8)
+    ranking = rerank(cands, table, params, DEFAULT_CALIBRATION)
+    order = ranking.ids.tolist()
+    assert order.index(9) < order.index(4)  # IPC agreement beats a better text rank
+    assert ranking.inferred[0] == "H01M"
+    assert shared_subclasses(table, 9, ranking.inferred) == ["H01M"]
+    assert np.all((ranking.confidence >= 0) & (ranking.confidence <= 1))
+    assert list(ranking.scores) == sorted(ranking.scores, reverse=True)
+    # With no IPC weight the order is the fused text order.
+    plain = rerank(cands, table, RankingParams(ipc_weight=0.0), DEFAULT_CALIBRATION)
+    assert plain.ids.tolist() == cands.ids.tolist()
+
+
+def test_scheme_prior_steers_belief():
+    table, cands = _table_and_candidates()
+    scheme = np.zeros(len(table.codes), dtype=np.float32)
+    scheme[table.codes.index("A01D")] = 1.0
+    params = RankingParams(vote_depth=4, scheme_share=0.9)
+    belief = subclass_belief(cands, table, params, scheme)
+    assert belief[table.codes.index("A01D")] > belief[table.codes.index("H01M")]
+
+
+def test_scheme_prior_probabilities_from_title_similarity():
+    vectors = np.eye(3, dtype=np.float32)
+    prior = SchemePrior(["A01B", "A01B", "H01M"], vectors)
+    probs = prior.probabilities(
+        np.array([[0.0, 0.0, 1.0]], dtype=np.float32), ["H01M", "A01B", "G06F"], top=3,
+        temperature=0.1,
+    )
+    assert probs.shape == (1, 3)
+    assert probs[0].sum() == pytest.approx(1.0)
+    assert probs[0, 0] > 0.9
+    assert probs[0, 2] == 0.0
+
+
+def test_clean_scheme_title_drops_references():
+    raw = "种植；播种；施肥（农业机械或农具的部件入 A01B51/00）"
+    assert clean_scheme_title(raw) == "种植；播种；施肥"
+
+
+def test_confidence_is_monotone_and_fit_recovers_direction():
+    rng = np.random.default_rng(0)
+    agreement = rng.uniform(0, 1, 2000)
+    text = rng.uniform(0, 1, 2000)
+    truth = 1 / (1 + np.exp(-(-3 + 1.0 * text + 5.0 * agreement)))
+    relevant = rng.uniform(0, 1, 2000) < truth
+    fitted = fit_calibration(text, agreement, relevant)
+    assert fitted.w_agreement == pytest.approx(5.0, abs=1.0)
+    assert fitted.bias == pytest.approx(-3.0, abs=0.7)
+    low, high = confidence(fitted, np.array([0.5, 0.5]), np.array([0.1, 0.9]))
+    assert 0 <= low < high <= 1
+    assert isinstance(fitted, Calibration)
