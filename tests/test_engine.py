@@ -29,7 +29,7 @@ from tests.engine_support import (
 )
 
 # Shared fixtures: ``tokenizer`` (one jieba load per run) and the ``new_matcher`` factory.
-pytest_plugins = ["tests.engine_support"]
+pytest_plugins = ["tests.engine_fixtures"]
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -383,3 +383,18 @@ def test_advice_is_for_the_organisations_own_tto(session, world):
         declaration_advice(session, FixedMatcher(), world.buyer, world.university.id, today=TODAY)
     with pytest.raises(NotFound):
         declaration_advice(session, FixedMatcher(), world.tto, 999_999, today=TODAY)
+
+
+def test_advice_score_is_the_stated_weighted_sum():
+    from app.licensing.advice import IdlePatent, score_patent
+
+    patent = IdlePatent(1, "t", None, date(2021, 11, 25), date(2031, 11, 25))
+    demand = [(7, 0.9), (8, 0.6)]
+    item = score_patent(patent, demand, AdviceParams(), TODAY)
+    # demand 1.5/3 = 0.5, idle 5.0/5 = 1.0 (capped), term 5.0/10 = 0.5.
+    assert item.score == pytest.approx(0.5 * 0.5 + 0.3 * 1.0 + 0.2 * 0.5, abs=0.002)
+    assert (item.matching_needs, item.need_ids, item.best_confidence) == (2, [7, 8], 0.9)
+    assert item.reasons[-1].startswith(f"score {item.score:.3f} = 0.5×demand 0.50")
+    none = score_patent(patent, [], AdviceParams(), TODAY)
+    assert none.score < item.score
+    assert "0 published needs match" in none.reasons[2]

@@ -1,9 +1,7 @@
 """Alerts and webhooks against a real HTTP receiver on 127.0.0.1: signing, retries, dedup."""
 
 import json
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -30,44 +28,15 @@ from app.licensing.models import PaymentMode
 from app.licensing.schemas import DeclarationCreate
 from app.licensing.service import declare
 from app.settings import Settings
-from tests.deals_support import World, build_world
+from tests.deals_support import Receiver, World, build_world, run_receiver
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
-@dataclass
-class Receiver:
-    """A local webhook receiver answering with scripted status codes (then 200)."""
-
-    url: str
-    script: list[int] = field(default_factory=list)
-    received: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
-
-
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    state = Receiver(url="")
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            state.received.append((dict(self.headers), body))
-            code = state.script.pop(0) if state.script else 200
-            self.send_response(code)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:  # keep the test output quiet
-            return
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
-    yield state
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    with run_receiver() as state:
+        yield state
 
 
 class FakeClock:

@@ -6,7 +6,7 @@ from app.api.principal import Principal, Role
 from app.api.schemas.orgs import OrgPrivate, OrgPublic
 from app.catalog.enums import NeedStatus
 from app.catalog.models import Organisation, TechNeed
-from app.errors import Forbidden, NotFound
+from app.errors import Forbidden, NotFound, ValidationFailed
 
 
 def sees_private(principal: Principal, org_id: int | None) -> bool:
@@ -29,11 +29,17 @@ def ensure_owner(principal: Principal, org_id: int | None, what: str) -> None:
         raise Forbidden(f"{what} belongs to another organisation")
 
 
-def owner_for_write(principal: Principal, requested: int | None, role: Role) -> int:
+def owner_for_write(
+    principal: Principal, requested: int | None, role: Role, owner_field: str = "owner_org_id"
+) -> int:
     """The organisation a new record is written for: admins choose, others get their own."""
     if principal.is_admin():
         if requested is None:
-            raise Forbidden("an admin must name the owning organisation")
+            # Admins have no organisation of their own to default to.
+            raise ValidationFailed(
+                "an admin must name the owning organisation",
+                errors=[{"field": owner_field, "message": "required when an admin writes"}],
+            )
         return requested
     if principal.role is not role:
         raise Forbidden(f"only {role.value} organisations (or admins) may do this")

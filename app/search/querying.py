@@ -165,6 +165,30 @@ def _dense_needs(indexes: EngineIndexes, vectors: np.ndarray, pool: int) -> np.n
     return dedupe_best(ids.ravel(), scores.ravel())[0]
 
 
+def _rank_needs(
+    indexes: EngineIndexes, vectors: np.ndarray, weights: dict[str, float], pool: int,
+    ctx: QueryContext,
+) -> Ranking:  # fmt: skip
+    """Dense need candidates re-ranked by IPC agreement with the query's subclass weights."""
+    with ctx.timer.stage("dense"):
+        dense_ids = _dense_needs(indexes, vectors, pool)
+    with ctx.timer.stage("fusion"):
+        prior = _prior(indexes.need_ipc, weights)
+        # The query's own subclasses are known: they replace neighbour voting entirely.
+        params = replace(ctx.params, pool=pool, scheme_share=1.0 if prior.sum() > 0 else 0.0)
+        candidates = fuse(dense_ids, np.zeros(0, np.int64), params)
+        return rerank(candidates, indexes.need_ipc, params, ctx.calibration, prior)
+
+
+def _published(session: Session, ids: np.ndarray) -> dict[int, TechNeed]:
+    """The published needs among ``ids``, in one query."""
+    stmt = select(TechNeed).where(
+        col(TechNeed.id).in_([int(i) for i in ids]),
+        col(TechNeed.status) == NeedStatus.PUBLISHED,
+    )
+    return {int(n.id): n for n in session.exec(stmt) if n.id is not None}
+
+
 def search_needs(
     session: Session,
     indexes: EngineIndexes,
@@ -177,25 +201,9 @@ def search_needs(
     pool = min(max(ctx.params.pool, 4 * k), len(indexes.need_vectors))
     if pool <= 0 or not len(vectors):
         return []
-    with ctx.timer.stage("dense"):
-        dense_ids = _dense_needs(indexes, vectors, pool)
-    with ctx.timer.stage("fusion"):
-        prior = _prior(indexes.need_ipc, weights)
-        # The query's own subclasses are known: they replace neighbour voting entirely.
-        params = replace(ctx.params, pool=pool, scheme_share=1.0 if prior.sum() > 0 else 0.0)
-        ranking = rerank(
-            fuse(dense_ids, np.zeros(0, np.int64), params),
-            indexes.need_ipc,
-            params,
-            ctx.calibration,
-            prior,
-        )
+    ranking = _rank_needs(indexes, vectors, weights, pool, ctx)
     with ctx.timer.stage("database"):
-        stmt = select(TechNeed).where(
-            col(TechNeed.id).in_([int(i) for i in ranking.ids]),
-            col(TechNeed.status) == NeedStatus.PUBLISHED,
-        )
-        rows = {int(n.id): n for n in session.exec(stmt) if n.id is not None}
+        rows = _published(session, ranking.ids)
     matches: list[Match] = []
     for n, nid in enumerate(int(i) for i in ranking.ids):
         if nid not in rows or len(matches) >= k:

@@ -44,7 +44,8 @@ def test_tto_cannot_post_for_another_org(client: TestClient, tto: Actor, other_t
 
 
 def test_admin_must_name_owner_and_may(client: TestClient, admin: Actor, tto: Actor) -> None:
-    assert_problem(client.post(PATENTS, json=patent_body(), headers=admin.headers), 403)
+    body = assert_problem(client.post(PATENTS, json=patent_body(), headers=admin.headers), 422)
+    assert body["errors"][0]["field"] == "owner_org_id"
     created = client.post(
         PATENTS, json=patent_body(owner_org_id=tto.org_id), headers=admin.headers
     ).json()

@@ -16,7 +16,7 @@ from app.deals.assignment import overdue_deals
 from app.deals.contacts import release_contacts
 from app.deals.declines import decline_report
 from app.deals.events import StepResult, deal_events
-from app.deals.models import Deal, DealContract, aware
+from app.deals.models import Deal, DealContract
 from app.deals.requests import request_deal
 from app.deals.schemas import (
     ContractOut,
@@ -50,7 +50,6 @@ def deal_out(deal: Deal) -> DealOut:
     """The public view of a deal, with the states it may move to."""
     out = DealOut.model_validate(deal)
     out.allowed_next = allowed_next(deal.state)
-    out.created_at, out.updated_at = aware(deal.created_at), aware(deal.updated_at)
     return out
 
 

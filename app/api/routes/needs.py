@@ -64,7 +64,7 @@ def create_need(
     body: NeedCreate, session: SessionDep, principal: EnterpriseOrAdmin, matcher: MatcherDep
 ) -> TechNeed:
     """Create a draft need (enterprise for itself, or admin)."""
-    org_id = owner_for_write(principal, body.org_id, Role.ENTERPRISE)
+    org_id = owner_for_write(principal, body.org_id, Role.ENTERPRISE, "org_id")
     if session.get(Organisation, org_id) is None:
         raise NotFound(f"organisation {org_id} does not exist")
     if body.external_ref is not None:

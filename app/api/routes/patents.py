@@ -129,8 +129,11 @@ def update_patent(
     patent = _get(session, patent_id)
     ensure_owner(principal, patent.owner_org_id, f"patent {patent_id}")
     changes = body.model_dump(exclude_unset=True)
+    new_owner = changes.get("owner_org_id")
     if "owner_org_id" in changes and not principal.is_admin():
-        owner_for_write(principal, changes["owner_org_id"], Role.TTO)
+        owner_for_write(principal, new_owner, Role.TTO)
+    if new_owner is not None and session.get(Organisation, new_owner) is None:
+        raise NotFound(f"organisation {new_owner} does not exist")
     apply_update(patent, changes)
     _save(session, matcher, patent, ChangeOp.UPSERT)
     session.refresh(patent)

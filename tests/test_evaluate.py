@@ -1,0 +1,118 @@
+"""Evaluation: file loading, scoring identical to shared/tools/score_run.py, runs and the CLI."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from app.cli import app
+from app.errors import BadRequest
+from app.search.encoder import HashingEncoder
+from app.search.evaldata import load_corpus, load_qrels, load_queries, score_run, write_run
+from app.search.evaluate import Method, build_index, run_method
+
+CORPUS = [
+    {"id": "CN1A", "title": "一种锂离子电池正极材料", "ipc": ["H01M"]},
+    {"id": "CN2A", "title": "锂电池负极材料的制备方法", "ipc": ["H01M", "C01B"]},
+    {"id": "TW-x", "title": "鋰電池電極結構", "ipc": ["H01M"]},
+    {"id": "CN3A", "title": "农作物收割机的割台", "ipc": ["A01D"]},
+    {"id": "CN4A", "title": "联合收割机的脱粒装置", "ipc": ["A01D", "A01F"]},
+    {"id": "CN5A", "title": "风力发电机叶片检测方法", "ipc": ["F03D"]},
+]
+QUERIES = [{"qid": "q1", "text": "锂电池正极"}, {"qid": "q2", "text": "收割机割台"}]
+QRELS = "qid\tdoc_id\tgrade\nq1\tCN1A\t2\nq1\tCN2A\t1\nq1\tTW-x\t2\nq2\tCN3A\t2\nq2\tCN4A\t1\n"
+
+
+@pytest.fixture
+def files(tmp_path):
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in CORPUS) + "\n")
+    queries = tmp_path / "queries.jsonl"
+    queries.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in QUERIES) + "\n")
+    qrels = tmp_path / "qrels.tsv"
+    qrels.write_text(QRELS)
+    return corpus, queries, qrels
+
+
+def _reference_scorer(shared_dir: Path):
+    spec = importlib.util.spec_from_file_location("score_run", shared_dir / "tools/score_run.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_scores_match_the_shared_tool(files, tmp_path, shared_dir):
+    _, _, qrels_path = files
+    run = {"q1": [("CN5A", 3.0), ("TW-x", 2.0), ("CN2A", 1.0)], "q2": [("CN4A", 1.0)]}
+    run_path = tmp_path / "run.tsv"
+    write_run(run_path, run)
+    tool = _reference_scorer(shared_dir)
+    expected = tool.score(tool.load_qrels(qrels_path), tool.load_run(run_path))
+    assert score_run(load_qrels(qrels_path), run) == expected
+    assert 0 < expected["ndcg@10"] < 1
+
+
+def test_run_file_has_header_and_one_based_ranks(tmp_path):
+    path = tmp_path / "run.tsv"
+    write_run(path, {"q": [("a", 2.0), ("b", 1.0)]})
+    lines = path.read_text().splitlines()
+    assert lines[0] == "qid\tdoc_id\trank\tscore"
+    assert lines[1].split("\t")[:3] == ["q", "a", "1"]
+    assert lines[2].split("\t")[:3] == ["q", "b", "2"]
+
+
+def test_bad_corpus_rows_name_the_line_and_field(tmp_path):
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"id": "A", "title": "x"}\n{"id": "B"}\n')
+    with pytest.raises(BadRequest, match=r"bad.jsonl:2: field 'title'"):
+        load_corpus(path)
+    path.write_text('{"id": "A", "title": "x"}\nnot json\n')
+    with pytest.raises(BadRequest, match=r":2: not valid JSON"):
+        load_corpus(path)
+    with pytest.raises(BadRequest, match="no such file"):
+        load_queries(tmp_path / "missing.jsonl")
+
+
+def test_methods_rank_relevant_documents_first(files, tmp_path):
+    corpus_path, queries_path, qrels_path = files
+    corpus = load_corpus(corpus_path)
+    index = build_index(corpus, HashingEncoder(), cache_dir=tmp_path / "cache", scheme_path=None)
+    queries = load_queries(queries_path)
+    qrels = load_qrels(qrels_path)
+    for method in Method:
+        run = run_method(index, queries, method, 3)
+        assert run["q2"][0][0] in {"CN3A", "CN4A"}, method
+        assert score_run(qrels, run)["mrr@10"] == 1.0, method
+    # The embedding cache was written and is reused.
+    assert list((tmp_path / "cache").glob("emb-hashing-d-*.npy"))
+
+
+def test_cli_run_writes_a_run_file(files, tmp_path, monkeypatch):
+    corpus_path, queries_path, _ = files
+    monkeypatch.setenv("PATENTMATCH_MODEL_NAME", "hashing")
+    monkeypatch.setenv("PATENTMATCH_VAR_DIR", str(tmp_path / "var"))
+    out = tmp_path / "out" / "run.tsv"
+    args = ["eval", "run", "--corpus", str(corpus_path), "--queries", str(queries_path)]
+    result = CliRunner().invoke(app, [*args, "--out", str(out), "--method", "hybrid", "--k", "4"])
+    assert result.exit_code == 0, result.output
+    rows = out.read_text().splitlines()
+    assert rows[0] == "qid\tdoc_id\trank\tscore"
+    assert {r.split("\t")[0] for r in rows[1:]} == {"q1", "q2"}
+    assert len(rows) - 1 <= 8
+
+
+def test_cli_reports_bad_input_without_traceback(files, tmp_path, monkeypatch):
+    _, queries_path, _ = files
+    monkeypatch.setenv("PATENTMATCH_MODEL_NAME", "hashing")
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "A"}\n')
+    args = ["eval", "run", "--corpus", str(bad), "--queries", str(queries_path)]
+    result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "r.tsv")])
+    assert result.exit_code == 1
+    assert "bad.jsonl:1: field 'title'" in result.output
+    assert "Traceback" not in result.output
+    result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "r.tsv"), "--method", "x"])
+    assert result.exit_code == 2
