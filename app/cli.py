@@ -5,6 +5,7 @@ import typer
 from app.api.cli import keys_app, serve_app
 from app.catalog.cli import demo_app, import_app
 from app.dbcli import db_app
+from app.deals.cli import alerts_app
 from app.search.cli import index_app, model_app
 from app.search.evalcli import eval_app
 
@@ -14,6 +15,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(db_app, name="db")
+app.add_typer(alerts_app, name="alerts")
 app.add_typer(serve_app, name="serve")
 app.add_typer(keys_app, name="keys")
 app.add_typer(import_app, name="import")

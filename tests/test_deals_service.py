@@ -8,6 +8,7 @@ from sqlmodel import Session, select
 from app.api.principal import Principal
 from app.catalog.enums import ConversionStatus, EntityKind, OrgKind
 from app.catalog.models import IndexChange, Organisation, Patent
+from app.deals.access import visible_deal
 from app.deals.assignment import covers_industry, covers_region, overdue_deals
 from app.deals.contacts import release_contacts
 from app.deals.declines import decline_penalties, decline_report
@@ -94,6 +95,7 @@ def test_request_without_covering_station_stays_requested_and_a_station_can_take
     deal = _request(session, world)
     assert deal.state is DealState.REQUESTED
     assert deal.station_org_id is None
+    assert visible_deal(session, world.station_b_key, deal.id or 0) is deal
     with pytest.raises(Forbidden):
         _step(
             session,
@@ -105,6 +107,9 @@ def test_request_without_covering_station_stays_requested_and_a_station_can_take
     taken = _step(session, world.far_station_key, deal, DealAction.ASSIGN)
     assert taken.deal.state is DealState.ASSIGNED
     assert taken.deal.station_org_id == world.far_station.id
+    # Unassigned deals are visible to every station; once taken, only to the one that took it.
+    with pytest.raises(Forbidden):
+        visible_deal(session, world.station_b_key, deal.id or 0)
 
 
 def test_only_enterprises_request_and_duplicates_conflict(session: Session, world: World) -> None:

@@ -43,6 +43,8 @@ def _write_csv(path: Path, rows: list[list[str]]) -> Path:
 
 def test_application_list_acceptance(session: Session, shared_dir: Path) -> None:
     path = shared_dir / APPLICATION_LIST
+    numbers = [row[1] for row in _read_csv(path)[1:]]
+    assert sum(n.endswith(".0") for n in numbers) == 3964
     report = import_patents(session, path, today=TODAY)
     assert (report.read, report.rejected, report.inserted) == (6699, 0, 6691)
     assert report.updated + report.unchanged == 8
@@ -331,3 +333,12 @@ def test_summary_is_json_able() -> None:
     assert summary["read"] == 3
     assert summary["errors"] == 0
     assert set(summary) >= {"read", "inserted", "updated", "unchanged", "rejected", "warnings"}
+
+
+def test_progress_is_reported_per_batch(session: Session) -> None:
+    seen: list[int] = []
+    report = import_patents(
+        session, FIXTURES / "patents_small.csv", batch_size=2, on_progress=seen.append, today=TODAY
+    )
+    assert seen == [2, 3]
+    assert report.inserted == 3

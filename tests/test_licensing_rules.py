@@ -7,6 +7,7 @@ import pytest
 
 from app.catalog.enums import LegalStatus
 from app.licensing import rules
+from app.licensing.estimate import FeeAssumptions, estimate_fee, need_budget
 from app.licensing.models import LicenceKind, PaymentMode
 
 TODAY = date(2026, 11, 25)
@@ -157,8 +158,6 @@ def test_rate_basis_points_round_trip():
 
 
 def test_fee_estimates_state_their_assumptions():
-    from app.licensing.estimate import FeeAssumptions, estimate_fee, need_budget
-
     fixed = estimate_fee(PaymentMode.LUMP_SUM, 300_000, None, 200_000)
     assert (fixed.amount_yuan, fixed.is_estimate, fixed.fits_budget) == (300_000, False, False)
     assert estimate_fee(PaymentMode.LUMP_SUM, 300_000, None, None).fits_budget is None

@@ -6,7 +6,13 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from app.catalog.readers import UnreadableFile, cell_text, read_rows, sniff_delimiter
+from app.catalog.readers import (
+    UnreadableFile,
+    cell_text,
+    estimate_rows,
+    read_rows,
+    sniff_delimiter,
+)
 
 PATENTS = Path("data/patents")
 
@@ -141,3 +147,16 @@ def test_cell_text_formats_values() -> None:
     assert cell_text(2015207546755.0) == "2015207546755.0"
     assert cell_text(["a", None, "b"]) == "a; b"
     assert cell_text(True) == "true"
+
+
+def test_estimate_rows(tmp_path: Path) -> None:
+    assert estimate_rows(_write(tmp_path / "p.csv", "a,b\n1,2\n3,4\n")) == 2
+    assert estimate_rows(_write(tmp_path / "p.jsonl", '{"a": 1}\n{"a": 2}\n')) == 2
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for row in (["a"], [1], [2], [3]):
+        sheet.append(row)
+    book.save(tmp_path / "p.xlsx")
+    assert estimate_rows(tmp_path / "p.xlsx") == 3
+    assert estimate_rows(_write(tmp_path / "bad.xlsx", "nope")) is None

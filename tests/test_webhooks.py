@@ -4,6 +4,7 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,8 +14,10 @@ from sqlmodel import Session, select
 from app.catalog.changes import record_change
 from app.catalog.enums import ChangeOp, EntityKind, LegalStatus
 from app.catalog.models import Patent
+from app.db import create_schema, make_engine
 from app.deals.alert_schemas import AlertFilters, SubscriptionCreate
 from app.deals.alerts import subscribe, unsubscribe
+from app.deals.cli import run_rounds
 from app.deals.models import (
     AlertDelivery,
     AlertSubscription,
@@ -85,6 +88,13 @@ def _deliveries(session: Session, subscription_id: int) -> list[AlertDelivery]:
     return list(session.exec(stmt))
 
 
+def _check_signature(secret: str, header: str, body: bytes, now: datetime) -> None:
+    assert verify(secret, header, body, now)
+    assert not verify("whsec_wrong", header, body, now)
+    assert not verify(secret, header, body + b" ", now)  # tampered body
+    assert not verify(secret, header, body, now + timedelta(hours=1))  # replayed later
+
+
 def test_failing_receiver_gets_retries_with_backoff_until_it_recovers(
     session: Session, world: World, receiver: Receiver
 ) -> None:
@@ -122,10 +132,7 @@ def test_failing_receiver_gets_retries_with_backoff_until_it_recovers(
     assert event["type"] == "patent.created"
     assert event["patent"]["id"] == patent.id
     assert headers["X-Patentmatch-Event-Id"] == event["id"]
-    assert verify(secret, headers[SIGNATURE_HEADER], body, clock.now)
-    assert not verify("whsec_wrong", headers[SIGNATURE_HEADER], body, clock.now)
-    assert not verify(secret, headers[SIGNATURE_HEADER], body + b" ", clock.now)
-    assert not verify(secret, headers[SIGNATURE_HEADER], body, clock.now + timedelta(hours=1))
+    _check_signature(secret, headers[SIGNATURE_HEADER], body, clock.now)
 
 
 def test_receiver_that_never_recovers_fails_after_max_attempts(
@@ -204,3 +211,22 @@ def test_status_change_and_open_licence_declaration_are_events(
     change = events["patent.status_changed"]["detail"]["conversion_status"]
     assert change == {"from": "idle", "to": "open_licence"}
     assert len(_deliveries(session, sub_id)) == 2
+
+
+def test_worker_loop_retries_on_schedule(tmp_path: Path, receiver: Receiver) -> None:
+    # Its own database: the worker commits through its own sessions.
+    engine = make_engine(f"sqlite:///{tmp_path / 'worker.db'}")
+    create_schema(engine)
+    with Session(engine) as session:
+        world = build_world(session)
+        _subscribe(session, world, receiver.url, query_text="固态电解质")
+        _new_patent(session, world, "氧化物固态电解质薄膜")
+        session.commit()
+    receiver.script = [502]
+    clock = FakeClock()
+    settings = Settings(webhook_max_attempts=5, webhook_backoff_seconds=3.0)
+    delivered = run_rounds(engine, settings, 2, 10.0, clock=clock, sleep=clock.sleep)
+    engine.dispose()
+    assert delivered == 1
+    assert clock.sleeps == [3.0]  # slept exactly until the retry was due
+    assert [json.loads(body)["type"] for _h, body in receiver.received] == ["patent.created"] * 2

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from app.api.keys import create_key, list_keys, revoke_key
+from app.api.keys import active_admin_key, create_key, list_keys, revoke_key
 from app.api.principal import Role
 from app.db import engine_from_settings, session_scope
 from app.errors import AppError
@@ -65,6 +65,29 @@ def create(
     if expires is not None:
         typer.echo(f"expires {expires:%Y-%m-%d %H:%M} UTC")
     typer.echo("secret (store it now; it cannot be shown again):")
+    typer.echo(secret)
+
+
+@keys_app.command("ensure-admin")
+def ensure_admin() -> None:
+    """Bootstrap: create the first admin key unless an active one exists (for scripts/run.sh)."""
+    settings = get_settings()
+    engine = engine_from_settings(settings)
+    with session_scope(engine) as session:
+        existing = active_admin_key(session)
+        if existing is not None:
+            typer.echo(f"an admin key exists already (id {existing.id}, {existing.prefix}…)")
+            engine.dispose()
+            return
+        key, secret = create_key(session, role=Role.ADMIN, org_id=None, label="bootstrap")
+        key_id = key.id
+    engine.dispose()
+    # Kept readable only by the owner, so a local operator can find it after the log scrolls.
+    secret_file = settings.var_dir / "admin-key"
+    secret_file.parent.mkdir(parents=True, exist_ok=True)
+    secret_file.write_text(secret + "\n")
+    secret_file.chmod(0o600)
+    typer.echo(f"created admin key {key_id}; secret (also in {secret_file}, mode 600):")
     typer.echo(secret)
 
 

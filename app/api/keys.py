@@ -113,3 +113,13 @@ def revoke_key(session: Session, key_id: int) -> ApiKey:
 def list_keys(session: Session) -> list[ApiKey]:
     """All keys, oldest first."""
     return list(session.exec(select(ApiKey).order_by(ApiKey.id)))  # type: ignore[arg-type]
+
+
+def active_admin_key(session: Session) -> ApiKey | None:
+    """The oldest admin key that is neither revoked nor expired, if any."""
+    now = utcnow()
+    stmt = select(ApiKey).where(ApiKey.role == Role.ADMIN, ApiKey.revoked_at.is_(None))  # type: ignore[union-attr]
+    for key in session.exec(stmt.order_by(ApiKey.id)):  # type: ignore[arg-type]
+        if key.expires_at is None or _aware(key.expires_at) > now:
+            return key
+    return None

@@ -8,14 +8,15 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from sqlalchemy.exc import OperationalError
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 from app.catalog.bootstrap import ensure_schema
 from app.catalog.demo import load_demo
 from app.catalog.importer import import_needs, import_patents
 from app.catalog.ipc import load_ipc_scheme
+from app.catalog.readers import estimate_rows
 from app.catalog.report import ImportReport, default_error_path, write_error_report
 from app.db import engine_from_settings
 from app.errors import AppError
@@ -50,21 +51,25 @@ def _fail(message: str) -> typer.Exit:
 
 
 @contextmanager
-def _progress(enabled: bool) -> Iterator[Callable[[int], None]]:
-    """An ``on_progress`` callback drawing a bar on stderr once a file proves long enough."""
-    console = Console(stderr=True)
+def _progress(file: Path, enabled: bool) -> Iterator[Callable[[int], None]]:
+    """An ``on_progress`` callback drawing a bar on stderr for files of a few hundred rows."""
+    total = estimate_rows(file) if enabled else None
     bar = Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
     )
-    task = bar.add_task("importing", total=None)
+    task = bar.add_task("importing", total=total)
     started = False
 
     def update(rows: int) -> None:
         nonlocal started
-        if enabled and not started and rows >= PROGRESS_MIN_ROWS:
+        if enabled and not started and (total or rows) >= PROGRESS_MIN_ROWS:
             bar.start()
             started = True
-        bar.update(task, description=f"{rows:,} rows read")
+        bar.update(task, completed=rows, description=f"{rows:,} rows read")
 
     try:
         yield update
@@ -80,13 +85,13 @@ def _run_import(
     try:
         ensure_schema(settings)
         engine = engine_from_settings(settings)
-        with Session(engine) as session, _progress(not json_output) as on_progress:
+        with Session(engine) as session, _progress(file, not json_output) as on_progress:
             report = importer(session, on_progress, batch or settings.import_batch_size)
         engine.dispose()
     except AppError as exc:
         raise _fail(exc.detail) from None
-    except OperationalError as exc:
-        raise _fail(f"database unavailable ({exc.orig or exc})") from None
+    except DBAPIError as exc:
+        raise _fail(f"database error: {exc.orig or exc}") from None
     except KeyboardInterrupt:
         typer.echo("interrupted: completed batches were kept; re-run to finish", err=True)
         raise typer.Exit(130) from None
@@ -180,8 +185,8 @@ def demo_load(
         _demo(settings, folder)
     except AppError as exc:
         raise _fail(exc.detail) from None
-    except OperationalError as exc:
-        raise _fail(f"database unavailable ({exc.orig or exc})") from None
+    except DBAPIError as exc:
+        raise _fail(f"database error: {exc.orig or exc}") from None
 
 
 def _demo(settings: Settings, folder: Path) -> None:

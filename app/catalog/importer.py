@@ -58,20 +58,23 @@ def run_batches(
     batch_size: int,
     on_progress: Callable[[], None],
 ) -> None:
-    """Write records batch by batch, committing each; roll back the open batch on any failure."""
+    """Write records batch by batch, committing each; roll back the open batch on any failure.
+
+    ``on_progress`` runs inside each batch's transaction, so what it writes commits with it.
+    """
     batch: list[R] = []
     try:
         for record in records:
             batch.append(record)
             if len(batch) >= batch_size:
                 write(batch)
+                on_progress()
                 session.commit()
                 batch = []
-                on_progress()
         if batch:
             write(batch)
-            session.commit()
         on_progress()
+        session.commit()
     except BaseException:
         # KeyboardInterrupt included: never leave half a batch behind.
         session.rollback()

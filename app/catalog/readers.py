@@ -52,6 +52,23 @@ def read_rows(path: Path, on_bad_row: BadRowHandler | None = None) -> Iterator[N
     )
 
 
+def estimate_rows(path: Path) -> int | None:
+    """A quick estimate of the data rows (for a progress bar); None when it cannot tell."""
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".xlsx", ".xlsm"):
+            workbook = load_workbook(path, read_only=True)
+            try:
+                rows = workbook.worksheets[0].max_row
+            finally:
+                workbook.close()
+            return max(0, rows - 1) if rows else None
+        # Lines, less the header: quoted multi-line cells make this an over-estimate.
+        return max(0, path.read_bytes().count(b"\n") - (suffix not in (".jsonl", ".ndjson")))
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError):
+        return None
+
+
 def decode_text(data: bytes, name: str) -> str:
     """Decode UTF-8 (with or without BOM), falling back to GB18030 (Chinese Excel exports)."""
     for encoding in ("utf-8-sig", "gb18030"):

@@ -29,9 +29,17 @@ def get_deal(session: Session, deal_id: int) -> Deal:
     return deal
 
 
+def unassigned_for_station(deal: Deal, principal: Principal) -> bool:
+    """True when a station looks at a deal no station has taken yet (it may take it)."""
+    return principal.role is Role.STATION and deal.station_org_id is None
+
+
 def visible_deal(session: Session, principal: Principal, deal_id: int) -> Deal:
-    """The deal if the caller is a party, its station or an admin; 403 otherwise."""
+    """The deal if the caller is a party, its station or an admin; 403 otherwise.
+
+    Stations also see unassigned deals, so that one of them can take each.
+    """
     deal = get_deal(session, deal_id)
-    if not parties_of(deal, principal):
+    if not parties_of(deal, principal) and not unassigned_for_station(deal, principal):
         raise Forbidden(f"deal {deal_id} is visible only to its parties and station")
     return deal

@@ -16,7 +16,7 @@ from app.api.principal import Principal, Role
 from app.catalog.enums import OrgKind
 from app.catalog.models import Organisation
 from app.deals import contracts
-from app.deals.access import get_deal, parties_of
+from app.deals.access import get_deal, parties_of, unassigned_for_station
 from app.deals.events import StepResult, find_replay, flush_step, record_event, request_hash
 from app.deals.events import invalid_field as _invalid
 from app.deals.models import Deal
@@ -127,11 +127,7 @@ def _check_fields(body: TransitionRequest) -> None:
 
 def _check_allowed(deal: Deal, principal: Principal, action: DealAction) -> None:
     parties = parties_of(deal, principal)
-    if (
-        action is DealAction.ASSIGN
-        and principal.role is Role.STATION
-        and deal.station_org_id is None
-    ):
+    if action is DealAction.ASSIGN and unassigned_for_station(deal, principal):
         parties = parties | {Party.STATION}  # any station may take an unassigned deal
     if not parties and action is not DealAction.ASSIGN:
         raise Forbidden(f"deal {deal.id} is visible only to its parties and station")

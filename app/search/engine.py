@@ -143,6 +143,25 @@ class MatchEngine:
         best = max((m.confidence for m in matches), default=0.0)
         return MatchResult(matches, no_good_match=best < self.settings.match_min_confidence)
 
+    def _match_patents(
+        self,
+        session: Session,
+        text: str,
+        filters: MatchFilters,
+        k: int,
+        ctx: QueryContext,
+        need_id: int | None = None,
+    ) -> MatchResult:
+        """Sync, take the need's stored query vector or encode ``text``, then search."""
+        _check_query(text, k)
+        with ctx.timer.stage("sync"):
+            self.sync(session)
+        with ctx.timer.stage("encode"):
+            stored = None if need_id is None else self._indexes.need_queries.get(need_id)
+            vector = self.encoder.encode_queries([text])[0] if stored is None else stored
+        matches = search_patents(session, self._indexes, text, vector, filters, k, ctx)
+        return self._result(matches)
+
     def match_text(
         self,
         session: Session,
@@ -153,23 +172,23 @@ class MatchEngine:
         timer: StageTimer | None = None,
     ) -> MatchResult:
         """Free text (a need's wording) → patents."""
-        _check_query(text, k)
-        ctx = self._context(timer)
-        with ctx.timer.stage("sync"):
-            self.sync(session)
-        with ctx.timer.stage("encode"):
-            vector = self.encoder.encode_queries([text])[0]
-        matches = search_patents(session, self._indexes, text, vector, filters, k, ctx)
-        return self._result(matches)
+        return self._match_patents(session, text, filters, k, self._context(timer))
 
     def match_need(
-        self, session: Session, need_id: int, filters: MatchFilters, k: int
+        self,
+        session: Session,
+        need_id: int,
+        filters: MatchFilters,
+        k: int,
+        *,
+        timer: StageTimer | None = None,
     ) -> MatchResult:
-        """A technology need → patents that could meet it."""
+        """A technology need → patents that could meet it (published needs are pre-encoded)."""
         need = session.get(TechNeed, need_id)
         if need is None:
             raise NotFound(f"need {need_id} does not exist")
-        return self.match_text(session, need_text(need), filters, k)
+        ctx = self._context(timer)
+        return self._match_patents(session, need_text(need), filters, k, ctx, need_id)
 
     def match_patent(self, session: Session, patent_id: int, k: int) -> MatchResult:
         """A patent → published needs it could serve."""

@@ -97,6 +97,7 @@ def index_needs(
     queries = encoder.encode_queries(texts)
     inferred = [infer_subclasses(indexes, t, q, ctx) for t, q in zip(texts, queries, strict=True)]
     indexes.need_ipc.upsert(ids, inferred)
+    indexes.need_queries.update(zip(ids, queries, strict=True))
     indexes.need_ids.update(ids)
 
 
@@ -105,6 +106,8 @@ def remove_needs(indexes: EngineIndexes, ids: Sequence[int]) -> None:
     if ids:
         indexes.need_vectors.delete(ids)
         indexes.need_ipc.delete(ids)
+        for need_id in ids:
+            indexes.need_queries.pop(need_id, None)
         indexes.need_ids.difference_update(ids)
 
 

@@ -155,6 +155,18 @@ class SchemePrior:
             raise ValueError("one vector per scheme entry is needed")
         self.subclasses = list(subclasses)
         self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        # Entry → column map for the last ``codes`` list seen (an IpcTable's, which only grows,
+        # so its identity and length identify its content).
+        self._columns_for: tuple[tuple[int, int], np.ndarray] = ((0, -1), np.zeros(0, np.int64))
+
+    def _entry_columns(self, codes: Sequence[str]) -> np.ndarray:
+        """Column of each entry's subclass in ``codes`` (-1 when absent), cached."""
+        key = (id(codes), len(codes))
+        if self._columns_for[0] != key:
+            column = {code: i for i, code in enumerate(codes)}
+            cols = np.array([column.get(c, -1) for c in self.subclasses], dtype=np.int64)
+            self._columns_for = (key, cols)
+        return self._columns_for[1]
 
     @classmethod
     def build(cls, encoder: Encoder, entries: Sequence[tuple[str, str]]) -> SchemePrior:
@@ -166,8 +178,7 @@ class SchemePrior:
         self, query_vectors: np.ndarray, codes: Sequence[str], *, top: int, temperature: float
     ) -> np.ndarray:
         """(n_queries, len(codes)) rows summing to 1 (or 0): softmax over the ``top`` titles."""
-        column = {code: i for i, code in enumerate(codes)}
-        entry_columns = np.array([column.get(c, -1) for c in self.subclasses], dtype=np.int64)
+        entry_columns = self._entry_columns(codes)
         sims = query_vectors @ self.vectors.T
         top = min(top, sims.shape[1])
         best = np.argpartition(-sims, top - 1, axis=1)[:, :top]

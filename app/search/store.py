@@ -8,6 +8,7 @@ Layout under ``<index_dir>/``::
                              need-vectors/    (VectorIndex of needs)
                              ids.npz          (indexed patent and need ids)
                              ipc.json         (IPC subclasses: patents' own, needs' inferred)
+                             need-queries.npz (each published need encoded as a query)
 
 A save writes a fresh generation folder, then replaces ``manifest.json`` with ``os.replace``
 (the commit point). Until then readers see the previous generation, whole; a failed save removes
@@ -64,6 +65,8 @@ class EngineIndexes:
     # Patents' IPC subclasses (from the catalog) and needs' (inferred when indexed).
     patent_ipc: IpcTable = field(default_factory=IpcTable)
     need_ipc: IpcTable = field(default_factory=IpcTable)
+    # Published needs encoded as queries when indexed, so need → patents skips the encoder.
+    need_queries: dict[int, np.ndarray] = field(default_factory=dict)
     last_change_id: int = 0
     # Change ids skipped over by a sync (id → monotonic time first missed); not persisted.
     gaps: dict[int, float] = field(default_factory=dict)
@@ -116,8 +119,23 @@ def load_indexes(
         raise ServiceUnavailable(f"no search index at {index_dir}; {REBUILD_HINT}")
     check_compatible(manifest, index_dir, model, dim)
     folder = index_dir / manifest.generation
+    try:
+        indexes = _read_generation(folder, model, dim, params, tokenizer)
+    except (OSError, KeyError, ValueError) as exc:
+        raise ServiceUnavailable(
+            f"the index at {folder} is incomplete or damaged ({exc}); {REBUILD_HINT}"
+        ) from exc
+    indexes.last_change_id = manifest.last_change_id
+    return indexes
+
+
+def _read_generation(
+    folder: Path, model: str, dim: int, params: AnnParams, tokenizer: Tokenizer | None
+) -> EngineIndexes:
+    """Read every file of one generation."""
     ids = np.load(folder / "ids.npz")
     ipc = json.loads((folder / "ipc.json").read_text(encoding="utf-8"))
+    queries = np.load(folder / "need-queries.npz")
     indexes = EngineIndexes(
         patent_vectors=VectorIndex.load(
             folder / "patent-vectors", model=model, dim=dim, params=params
@@ -126,14 +144,14 @@ def load_indexes(
         need_vectors=VectorIndex.load(folder / "need-vectors", model=model, dim=dim, params=params),
         patent_ids={int(i) for i in ids["patents"]},
         need_ids={int(i) for i in ids["needs"]},
-        last_change_id=manifest.last_change_id,
+        need_queries=dict(zip(queries["ids"].tolist(), queries["vectors"], strict=True)),
     )
     for table, rows in ((indexes.patent_ipc, ipc["patents"]), (indexes.need_ipc, ipc["needs"])):
         table.upsert([int(i) for i in rows], list(rows.values()))
     return indexes
 
 
-def _write_generation(folder: Path, indexes: EngineIndexes) -> None:
+def _write_generation(folder: Path, indexes: EngineIndexes, dim: int) -> None:
     """Write every index of one generation into ``folder``."""
     change = indexes.last_change_id
     indexes.patent_vectors.save(folder / "patent-vectors", last_change_id=change)
@@ -152,6 +170,15 @@ def _write_generation(folder: Path, indexes: EngineIndexes) -> None:
     }
     (folder / "ipc.json").write_text(json.dumps(ipc), encoding="utf-8")
     fsync_file(folder / "ipc.json")
+    need_ids = sorted(indexes.need_queries)
+    vectors = [indexes.need_queries[i] for i in need_ids]
+    with (folder / "need-queries.npz").open("wb") as handle:
+        np.savez(
+            handle,
+            ids=np.asarray(need_ids, dtype=np.int64),
+            vectors=np.stack(vectors) if vectors else np.zeros((0, dim), dtype=np.float32),
+        )
+    fsync_file(folder / "need-queries.npz")
 
 
 def save_indexes(index_dir: Path, indexes: EngineIndexes, model: str, dim: int) -> EngineManifest:
@@ -164,7 +191,7 @@ def save_indexes(index_dir: Path, indexes: EngineIndexes, model: str, dim: int) 
     folder.mkdir()
     committed = False
     try:
-        _write_generation(folder, indexes)
+        _write_generation(folder, indexes, dim)
         manifest = EngineManifest(
             model=model,
             dim=dim,

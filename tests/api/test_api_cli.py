@@ -57,3 +57,24 @@ def test_errors_are_messages_not_tracebacks(database: str) -> None:
     bad_role = runner.invoke(app, ["keys", "create", "--role", "king"])
     assert bad_role.exit_code == 2
     assert "Traceback" not in no_org.output + missing_org.output + unknown.output
+
+
+def test_ensure_admin_creates_one_key_once(
+    database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATENTMATCH_VAR_DIR", str(tmp_path / "var"))
+    runner = CliRunner()
+    first = runner.invoke(app, ["keys", "ensure-admin"])
+    assert first.exit_code == 0, first.output
+    secret = first.output.strip().splitlines()[-1]
+    secret_file = tmp_path / "var" / "admin-key"
+    assert secret_file.read_text().strip() == secret
+    assert secret_file.stat().st_mode & 0o777 == 0o600
+    second = runner.invoke(app, ["keys", "ensure-admin"])
+    assert second.exit_code == 0
+    assert "exists already" in second.output
+    assert secret not in second.output
+    engine = make_engine(database)
+    with Session(engine) as session:
+        assert authenticate(session, secret).is_admin()
+    engine.dispose()

@@ -69,6 +69,11 @@ def test_idempotency_key_header_replays_the_request(
     )
 
 
+def _post_step(client: TestClient, actor: Actor, deal_id: int, **body: Any) -> Any:
+    url = f"/api/v1/deals/{deal_id}/transitions"
+    return client.post(url, json=body, headers=actor.headers)
+
+
 def test_refusals_and_validation(
     client: TestClient, tto: Actor, enterprise: Actor, other_enterprise: Actor, broker: Actor
 ) -> None:
@@ -77,42 +82,34 @@ def test_refusals_and_validation(
     assert_problem(client.get("/api/v1/deals/999999", headers=enterprise.headers), 404)
     assert_problem(client.get(f"/api/v1/deals/{deal_id}", headers=other_enterprise.headers), 403)
     assert_problem(client.get(f"/api/v1/deals/{deal_id}"), 401)
-    decline = {"action": "decline"}
-    body = assert_problem(
-        client.post(f"/api/v1/deals/{deal_id}/transitions", json=decline, headers=tto.headers), 422
-    )
+    body = assert_problem(_post_step(client, tto, deal_id, action="decline"), 422)
     assert body["errors"][0]["field"] == "reason"
-    assert_problem(
-        client.post(
-            f"/api/v1/deals/{deal_id}/transitions", json={"action": "fly"}, headers=tto.headers
-        ),
-        422,
-    )
-    declined = client.post(
-        f"/api/v1/deals/{deal_id}/transitions",
-        json={"action": "decline", "reason": "ip_position", "reason_text": "权属有争议"},
-        headers=tto.headers,
-    )
-    assert declined.status_code == 200, declined.text
-    assert declined.json()["deal"]["decline_reason"] == "ip_position"
-    gone = assert_problem(
-        client.post(
-            f"/api/v1/deals/{deal_id}/transitions",
-            json={"action": "withdraw"},
-            headers=enterprise.headers,
-        ),
-        409,
-    )
-    assert gone["allowed"] == []
-    report = client.get("/api/v1/deals/declines", params={"by": "org"}, headers=tto.headers).json()
-    assert report == [{"key": tto.org_id, "total": 1, "by_reason": {"ip_position": 1}}]
-    assert_problem(client.get("/api/v1/deals/declines", headers=enterprise.headers), 403)
-    mine = client.get(
-        "/api/v1/deals", params={"state": "declined"}, headers=enterprise.headers
-    ).json()
-    assert deal_id in [d["id"] for d in mine["items"]]
+    assert_problem(_post_step(client, tto, deal_id, action="fly"), 422)
+    assert_problem(_post_step(client, broker, deal_id, action="contact_owner", reason="price"), 422)
     theirs = client.get("/api/v1/deals", headers=other_enterprise.headers).json()
     assert theirs["items"] == []
+    listed = client.get("/api/v1/deals", headers=broker.headers).json()
+    assert deal_id in [d["id"] for d in listed["items"]]
+
+
+def test_decline_is_final_and_reported(
+    client: TestClient, tto: Actor, enterprise: Actor, broker: Actor
+) -> None:
+    deal_id = _deal(client, enterprise, _patent(client, tto)).json()["deal"]["id"]
+    reason = {"reason": "ip_position", "reason_text": "权属有争议"}
+    declined = _post_step(client, tto, deal_id, action="decline", **reason)
+    assert declined.status_code == 200, declined.text
+    assert declined.json()["deal"]["decline_reason"] == "ip_position"
+    gone = assert_problem(_post_step(client, enterprise, deal_id, action="withdraw"), 409)
+    assert gone["allowed"] == []
+    report = client.get("/api/v1/deals/declines", params={"by": "org"}, headers=tto.headers)
+    assert report.json() == [{"key": tto.org_id, "total": 1, "by_reason": {"ip_position": 1}}]
+    by_patent = client.get("/api/v1/deals/declines", headers=broker.headers).json()
+    assert sum(r["total"] for r in by_patent) == 1
+    assert_problem(client.get("/api/v1/deals/declines", headers=enterprise.headers), 403)
+    params = {"state": "declined"}
+    mine = client.get("/api/v1/deals", params=params, headers=enterprise.headers).json()
+    assert [d["id"] for d in mine["items"]] == [deal_id]
 
 
 def test_overdue_lists_stalled_deals_for_stations_and_admins(

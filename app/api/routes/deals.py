@@ -3,7 +3,7 @@
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, or_, select
 
 from app.api.deps import PrincipalDep, SessionDep, SettingsDep, require_roles
 from app.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, SortSpec, paginate
@@ -94,7 +94,8 @@ def create_deal(
     "",
     response_model=Page[DealOut],
     summary="List my deals",
-    description="Deals the caller is a party to or brokers (all deals for admins), newest first.",
+    description="Deals the caller is a party to or brokers (all deals for admins), newest "
+    "first; stations also see unassigned deals, which they may take with `assign`.",
     responses=problem_responses(401, 422),
 )
 def list_deals(
@@ -109,11 +110,13 @@ def list_deals(
     if not principal.is_admin():
         org = principal.org_id
         column = {
-            Role.ENTERPRISE: Deal.requester_org_id,
-            Role.TTO: Deal.owner_org_id,
-            Role.STATION: Deal.station_org_id,
+            Role.ENTERPRISE: col(Deal.requester_org_id),
+            Role.TTO: col(Deal.owner_org_id),
+            Role.STATION: col(Deal.station_org_id),
         }[principal.role]
-        stmt = stmt.where(column == org)
+        mine = column == org
+        # Stations also see the deals no station has taken yet.
+        stmt = stmt.where(or_(mine, column.is_(None)) if principal.role is Role.STATION else mine)
     if state is not None:
         stmt = stmt.where(Deal.state == state)
     rows, next_cursor = paginate(
