@@ -281,3 +281,27 @@ def test_reassign_and_overdue(session: Session, world: World) -> None:
     late = overdue_deals(session, NOW + timedelta(days=15), 14)
     assert [d.id for d in late] == [deal.id]
     assert overdue_deals(session, NOW + timedelta(days=15), 14, station_id=world.station_a.id) == []
+
+
+def test_open_licence_contract_takes_a_licence_under_the_declaration(
+    session: Session, world: World
+) -> None:
+    offer = DeclarationCreate(
+        payment_mode=PaymentMode.LUMP_SUM, fee_yuan=10_000, term_years=3, contact_name="王老师",
+        contact_phone="025-1",
+    )  # fmt: skip
+    declaration = declare(session, world.owner, world.patent.id or 0, offer, today=NOW.date())
+    deal = _to_negotiating(session, world)
+    _step(session, world.station_a_key, deal, DealAction.AGREE)
+    exclusive = ContractIn(contract_type=ContractType.EXCLUSIVE_LICENCE)
+    with pytest.raises(Conflict):  # an exclusive licence beside an open offer is refused
+        _step(session, world.owner, deal, DealAction.SIGN, contract=exclusive)
+    contract = ContractIn(contract_type=ContractType.OPEN_LICENCE, amount_yuan=10_000)
+    _step(session, world.requester, deal, DealAction.SIGN, contract=contract)
+    licence = session.exec(select(PatentLicence)).one()
+    assert licence.kind is LicenceKind.OPEN
+    assert licence.declaration_id == declaration.id
+    assert licence.licensee_org_id == world.enterprise.id
+    session.refresh(declaration)
+    assert declaration.licence_count == 1
+    assert world.patent.conversion_status is ConversionStatus.OPEN_LICENCE

@@ -14,7 +14,7 @@ from app.catalog.models import IndexChange, Patent, TechNeed
 from app.cli import app
 from app.db import create_schema, make_engine
 from app.errors import NotFound, ServiceUnavailable, ValidationFailed
-from app.search import store
+from app.search import indexing, store
 from app.search.documents import CHUNK_SLOTS, chunk_key, patent_chunks, patent_of_keys
 from app.search.encoder import HashingEncoder
 from app.search.engine import MatchEngine, MatchFilters, StageTimer
@@ -138,6 +138,26 @@ def test_deleted_and_lapsed_patents_disappear_after_sync(
     assert catalog.cathode not in matcher._indexes.patent_lexical
 
 
+def test_rebuild_and_sync_work_in_batches(
+    session: Session, catalog: Catalog, tmp_path: Path, new_matcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(indexing, "REBUILD_BATCH", 2)
+    seen: list[tuple[str, int, int]] = []
+    engine = new_matcher(tmp_path)
+    engine.rebuild(session, progress=lambda *step: seen.append(step))
+    assert seen[:3] == [("patents", 2, 6), ("patents", 4, 6), ("patents", 6, 6)]
+    assert seen[-1] == ("needs", 2, 2)
+    added = [
+        add_patent(
+            session, f"批量新增的光纤传感器{n}", ["G01D 5/353"], legal_status=LegalStatus.GRANTED
+        )
+        for n in range(5)
+    ]
+    session.commit()
+    assert engine.sync(session) == 5
+    assert set(added) <= engine._indexes.patent_ids
+
+
 def test_upsert_then_delete_in_one_batch_removes_the_patent(
     session: Session, matcher: MatchEngine, catalog: Catalog
 ) -> None:
@@ -169,6 +189,32 @@ def test_change_ids_committed_out_of_order_are_not_lost(
     session.commit()
     assert matcher.sync(session) == 1
     assert matcher.match_text(session, "光伏逆变器", MatchFilters(), 1).matches[0].id == late
+
+
+def test_published_needs_are_matched_without_running_the_encoder(
+    session: Session, matcher: MatchEngine, catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[list[str]] = []
+    encode = matcher.encoder.encode_queries
+
+    def counting(texts):
+        calls.append(list(texts))
+        return encode(texts)
+
+    monkeypatch.setattr(matcher.encoder, "encode_queries", counting)
+    stored = matcher.match_need(session, catalog.need_battery, MatchFilters(), 3)
+    assert calls == []
+    assert stored.matches[0].id == catalog.cathode
+    matcher.match_need(session, catalog.need_draft, MatchFilters(), 3)  # a draft: encoded now
+    assert len(calls) == 1
+    # Editing a need re-encodes it at the next sync; the new wording drives the match.
+    need = session.get(TechNeed, catalog.need_irrigation)
+    assert need is not None
+    touch(session, need, title="锂电池电解液添加剂高温性能", description="")
+    session.commit()
+    assert matcher.match_need(session, need.id, MatchFilters(), 1).matches[0].id == (
+        catalog.electrolyte
+    )
 
 
 def test_patent_to_needs_returns_published_needs_only(
@@ -259,6 +305,16 @@ def test_saved_index_loads_and_refuses_another_model_or_dim(
     other.name = "m3e-small"
     with pytest.raises(ServiceUnavailable, match="patentmatch index rebuild"):
         MatchEngine(make_settings(tmp_path), other).load_or_rebuild(session)
+
+
+def test_damaged_index_is_refused_with_a_rebuild_hint(
+    matcher: MatchEngine, tmp_path: Path, new_matcher
+) -> None:
+    generation = store.read_engine_manifest(tmp_path / "index")
+    assert generation is not None
+    (tmp_path / "index" / generation.generation / "ipc.json").unlink()
+    with pytest.raises(ServiceUnavailable, match=r"incomplete or damaged.*index rebuild"):
+        new_matcher(tmp_path).load()
 
 
 def test_load_or_rebuild_builds_when_missing_then_catches_up(

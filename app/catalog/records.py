@@ -8,7 +8,7 @@ from datetime import date
 from app.catalog.appno import ApplicationNumber, InvalidApplicationNumber, parse_application_number
 from app.catalog.enums import LegalStatus, PatentType
 from app.catalog.headers import PatentField as F
-from app.catalog.ipc import InvalidIpcCode, IpcScheme, normalise_ipc, split_ipc_list
+from app.catalog.ipc import InvalidIpcCode, IpcScheme, split_ipc_list
 from app.catalog.terms import (
     compute_expiry,
     effective_legal_status,
@@ -18,6 +18,7 @@ from app.catalog.terms import (
 from app.catalog.text import detect_script
 from app.catalog.values import (
     content_hash,
+    cpc_as_ipc,
     parse_date,
     plain,
     publication_kind,
@@ -271,27 +272,9 @@ def _ipc(
             continue
         codes.extend(code for code in found if code not in codes)
     if not codes and row.get(F.CPC):
-        codes = _cpc_as_ipc(row.get(F.CPC) or "", scheme)
+        codes = cpc_as_ipc(row.get(F.CPC) or "", scheme)
     if scheme is not None:
         unknown = [code for code in codes if not scheme.contains(code)]
         if unknown:
             issues.warn(F.IPC, "not in the IPC scheme: " + ", ".join(unknown), row.get(F.IPC))
     return codes, (codes[0] if codes else None)
-
-
-def _cpc_as_ipc(raw: str, scheme: IpcScheme | None) -> list[str]:
-    """CPC labels as IPC codes: CPC extends IPC, so keep the codes IPC also has."""
-    codes: list[str] = []
-    for token in re.findall(r"[A-H]\d{2}[A-Z]\s*\d{1,4}\s*/\s*\d{1,6}", raw.upper()):
-        try:
-            code = normalise_ipc(token)
-        except InvalidIpcCode:
-            continue
-        if scheme is not None and not scheme.contains(code):
-            # A CPC-only subgroup: fall back to its IPC main group.
-            code = code.split("/")[0] + "/00"
-            if not scheme.contains(code):
-                continue
-        if code not in codes:
-            codes.append(code)
-    return codes

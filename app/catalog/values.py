@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 
 from app.catalog.enums import CooperationMode, LegalStatus, NeedStatus, PatentType
+from app.catalog.ipc import InvalidIpcCode, IpcScheme, normalise_ipc
 
 # Excel counts days from 1899-12-30 (its 1900 leap-year bug folded in).
 _EXCEL_EPOCH = date(1899, 12, 30)
@@ -222,3 +223,28 @@ def _kind_code(publication: str | None) -> str | None:
     if publication and publication.startswith("CN"):
         return re.sub(r"\d$", "", publication)[-1:]
     return None
+
+
+def cpc_as_ipc(raw: str, scheme: IpcScheme | None) -> list[str]:
+    """CPC labels as IPC codes: CPC extends IPC, so keep the codes IPC also has."""
+    codes: list[str] = []
+    for token in re.findall(r"[A-H]\d{2}[A-Z]\s*\d{1,4}\s*/\s*\d{1,6}", raw.upper()):
+        try:
+            code = normalise_ipc(token)
+        except InvalidIpcCode:
+            continue
+        if scheme is not None:
+            found = next((c for c in _ipc_ancestors(code) if scheme.contains(c)), None)
+            if found is None:
+                continue
+            code = normalise_ipc(found)
+        if code not in codes:
+            codes.append(code)
+    return codes
+
+
+def _ipc_ancestors(code: str) -> list[str]:
+    """A group code and the shorter subgroups above it: G06F 21/6245 → 21/624, 21/62, 21/00."""
+    group, subgroup = code.split("/")
+    shorter = [f"{group}/{subgroup[:n]}" for n in range(len(subgroup), 1, -1)]
+    return [*shorter, f"{group}/00"]

@@ -184,10 +184,11 @@ class MatchEngine:
         timer: StageTimer | None = None,
     ) -> MatchResult:
         """A technology need → patents that could meet it (published needs are pre-encoded)."""
-        need = session.get(TechNeed, need_id)
+        ctx = self._context(timer)
+        with ctx.timer.stage("database"):
+            need = session.get(TechNeed, need_id)
         if need is None:
             raise NotFound(f"need {need_id} does not exist")
-        ctx = self._context(timer)
         return self._match_patents(session, need_text(need), filters, k, ctx, need_id)
 
     def match_patent(self, session: Session, patent_id: int, k: int) -> MatchResult:
@@ -207,7 +208,7 @@ class MatchEngine:
         """An organisation's idle patents in force (its 存量专利) → published needs."""
         if session.get(Organisation, org_id) is None:
             raise NotFound(f"organisation {org_id} does not exist")
-        _check_query("portfolio", k)
+        _check_k(k)
         patents = _portfolio(session, org_id)
         if not patents:
             return MatchResult([], no_good_match=True)
@@ -240,6 +241,11 @@ def _check_query(text: str, k: int) -> None:
         raise ValidationFailed(
             "the query text is empty", errors=[{"field": "text", "message": "must not be blank"}]
         )
+    _check_k(k)
+
+
+def _check_k(k: int) -> None:
+    """Refuse an out-of-range number of matches."""
     if not 1 <= k <= MAX_K:
         raise ValidationFailed(
             f"k must be between 1 and {MAX_K}, got {k}",

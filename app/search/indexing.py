@@ -41,18 +41,23 @@ def _batches(session: Session, model: type[Patent] | type[TechNeed]) -> Iterator
 
 def load_patents(session: Session, ids: Sequence[int]) -> list[Patent]:
     """Patent rows of ``ids`` (missing ones are left out), ordered by id."""
-    if not ids:
-        return []
-    stmt = select(Patent).where(col(Patent.id).in_(list(ids))).order_by(col(Patent.id))
-    return list(session.exec(stmt))
+    rows: list[Patent] = []
+    # In batches: SQLite caps the number of bound parameters of one statement.
+    for start in range(0, len(ids), REBUILD_BATCH):
+        batch = list(ids[start : start + REBUILD_BATCH])
+        stmt = select(Patent).where(col(Patent.id).in_(batch)).order_by(col(Patent.id))
+        rows.extend(session.exec(stmt))
+    return rows
 
 
 def load_needs(session: Session, ids: Sequence[int]) -> list[TechNeed]:
     """Need rows of ``ids`` (missing ones are left out), ordered by id."""
-    if not ids:
-        return []
-    stmt = select(TechNeed).where(col(TechNeed.id).in_(list(ids))).order_by(col(TechNeed.id))
-    return list(session.exec(stmt))
+    rows: list[TechNeed] = []
+    for start in range(0, len(ids), REBUILD_BATCH):
+        batch = list(ids[start : start + REBUILD_BATCH])
+        stmt = select(TechNeed).where(col(TechNeed.id).in_(batch)).order_by(col(TechNeed.id))
+        rows.extend(session.exec(stmt))
+    return rows
 
 
 def index_patents(
@@ -62,7 +67,8 @@ def index_patents(
     if not patents:
         return
     ids = [int(p.id) for p in patents if p.id is not None]
-    indexes.patent_vectors.delete(all_chunk_keys(ids))
+    # Only patents already indexed can have chunks to drop (an import adds mostly new ones).
+    indexes.patent_vectors.delete(all_chunk_keys([i for i in ids if i in indexes.patent_ids]))
     keys, texts = patent_chunks(patents, max_chars)
     vectors = encoder.encode_documents(texts)
     indexes.patent_vectors.upsert(np.asarray(keys, dtype=np.int64), vectors)
