@@ -15,7 +15,8 @@ def alembic_config(database_url: str) -> Config:
     """An Alembic config for the packaged migrations and the given database."""
     config = Config()
     config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
-    config.set_main_option("sqlalchemy.url", database_url)
+    # Alembic's config is a ConfigParser: a literal % (URL-encoded passwords) must be doubled.
+    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
     return config
 
 
