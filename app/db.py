@@ -20,8 +20,15 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: object) -> None
     dbapi_connection.isolation_level = None
 
 
+# Execution option that makes SQLite transactions take the write lock when they begin.
+SQLITE_IMMEDIATE = "patentmatch_sqlite_immediate"
+
+
 def _begin_sqlite_transaction(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # A deferred transaction that read first and then writes fails at once with "database is
+    # locked" when another writer holds the lock; BEGIN IMMEDIATE waits for it instead.
+    immediate = connection.get_execution_options().get(SQLITE_IMMEDIATE, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def make_engine(url: str) -> Engine:
@@ -34,6 +41,12 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _configure_sqlite_connection)
         event.listen(engine, "begin", _begin_sqlite_transaction)
     return engine
+
+
+def writer_engine(engine: Engine) -> Engine:
+    """The same engine (and pool) for sessions that will write: on SQLite they queue for the
+    write lock up front instead of failing when two writers meet; elsewhere a no-op."""
+    return engine.execution_options(**{SQLITE_IMMEDIATE: True})
 
 
 def engine_from_settings(settings: Settings) -> Engine:

@@ -1,5 +1,6 @@
 """Encoders: chunking, the hashing encoder's similarities, prompts and model loading."""
 
+import itertools
 import json
 from pathlib import Path
 
@@ -25,7 +26,12 @@ def test_short_text_is_one_chunk_and_blank_is_none():
 
 
 def test_long_text_splits_on_sentence_punctuation_within_limit():
-    sentences = ["第一句描述电池结构。", "第二句描述正极材料；", "第三句描述制备工艺！", "第四句总结。"]
+    sentences = [
+        "第一句描述电池结构。",
+        "第二句描述正极材料；",
+        "第三句描述制备工艺！",
+        "第四句总结。",
+    ]
     text = "".join(sentences)
     chunks = chunk_text(text, 22)
     assert all(len(c) <= 22 for c in chunks)
@@ -38,7 +44,7 @@ def test_long_text_splits_on_sentence_punctuation_within_limit():
 def test_consecutive_chunks_overlap_by_a_sentence():
     text = "甲甲甲甲。乙乙乙乙。丙丙丙丙。丁丁丁丁。"
     chunks = chunk_text(text, 10)
-    for before, after in zip(chunks, chunks[1:], strict=False):
+    for before, after in itertools.pairwise(chunks):
         assert before.split("。")[-2] in after
 
 
@@ -75,7 +81,9 @@ def test_hashing_vectors_are_unit_float32_and_deterministic():
 
 def test_hashing_similarity_is_meaningful_across_scripts():
     encoder = HashingEncoder()
-    docs = encoder.encode_documents(["锂离子电池正极材料的制备方法", "鋰離子電池正極材料", "农作物收割机"])
+    docs = encoder.encode_documents(
+        ["锂离子电池正极材料的制备方法", "鋰離子電池正極材料", "农作物收割机"]
+    )
     query = encoder.encode_queries(["锂电池正极材料"])[0]
     sims = docs @ query
     # Related texts (in either script) beat an unrelated one by a wide margin.

@@ -38,7 +38,8 @@ def files(tmp_path):
 
 def _reference_scorer(shared_dir: Path):
     spec = importlib.util.spec_from_file_location("score_run", shared_dir / "tools/score_run.py")
-    assert spec and spec.loader
+    assert spec
+    assert spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

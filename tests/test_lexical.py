@@ -43,7 +43,7 @@ def test_search_returns_database_ids_best_first(index):
 
 def test_traditional_and_simplified_meet(index):
     assert 307 in [i for i, _ in index.search("锂电池负极", 10)]
-    assert [i for i, _ in index.search("風力發電機", 10)][0] == 205
+    assert next(i for i, _ in index.search("風力發電機", 10)) == 205
 
 
 def test_k_limits_results_and_empty_query_finds_nothing(index):
@@ -55,7 +55,7 @@ def test_k_limits_results_and_empty_query_finds_nothing(index):
 def test_upsert_replaces_and_adds_without_full_reindex(index):
     index.upsert([205, 999], ["太阳能光伏组件清洗机器人", "锂电池回收工艺"])
     assert 205 not in [i for i, _ in index.search("风力发电机", 10)]
-    assert [i for i, _ in index.search("光伏清洗", 10)][0] == 205
+    assert next(i for i, _ in index.search("光伏清洗", 10)) == 205
     assert 999 in [i for i, _ in index.search("锂电池回收", 10)]
     assert len(index) == 5
 

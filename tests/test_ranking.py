@@ -63,7 +63,8 @@ def test_set_keys_equal_only_for_equal_subclass_sets():
     keys = table.set_keys(np.array([1, 2, 3, 4, 5]))
     assert keys[0] == keys[1]
     assert keys[0] != keys[2]
-    assert keys[3] == -1 and keys[4] == -1
+    assert keys[3] == -1
+    assert keys[4] == -1
 
 
 def _table_and_candidates():
@@ -109,7 +110,9 @@ def test_scheme_prior_probabilities_from_title_similarity():
     vectors = np.eye(3, dtype=np.float32)
     prior = SchemePrior(["A01B", "A01B", "H01M"], vectors)
     probs = prior.probabilities(
-        np.array([[0.0, 0.0, 1.0]], dtype=np.float32), ["H01M", "A01B", "G06F"], top=3,
+        np.array([[0.0, 0.0, 1.0]], dtype=np.float32),
+        ["H01M", "A01B", "G06F"],
+        top=3,
         temperature=0.1,
     )
     assert probs.shape == (1, 3)
@@ -129,9 +132,25 @@ def test_confidence_is_monotone_and_fit_recovers_direction():
     text = rng.uniform(0, 1, 2000)
     truth = 1 / (1 + np.exp(-(-3 + 1.0 * text + 5.0 * agreement)))
     relevant = rng.uniform(0, 1, 2000) < truth
-    fitted = fit_calibration(text, agreement, relevant)
+    fitted = fit_calibration(text, agreement, relevant, use_text=True)
     assert fitted.w_agreement == pytest.approx(5.0, abs=1.0)
     assert fitted.bias == pytest.approx(-3.0, abs=0.7)
     low, high = confidence(fitted, np.array([0.5, 0.5]), np.array([0.1, 0.9]))
     assert 0 <= low < high <= 1
+    assert fitted.w_text == pytest.approx(1.0, abs=0.7)
     assert isinstance(fitted, Calibration)
+    only_agreement = fit_calibration(text, agreement, relevant)
+    assert only_agreement.w_text == 0.0
+    assert only_agreement.w_agreement > 3
+
+
+def test_scheme_prior_save_load_refuses_other_model(tmp_path):
+    from app.errors import ServiceUnavailable
+
+    prior = SchemePrior(["A01B", "H01M"], np.eye(2, dtype=np.float32), model="m")
+    prior.save(tmp_path / "scheme.npz")
+    loaded = SchemePrior.load(tmp_path / "scheme.npz", model="m")
+    assert loaded.subclasses == ["A01B", "H01M"]
+    assert np.array_equal(loaded.vectors, prior.vectors)
+    with pytest.raises(ServiceUnavailable, match="rebuild"):
+        SchemePrior.load(tmp_path / "scheme.npz", model="other")

@@ -20,9 +20,18 @@ def get_settings_dep(request: Request) -> Settings:
     return settings
 
 
+# Methods that never write (the key's last-use time aside, which is best effort).
+_READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 def get_session(request: Request) -> Iterator[Session]:
-    """One session per request; routes commit explicitly, anything uncommitted is rolled back."""
-    with Session(request.app.state.engine) as session:
+    """One session per request; routes commit explicitly, anything uncommitted is rolled back.
+
+    Writing requests use the writer engine, so that concurrent writes queue on SQLite.
+    """
+    state = request.app.state
+    engine = state.engine if request.method in _READ_ONLY_METHODS else state.write_engine
+    with Session(engine) as session:
         yield session
 
 

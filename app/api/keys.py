@@ -5,9 +5,11 @@ import secrets
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Field, Session, SQLModel, select
 
 from app.api.principal import Principal, Role
+from app.catalog.enums import OrgKind
 from app.catalog.models import Organisation, enum_type, utcnow
 from app.errors import NotFound, Unauthorized, ValidationFailed
 
@@ -16,6 +18,15 @@ SECRET_PREFIX = "pm_"
 PREFIX_LENGTH = 8
 # Writing last_used_at on every request would serialise all requests on SQLite.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+# A hundred years: further out is "never", which is what no expiry says.
+MAX_EXPIRES_DAYS = 36_500
+# The organisation kinds each role acts for; a mismatched key would pass the role checks
+# for records of the wrong kind of organisation. Admins may belong to any (or none).
+ROLE_KINDS: dict[Role, frozenset[OrgKind]] = {
+    Role.ENTERPRISE: frozenset({OrgKind.ENTERPRISE}),
+    Role.TTO: frozenset({OrgKind.UNIVERSITY, OrgKind.RESEARCH_INSTITUTE}),
+    Role.STATION: frozenset({OrgKind.SERVICE_STATION}),
+}
 
 
 class ApiKey(SQLModel, table=True):
@@ -45,6 +56,30 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=utcnow().tzinfo)
 
 
+def _check_key_request(
+    session: Session, role: Role, org_id: int | None, expires_days: int | None
+) -> None:
+    if role is not Role.ADMIN and org_id is None:
+        raise ValidationFailed(
+            "only admin keys may have no organisation",
+            errors=[{"field": "org", "message": f"{role.value} keys need an organisation"}],
+        )
+    org = session.get(Organisation, org_id) if org_id is not None else None
+    if org_id is not None and org is None:
+        raise NotFound(f"organisation {org_id} does not exist")
+    if org is not None and role in ROLE_KINDS and org.kind not in ROLE_KINDS[role]:
+        kinds = " or ".join(sorted(k.value for k in ROLE_KINDS[role]))
+        raise ValidationFailed(
+            f"a {role.value} key needs a {kinds} organisation",
+            errors=[{"field": "org", "message": f"organisation {org_id} is a {org.kind.value}"}],
+        )
+    if expires_days is not None and not 0 < expires_days <= MAX_EXPIRES_DAYS:
+        raise ValidationFailed(
+            "expiry must be in the future",
+            errors=[{"field": "expires_days", "message": f"must be 1 to {MAX_EXPIRES_DAYS} days"}],
+        )
+
+
 def create_key(
     session: Session,
     *,
@@ -54,18 +89,7 @@ def create_key(
     label: str | None = None,
 ) -> tuple[ApiKey, str]:
     """Create a key and return it with its secret, which is shown only this once."""
-    if role is not Role.ADMIN and org_id is None:
-        raise ValidationFailed(
-            "only admin keys may have no organisation",
-            errors=[{"field": "org", "message": f"{role.value} keys need an organisation"}],
-        )
-    if org_id is not None and session.get(Organisation, org_id) is None:
-        raise NotFound(f"organisation {org_id} does not exist")
-    if expires_days is not None and expires_days <= 0:
-        raise ValidationFailed(
-            "expiry must be in the future",
-            errors=[{"field": "expires_days", "message": "must be a positive number of days"}],
-        )
+    _check_key_request(session, role, org_id, expires_days)
     visible = SECRET_PREFIX + secrets.token_hex(PREFIX_LENGTH // 2)
     secret = f"{visible}_{secrets.token_urlsafe(32)}"
     expires = utcnow() + timedelta(days=expires_days) if expires_days else None
@@ -95,7 +119,11 @@ def authenticate(session: Session, secret: str) -> Principal:
     if key.last_used_at is None or now - _aware(key.last_used_at) > LAST_USED_RESOLUTION:
         key.last_used_at = now
         session.add(key)
-        session.commit()
+        try:
+            session.commit()
+        except OperationalError:
+            # Best effort: a read request on a busy SQLite file must not fail for this.
+            session.rollback()
     return Principal(key_id=key.id, org_id=key.org_id, role=key.role)
 
 

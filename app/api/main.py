@@ -19,7 +19,7 @@ from app.api.routes import deals as deal_routes
 from app.api.routes import figures as figure_routes
 from app.api.routes import imports, ipc, licensing, matching, needs, orgs, patents
 from app.catalog.ipc import load_ipc_scheme
-from app.db import engine_from_settings
+from app.db import engine_from_settings, writer_engine
 from app.search.encoder import load_encoder
 from app.search.engine import MatchEngine
 from app.settings import Settings, get_settings
@@ -62,6 +62,7 @@ def _lifespan(settings: Settings, engine: Engine | None, matcher: MatchEngine | 
         db = engine if engine is not None else engine_from_settings(settings)
         state = app.state
         state.engine = db
+        state.write_engine = writer_engine(db)
         state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
         state.import_threads = weakref.WeakSet()
         state.ipc_scheme = await run_in_threadpool(load_ipc_scheme, settings.shared_dir)

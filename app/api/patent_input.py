@@ -1,5 +1,6 @@
 """Turn API input into Patent rows with the catalog's domain rules (申请号, IPC, term, script)."""
 
+from datetime import date
 from typing import Any
 
 from app.api.schemas.patents import PatentCreate
@@ -9,7 +10,10 @@ from app.catalog.ipc import InvalidIpcCode, split_ipc_list
 from app.catalog.models import Patent, utcnow
 from app.catalog.terms import compute_expiry
 from app.catalog.text import detect_script
-from app.errors import ValidationFailed
+from app.errors import Conflict, ValidationFailed
+
+# The Patent Law of the PRC took effect on this day; no CN application is older.
+PATENT_LAW_START = date(1985, 4, 1)
 
 
 def normalise_ipc_codes(codes: list[str]) -> list[str]:
@@ -30,8 +34,17 @@ def normalise_ipc_codes(codes: list[str]) -> list[str]:
     return result
 
 
-def check_conversion_status(status: ConversionStatus | None) -> None:
-    """开放许可 is declared through the licensing workflow, never set directly."""
+def check_conversion_status(
+    status: ConversionStatus | None, current: ConversionStatus | None = None
+) -> None:
+    """开放许可 is declared and withdrawn through the licensing workflow, never set directly."""
+    if status is None or status is current:
+        return  # unchanged: a client may send back the record it read
+    if current is ConversionStatus.OPEN_LICENCE:
+        raise Conflict(
+            "the patent has an active open-licence declaration (开放许可); withdraw the "
+            "declaration to change its conversion status"
+        )
     if status is ConversionStatus.OPEN_LICENCE:
         raise ValidationFailed(
             "open licence status is set by an open licence declaration",
@@ -54,6 +67,22 @@ def parse_appno(raw: str) -> tuple[str, PatentType | None]:
             errors=[{"field": "application_number", "message": str(exc)}],
         ) from None
     return parsed.normalised, parsed.patent_type
+
+
+def check_dates(patent: Patent, today: date | None = None) -> None:
+    """422 for dates no Chinese patent can have: before the Patent Law, future, out of order."""
+    today = today or date.today()
+    errors = []
+    filed = patent.filing_date
+    if filed is not None and not PATENT_LAW_START <= filed <= today:
+        message = f"must be between {PATENT_LAW_START} (the Patent Law) and today"
+        errors.append({"field": "filing_date", "message": message})
+    for name in ("publication_date", "grant_date"):
+        value: date | None = getattr(patent, name)
+        if value is not None and filed is not None and value < filed:
+            errors.append({"field": name, "message": f"{value} is before the filing date {filed}"})
+    if errors:
+        raise ValidationFailed("implausible patent dates", errors=errors)
 
 
 def derive(patent: Patent) -> None:
@@ -80,13 +109,14 @@ def new_patent(body: PatentCreate, owner_org_id: int) -> Patent:
         patent_type=patent_type,
         owner_org_id=owner_org_id,
     )
+    check_dates(patent)
     derive(patent)
     return patent
 
 
 def apply_update(patent: Patent, changes: dict[str, Any]) -> None:
     """Apply the fields of an update request, re-validating and re-deriving."""
-    check_conversion_status(changes.get("conversion_status"))
+    check_conversion_status(changes.get("conversion_status"), patent.conversion_status)
     if "ipc_codes" in changes:
         changes["ipc_codes"] = normalise_ipc_codes(changes["ipc_codes"] or [])
     for name in ("applicants", "patentees", "inventors"):
@@ -99,4 +129,5 @@ def apply_update(patent: Patent, changes: dict[str, Any]) -> None:
             )
     for name, value in changes.items():
         setattr(patent, name, value)
+    check_dates(patent)
     derive(patent)

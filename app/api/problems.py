@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.errors import AppError
@@ -15,6 +16,9 @@ PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_BASE = "/problems/"
 # Location prefixes that say where a value came from, not which field it is.
 _LOCATIONS = {"body", "query", "path", "header", "cookie"}
+
+# Seconds a client should wait before retrying a request the database could not serve.
+DATABASE_RETRY_AFTER = 2
 
 logger = logging.getLogger("patentmatch.api")
 
@@ -74,15 +78,27 @@ async def _app_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _field_error(error: dict[str, Any]) -> dict[str, str]:
+    if error.get("type") == "json_invalid":
+        # FastAPI puts the character offset where the field name would be.
+        reason = error.get("ctx", {}).get("error", "not JSON")
+        return {
+            "field": "body",
+            "message": f"malformed JSON at character {error['loc'][-1]}: {reason}",
+        }
+    return {"field": _field_name(error["loc"]), "message": error["msg"]}
+
+
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = [{"field": _field_name(e["loc"]), "message": e["msg"]} for e in exc.errors()]
+    errors = [_field_error(e) for e in exc.errors()]
     fields = ", ".join(sorted({e["field"] for e in errors})) or "request"
+    malformed = any(e.get("type") == "json_invalid" for e in exc.errors())
     return problem_response(
         request,
         status=422,
         title="Validation failed",
-        detail=f"invalid input: {fields}",
+        detail="the body is not valid JSON" if malformed else f"invalid input: {fields}",
         type_=PROBLEM_BASE + "validation-error",
         extra={"errors": errors},
     )
@@ -98,6 +114,23 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
         title=phrase,
         detail=detail,
         headers=dict(exc.headers or {}),
+    )
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    # A locked SQLite file or a lost PostgreSQL connection: the request may simply be retried.
+    assert isinstance(exc, OperationalError)
+    logger.warning(
+        "database unavailable: %s", exc.orig, extra={"request_id": request_id_of(request)}
+    )
+    return problem_response(
+        request,
+        status=503,
+        title="Service unavailable",
+        detail="the database is busy or unreachable; retry shortly",
+        type_=PROBLEM_BASE + "unavailable",
+        extra={"retry_after": DATABASE_RETRY_AFTER},
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER)},
     )
 
 
@@ -119,4 +152,5 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(OperationalError, _database_unavailable)
     app.add_exception_handler(Exception, _unexpected_error)

@@ -4,6 +4,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
+from app.api.schemas.common import DbId
 from app.catalog.enums import PatentType
 from app.deals.models import DeliveryStatus, SubscriptionKind
 from app.deals.schemas import UtcDatetime
@@ -41,13 +42,13 @@ class SubscriptionCreate(BaseModel):
 
     kind: SubscriptionKind
     query_text: str | None = Field(default=None, max_length=2000)
-    need_id: int | None = None
+    need_id: DbId | None = None
     filters: AlertFilters = Field(default_factory=AlertFilters)
     min_score: float | None = Field(
         default=None, gt=0, le=1, description="Lexical match threshold; default 0.5 (need: 0.3)"
     )
     webhook_url: HttpUrl
-    org_id: int | None = Field(default=None, description="Admins only")
+    org_id: DbId | None = Field(default=None, description="Admins only")
 
 
 class SubscriptionOut(BaseModel):

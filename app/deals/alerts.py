@@ -65,8 +65,11 @@ def _check_target(session: Session, org_id: int | None, body: SubscriptionCreate
     if body.need_id is None:
         raise _invalid("need_id", "a need subscription names the need")
     need = session.get(TechNeed, body.need_id)
-    if need is None or (org_id is not None and need.org_id != org_id):
+    if need is None:
         raise NotFound(f"need {body.need_id} does not exist")
+    if org_id is not None and need.org_id != org_id:
+        # Alerts on a need tell its enterprise about new supply: only its own needs qualify.
+        raise Forbidden(f"need {body.need_id} belongs to another organisation")
     return (body.query_text or "").strip()
 
 
@@ -74,7 +77,7 @@ def _clean_filters(body: SubscriptionCreate) -> dict[str, Any]:
     # Stored normalised, so that matching each event is a plain prefix comparison.
     filters = body.filters.model_dump(mode="json", exclude_defaults=True)
     if body.filters.ipc_prefix:
-        filters["ipc_prefix"] = normalise_ipc(body.filters.ipc_prefix)
+        filters["ipc_prefix"] = clean_ipc_prefix(body.filters.ipc_prefix, "filters.ipc_prefix")
     if body.filters.region_prefix:
         filters["region_prefix"] = normalise_region_prefix(body.filters.region_prefix)
     return filters

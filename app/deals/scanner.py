@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 from app.catalog.enums import EntityKind
 from app.catalog.models import IndexChange, Patent
 from app.deals.alerts import PatentEvent, enqueue
-from app.deals.models import AlertCursor, AlertPatentState
+from app.deals.models import AlertCursor, AlertDelivery, AlertPatentState
 from app.licensing.models import OpenLicenceDeclaration
 
 CHANGES = "index_change"
@@ -122,3 +122,15 @@ def collect(session: Session, now: datetime) -> tuple[int, int]:
     """Scan for events and queue deliveries to matching subscriptions: (events, deliveries)."""
     events = scan(session)
     return len(events), sum(enqueue(session, event, now) for event in events)
+
+
+def forget_patent(session: Session, patent_id: int) -> None:
+    """Drop what alerts remember of a patent about to be deleted; delivery logs stay, unlinked."""
+    state = session.get(AlertPatentState, patent_id)
+    if state is not None:
+        session.delete(state)
+    deliveries = select(AlertDelivery).where(AlertDelivery.patent_id == patent_id)
+    for delivery in session.exec(deliveries):
+        delivery.patent_id = None
+        session.add(delivery)
+    session.flush()

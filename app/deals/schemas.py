@@ -5,6 +5,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from app.api.schemas.common import YUAN_MAX, DbId
 from app.deals.models import ContractType, aware
 from app.deals.states import DealAction, DealState, DeclineReason
 
@@ -27,12 +28,12 @@ class DealCreate(BaseModel):
         },
     )
 
-    need_id: int | None = Field(default=None, description="The requester's need, if any")
-    patent_id: int | None = Field(default=None, description="The patent asked about")
-    owner_org_id: int | None = Field(
+    need_id: DbId | None = Field(default=None, description="The requester's need, if any")
+    patent_id: DbId | None = Field(default=None, description="The patent asked about")
+    owner_org_id: DbId | None = Field(
         default=None, description="The tto to contact when no patent is named"
     )
-    requester_org_id: int | None = Field(default=None, description="Admins only")
+    requester_org_id: DbId | None = Field(default=None, description="Admins only")
     message: str | None = Field(default=None, max_length=2000)
     transition_id: str | None = Field(default=None, max_length=100, description=_ID_DESCRIPTION)
 
@@ -43,7 +44,9 @@ class ContractIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     contract_type: ContractType
-    amount_yuan: int | None = Field(default=None, ge=0, description="Contract value in yuan")
+    amount_yuan: int | None = Field(
+        default=None, ge=0, le=YUAN_MAX, description="Contract value in yuan"
+    )
     registration_number: str | None = Field(
         default=None, max_length=40, description="技术合同登记号, when registered"
     )
@@ -68,7 +71,7 @@ class TransitionRequest(BaseModel):
 
     action: DealAction
     note: str | None = Field(default=None, max_length=2000)
-    station_org_id: int | None = Field(default=None, description="assign: the station")
+    station_org_id: DbId | None = Field(default=None, description="assign: the station")
     reason: DeclineReason | None = Field(default=None, description="decline: why")
     reason_text: str | None = Field(default=None, max_length=2000)
     contract: ContractIn | None = Field(default=None, description="sign: the contract")

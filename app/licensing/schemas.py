@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.api.schemas.common import YUAN_MAX
 from app.catalog.models import Patent
 from app.licensing.models import (
     DeclarationStatus,
@@ -22,11 +23,18 @@ class DeclarationCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     payment_mode: PaymentMode
-    fee_yuan: int | None = Field(default=None, description="lump sum or entry fee (入门费), yuan")
+    fee_yuan: int | None = Field(
+        default=None,
+        ge=-YUAN_MAX,
+        le=YUAN_MAX,
+        description="lump sum or entry fee (入门费), yuan",
+    )
     royalty_rate_percent: Decimal | None = Field(
         default=None, description="% of net sales (按销售额) or of profit (按利润)"
     )
-    term_years: int = Field(description="licence term in years (≥ 1, within the patent's term)")
+    term_years: int = Field(
+        ge=-100, le=100, description="licence term in years (≥ 1, within the patent's term)"
+    )
     contact_name: str = Field(max_length=100, description="contact for notices; public by law")
     contact_phone: str | None = Field(default=None, max_length=40)
     contact_email: str | None = Field(default=None, max_length=200)

@@ -123,8 +123,7 @@ def calibrate_command(
     try:
         index = _index(_settings(model), folder / "corpus.jsonl", with_encoder=True)
         tasks = [
-            (load_queries(folder / f"{t}_queries.jsonl"), folder / f"{t}_qrels.tsv")
-            for t in TASKS
+            (load_queries(folder / f"{t}_queries.jsonl"), folder / f"{t}_qrels.tsv") for t in TASKS
         ]
         fitted = calibrate(index, tasks, RankingParams())
     except AppError as error:

@@ -23,9 +23,6 @@ from app.search.lexical import LexicalIndex
 from app.search.ranking import Ranking, RankingParams, fuse, rerank
 
 SCHEME_RELATIVE = Path("data/ipc/ipc_zh_2026_01.csv")
-# Scheme kNN: how many titles vote, and the softmax temperature over their cosines.
-SCHEME_TOP = 20
-SCHEME_TEMPERATURE = 0.05
 
 
 class Method(StrEnum):
@@ -88,7 +85,7 @@ def build_index(
             entries = read_scheme_titles(scheme_path)
             _say(f"embedding {len(entries)} IPC scheme titles")
             vectors = _embed(index, [title for _, title in entries], "d")
-            index.scheme = SchemePrior([code for code, _ in entries], vectors)
+            index.scheme = SchemePrior([c for c, _ in entries], vectors, model=encoder.name)
     return index
 
 
@@ -118,9 +115,7 @@ def rank_queries(
     dense = _dense_top(index, query_vectors, params.pool)
     scheme = None
     if index.scheme is not None:
-        scheme = index.scheme.probabilities(
-            query_vectors, index.table.codes, top=SCHEME_TOP, temperature=SCHEME_TEMPERATURE
-        )
+        scheme = index.scheme.probabilities(query_vectors, index.table.codes)
     rankings: list[Ranking] = []
     for row, text in enumerate(texts):
         lexical_ids, _ = index.lexical.search_arrays(text, params.pool)
@@ -143,17 +138,25 @@ def run_method(
     texts = [text for _, text in queries]
     if method is Method.BM25:
         hits = [index.lexical.search_arrays(text, k) for text in texts]
-        return {q: _named(keys, ids, scores) for (q, _), (ids, scores) in zip(queries, hits)}
+        return {
+            q: _named(keys, ids, scores)
+            for (q, _), (ids, scores) in zip(queries, hits, strict=True)
+        }
     if method is Method.DENSE:
         query_vectors = _embed(index, texts, "q")
         assert index.vectors is not None
         run: Run = {}
-        for (qid, _), ids, vec in zip(queries, _dense_top(index, query_vectors, k), query_vectors):
+        for (qid, _), ids, vec in zip(
+            queries, _dense_top(index, query_vectors, k), query_vectors, strict=True
+        ):
             run[qid] = _named(keys, ids, index.vectors[ids] @ vec)
         return run
     params = replace(params, pool=max(params.pool, k))
     rankings = rank_queries(index, texts, params)
-    return {q: _named(keys, r.ids[:k], r.scores[:k]) for (q, _), r in zip(queries, rankings)}
+    return {
+        q: _named(keys, r.ids[:k], r.scores[:k])
+        for (q, _), r in zip(queries, rankings, strict=True)
+    }
 
 
 def _named(keys: Sequence[str], ids: np.ndarray, scores: np.ndarray) -> list[tuple[str, float]]:
@@ -167,14 +170,13 @@ def calibration_data(
     """(text, agreement, relevant) over the top 10 of every query (for fitting confidence)."""
     qrels = load_qrels(qrels_path)
     rankings = rank_queries(index, [t for _, t in queries], params)
-    text, agreement, relevant = [], [], []
+    relevant: list[bool] = []
     for (qid, _), ranking in zip(queries, rankings, strict=True):
         rel = qrels.get(qid, {})
-        top = ranking.ids[:10]
-        text.extend(ranking.text[:10].tolist())
-        agreement.extend(ranking.agreement[:10].tolist())
-        relevant.extend(rel.get(index.corpus.keys[int(i)], 0) > 0 for i in top)
-    return np.array(text), np.array(agreement), np.array(relevant, dtype=np.float64)
+        relevant.extend(rel.get(index.corpus.keys[int(i)], 0) > 0 for i in ranking.ids[:10])
+    text = np.concatenate([r.text[:10] for r in rankings]) if rankings else np.zeros(0)
+    agreement = np.concatenate([r.agreement[:10] for r in rankings]) if rankings else np.zeros(0)
+    return text, agreement, np.array(relevant, dtype=np.float64)
 
 
 def calibrate(

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
 from app.catalog.enums import ConversionStatus, LegalStatus, OrgKind, PatentType
@@ -19,6 +20,8 @@ INACTIVE_STATUSES = frozenset(
     {LegalStatus.LAPSED, LegalStatus.EXPIRED, LegalStatus.WITHDRAWN, LegalStatus.INVALIDATED}
 )
 DAYS_PER_YEAR = 365.25
+# Patent columns that neither filtering nor explaining reads.
+DEFERRED = ("applicants", "patentees", "inventors")
 
 
 def normalise_ipc(code: str) -> str:
@@ -37,6 +40,14 @@ def normalise_region_prefix(prefix: str) -> str:
     while len(value) > 2 and value.endswith("00"):
         value = value[:-2]
     return value
+
+
+@dataclass(frozen=True)
+class Owner:
+    """The owner fields the filters look at (an ``Organisation`` has them too)."""
+
+    kind: OrgKind
+    region: str | None
 
 
 @dataclass
@@ -67,7 +78,7 @@ class MatchFilters:
         """Whether the owner organisation's row is needed to decide."""
         return self.region_prefix is not None or self.owner_kind is not None
 
-    def accepts(self, patent: Patent, owner: Organisation | None, today: date) -> bool:
+    def accepts(self, patent: Patent, owner: Owner | Organisation | None, today: date) -> bool:
         """Whether ``patent`` (owned by ``owner``) passes every filter on ``today``."""
         return self._accepts_patent(patent, today) and self._accepts_owner(owner)
 
@@ -95,7 +106,7 @@ class MatchFilters:
                 return False
         return True
 
-    def _accepts_owner(self, owner: Organisation | None) -> bool:
+    def _accepts_owner(self, owner: Owner | Organisation | None) -> bool:
         """The filters on the owner organisation (none owned: fails any owner filter)."""
         if not self.needs_owner:
             return True
@@ -107,28 +118,30 @@ class MatchFilters:
         return self.region_prefix is None or region.startswith(self.region_prefix)
 
 
-def fetch_patents(
-    session: Session, ids: Sequence[int]
-) -> dict[int, tuple[Patent, Organisation | None]]:
-    """The rows of ``ids`` with their owners, in one query."""
+PatentRows = dict[int, tuple[Patent, Owner | None]]
+
+
+def fetch_patents(session: Session, ids: Sequence[int]) -> PatentRows:
+    """The rows of ``ids`` with their owners' kind and region, in one query."""
     if not ids:
         return {}
     # A plain join, not an alias: a fresh alias per call defeats SQLAlchemy's statement cache
-    # and made this query 5x slower.
+    # (5x slower). Name lists are deferred: each JSON column costs a decode per row.
     stmt = (
-        select(Patent, Organisation)
+        select(Patent, Organisation.kind, Organisation.region)
         .outerjoin(Organisation, col(Patent.owner_org_id) == Organisation.id)
         .where(col(Patent.id).in_(list(ids)))
+        .options(*(defer(getattr(Patent, name)) for name in DEFERRED))
     )
-    rows: dict[int, tuple[Patent, Organisation | None]] = {}
-    for patent, org in session.exec(stmt):
+    rows: PatentRows = {}
+    for patent, kind, region in session.exec(stmt):
         if patent.id is not None:
-            rows[patent.id] = (patent, org)
+            rows[patent.id] = (patent, None if kind is None else Owner(OrgKind(kind), region))
     return rows
 
 
 def select_accepted(
-    rows: dict[int, tuple[Patent, Organisation | None]],
+    rows: PatentRows,
     ranked: Sequence[int],
     filters: MatchFilters,
     today: date,

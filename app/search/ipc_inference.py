@@ -8,6 +8,7 @@ main-group titles (the scheme is public, so a need can be placed without any pat
 from __future__ import annotations
 
 import csv
+import os
 import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -16,32 +17,38 @@ import numpy as np
 from scipy import sparse
 
 from app.catalog.ipc import clean_label
+from app.errors import ServiceUnavailable
 from app.search.encoder import Encoder
 
+# Scheme kNN: how many titles vote, and the softmax temperature over their cosines (dev: flat
+# for top 10–40; 0.02–0.05 fine, 0.1 too flat).
+SCHEME_TOP = 20
+SCHEME_TEMPERATURE = 0.05
 # Parenthesised cross-references in scheme titles ("（…入A01C5/00）") describe other subclasses.
 _REFERENCE_OPEN = "（("
 _REFERENCE_CLOSE = "）)"
 
 
 class IpcTable:
-    """Document id → IPC subclasses, as a sparse document × subclass matrix over sorted ids.
+    """Document id → IPC subclasses, as a padded (row, slot) array of subclass columns.
 
     Column numbers only ever grow (a new subclass gets the next column), so a probability vector
-    over ``codes`` stays aligned while documents come and go. Safe to read from several threads.
+    over ``codes`` stays aligned while documents come and go. Updates touch one row each (no
+    rebuild), so a write is cheap at any catalogue size. Safe to read from several threads.
     """
 
     def __init__(self) -> None:
-        self._docs: dict[int, tuple[int, ...]] = {}
         self._columns: dict[str, int] = {}
         self.codes: list[str] = []
+        self._row: dict[int, int] = {}
+        self._free: list[int] = []
         self._lock = threading.Lock()
-        self._ids = np.zeros(0, dtype=np.int64)
-        self._matrix = sparse.csr_matrix((0, 0), dtype=np.float32)
-        self._set_keys = np.zeros(0, dtype=np.int64)
-        self._dirty = False
+        # Row r: subclass columns of one document, -1 padded; and a key of its subclass set.
+        self._cols = np.full((0, 1), -1, dtype=np.int64)
+        self._keys = np.zeros(0, dtype=np.int64)
 
     def __len__(self) -> int:
-        return len(self._docs)
+        return len(self._row)
 
     def _column(self, code: str) -> int:
         """The column of a subclass, adding it when new (caller holds the lock)."""
@@ -51,70 +58,90 @@ class IpcTable:
             self.codes.append(code)
         return column
 
+    def _grow(self, rows: int, width: int) -> None:
+        """Make room for ``rows`` rows of ``width`` slots (caller holds the lock)."""
+        have_rows, have_width = self._cols.shape
+        if rows <= have_rows and width <= have_width:
+            return
+        new_rows = max(rows, 2 * have_rows, 64) if rows > have_rows else have_rows
+        cols = np.full((new_rows, max(width, have_width)), -1, dtype=np.int64)
+        cols[:have_rows, :have_width] = self._cols
+        keys = np.full(new_rows, -1, dtype=np.int64)
+        keys[:have_rows] = self._keys
+        # Swap whole arrays so that readers see either the old or the new table.
+        self._cols, self._keys = cols, keys
+
+    def _set_row(self, doc_id: int, columns: tuple[int, ...]) -> None:
+        """Write one document's row (caller holds the lock)."""
+        row = self._row.get(doc_id)
+        if row is None:
+            row = self._free.pop() if self._free else len(self._row)
+            self._row[doc_id] = row
+        self._grow(row + 1, len(columns))
+        self._cols[row] = -1
+        self._cols[row, : len(columns)] = columns
+        # Equal keys = equal subclass sets (tuple hashes of ints are stable); -1 = none.
+        self._keys[row] = hash(tuple(sorted(columns))) if columns else -1
+
     def upsert(self, ids: Sequence[int], subclasses: Sequence[Iterable[str]]) -> None:
         """Set the subclasses (``H01M`` or any longer code, cut to 4 characters) of documents."""
         with self._lock:
             for doc_id, codes in zip(ids, subclasses, strict=True):
                 unique = dict.fromkeys(c.strip().upper()[:4] for c in codes if c.strip())
-                self._docs[int(doc_id)] = tuple(self._column(c) for c in unique)
-            self._dirty = True
+                self._set_row(int(doc_id), tuple(self._column(c) for c in unique))
 
     def delete(self, ids: Iterable[int]) -> None:
         """Forget documents; unknown ids are ignored."""
         with self._lock:
             for doc_id in ids:
-                self._docs.pop(int(doc_id), None)
-            self._dirty = True
+                row = self._row.pop(int(doc_id), None)
+                if row is not None:
+                    self._cols[row] = -1
+                    self._keys[row] = -1
+                    self._free.append(row)
 
     def subclasses(self, doc_id: int) -> list[str]:
         """The subclasses of one document (empty when unknown)."""
-        return [self.codes[c] for c in self._docs.get(int(doc_id), ())]
+        row = self._row.get(int(doc_id))
+        if row is None:
+            return []
+        return [self.codes[c] for c in self._cols[row] if c >= 0]
 
-    def _snapshot(self) -> tuple[np.ndarray, sparse.csr_matrix, np.ndarray]:
-        """Sorted ids, their membership matrix and subclass-set keys, rebuilt after changes."""
-        with self._lock:
-            if self._dirty or self._matrix.shape[1] != len(self.codes):
-                ids = np.array(sorted(self._docs), dtype=np.int64)
-                rows = [self._docs[int(i)] for i in ids]
-                indptr = np.cumsum([0, *map(len, rows)], dtype=np.int64)
-                indices = np.fromiter((c for r in rows for c in r), dtype=np.int64)
-                data = np.ones(len(indices), dtype=np.float32)
-                shape = (len(ids), len(self.codes))
-                self._ids = ids
-                self._matrix = sparse.csr_matrix((data, indices, indptr), shape=shape)
-                # Equal keys = equal subclass sets (tuple hashes of ints are stable); -1 = none.
-                self._set_keys = np.array(
-                    [hash(tuple(sorted(r))) if r else -1 for r in rows], dtype=np.int64
-                )
-                self._dirty = False
-            return self._ids, self._matrix, self._set_keys
+    def _rows(self, ids: np.ndarray) -> np.ndarray:
+        """Row of each id, -1 when unknown (a dict lookup per candidate: hundreds, not more)."""
+        get = self._row.get
+        return np.fromiter((get(int(i), -1) for i in ids), dtype=np.int64, count=len(ids))
 
-    def _positions(self, known_ids: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Row of each id in ``known_ids`` (clipped) and whether it is really there."""
-        pos = np.minimum(np.searchsorted(known_ids, ids), max(len(known_ids) - 1, 0))
-        found = known_ids[pos] == ids if len(known_ids) else np.zeros(len(ids), dtype=bool)
-        return pos, found
+    def lookup(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Subclass columns ((len(ids), width), -1 padded) and subclass-set keys (-1 = none).
+
+        Keys are equal exactly when two documents have the same subclass set; unknown ids get
+        all -1.
+        """
+        cols, keys, rows = self._cols, self._keys, self._rows(np.asarray(ids))
+        if not len(cols):
+            return np.full((len(rows), 1), -1, np.int64), np.full(len(rows), -1, np.int64)
+        safe = np.maximum(rows, 0)
+        out_cols, out_keys = cols[safe], keys[safe]
+        out_cols[rows < 0] = -1
+        out_keys[rows < 0] = -1
+        return out_cols, out_keys
+
+    def columns(self, ids: np.ndarray) -> np.ndarray:
+        """(len(ids), width) subclass columns per id, -1 padded (unknown ids: all -1)."""
+        return self.lookup(ids)[0]
 
     def set_keys(self, ids: np.ndarray) -> np.ndarray:
         """A key per id that is equal exactly when two documents have the same subclass set."""
-        known_ids, _, keys = self._snapshot()
-        ids = np.asarray(ids, dtype=np.int64)
-        if not len(known_ids):
-            return np.full(len(ids), -1, dtype=np.int64)
-        pos, found = self._positions(known_ids, ids)
-        return np.where(found, keys[pos], -1)
+        return self.lookup(ids)[1]
 
     def membership(self, ids: np.ndarray) -> sparse.csr_matrix:
         """(len(ids), len(codes)) 0/1 matrix; unknown ids get an empty row."""
-        known_ids, matrix, _ = self._snapshot()
-        ids = np.asarray(ids, dtype=np.int64)
-        if not len(known_ids):
-            return sparse.csr_matrix((len(ids), len(self.codes)), dtype=np.float32)
-        pos, found = self._positions(known_ids, ids)
-        rows = matrix[pos]
-        # Zero the rows of ids the table does not know (searchsorted pointed at a neighbour).
-        keep = sparse.diags(found.astype(np.float32))
-        return sparse.csr_matrix(keep @ rows)
+        cols = self.columns(ids)
+        rows, slots = np.nonzero(cols >= 0)
+        data = np.ones(len(rows), dtype=np.float32)
+        shape = (len(cols), len(self.codes))
+        return sparse.csr_matrix((data, (rows, cols[rows, slots])), shape=shape)
 
 
 def clean_scheme_title(title: str) -> str:
@@ -148,11 +175,15 @@ def read_scheme_titles(
 
 
 class SchemePrior:
-    """P(subclass | query) from the query's similarity to scheme titles (kNN over titles)."""
+    """P(subclass | query) from the query's similarity to scheme titles (kNN over titles).
 
-    def __init__(self, subclasses: Sequence[str], vectors: np.ndarray) -> None:
+    ~8,100 subclass and main-group titles: one (8100 × dim) product per query, about 2 ms.
+    """
+
+    def __init__(self, subclasses: Sequence[str], vectors: np.ndarray, *, model: str = "") -> None:
         if len(subclasses) != len(vectors):
             raise ValueError("one vector per scheme entry is needed")
+        self.model = model
         self.subclasses = list(subclasses)
         self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         # Entry → column map for the last ``codes`` list seen (an IpcTable's, which only grows,
@@ -172,10 +203,32 @@ class SchemePrior:
     def build(cls, encoder: Encoder, entries: Sequence[tuple[str, str]]) -> SchemePrior:
         """Embed scheme titles as documents (slow for real models: cache the vectors)."""
         vectors = encoder.encode_documents([title for _, title in entries])
-        return cls([code for code, _ in entries], vectors)
+        return cls([code for code, _ in entries], vectors, model=encoder.name)
+
+    def save(self, path: Path) -> None:
+        """Write vectors, subclasses and model name to one ``.npz`` file (atomically)."""
+        tmp = path.with_name(path.name + ".tmp.npz")
+        np.savez(tmp, vectors=self.vectors, subclasses=np.array(self.subclasses), model=self.model)
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: Path, *, model: str) -> SchemePrior:
+        """Read a saved prior; refuses one embedded with another model."""
+        with np.load(path) as data:
+            saved_model = str(data["model"])
+            if saved_model != model:
+                raise ServiceUnavailable(
+                    f"scheme prior {path} was built with {saved_model!r}, not {model!r}; rebuild it"
+                )
+            return cls([str(c) for c in data["subclasses"]], data["vectors"], model=saved_model)
 
     def probabilities(
-        self, query_vectors: np.ndarray, codes: Sequence[str], *, top: int, temperature: float
+        self,
+        query_vectors: np.ndarray,
+        codes: Sequence[str],
+        *,
+        top: int = SCHEME_TOP,
+        temperature: float = SCHEME_TEMPERATURE,
     ) -> np.ndarray:
         """(n_queries, len(codes)) rows summing to 1 (or 0): softmax over the ``top`` titles."""
         entry_columns = self._entry_columns(codes)

@@ -8,7 +8,7 @@ from sqlmodel import col, select
 
 from app.api.deps import PrincipalDep, SessionDep, SettingsDep, require_roles
 from app.api.principal import Principal, Role
-from app.api.schemas.common import problem_responses
+from app.api.schemas.common import DbId, problem_responses
 from app.catalog.models import utcnow
 from app.deals.alert_schemas import (
     AttemptOut,
@@ -73,7 +73,7 @@ def read_subscriptions(session: SessionDep, principal: PrincipalDep) -> list[Sub
     responses=problem_responses(401, 404),
 )
 def read_deliveries(
-    subscription_id: int, session: SessionDep, principal: PrincipalDep
+    subscription_id: DbId, session: SessionDep, principal: PrincipalDep
 ) -> list[DeliveryOut]:
     """The delivery log, newest first."""
     owned_subscription(session, principal, subscription_id)
@@ -94,7 +94,7 @@ def read_deliveries(
     responses=problem_responses(401, 404),
 )
 def delete_subscription(
-    subscription_id: int, session: SessionDep, principal: PrincipalDep
+    subscription_id: DbId, session: SessionDep, principal: PrincipalDep
 ) -> Response:
     """Unsubscribe."""
     unsubscribe(session, principal, subscription_id)

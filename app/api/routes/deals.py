@@ -8,7 +8,7 @@ from sqlmodel import Session, col, or_, select
 from app.api.deps import PrincipalDep, SessionDep, SettingsDep, require_roles
 from app.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, SortSpec, paginate
 from app.api.principal import Principal, Role
-from app.api.schemas.common import Page, problem_responses
+from app.api.schemas.common import DbId, Page, problem_responses
 from app.api.writes import commit_and_sync
 from app.catalog.models import utcnow
 from app.deals.access import visible_deal
@@ -138,7 +138,7 @@ def list_overdue(
     session: SessionDep,
     settings: SettingsDep,
     principal: StationOrAdmin,
-    station_org_id: int | None = None,
+    station_org_id: DbId | None = None,
 ) -> list[DealOut]:
     """List overdue deals."""
     station = station_org_id if principal.is_admin() else principal.org_id
@@ -178,7 +178,7 @@ def list_declines(
     "of a deal: see /deals/{id}/contacts.",
     responses=problem_responses(401, 403, 404),
 )
-def read_deal(deal_id: int, session: SessionDep, principal: PrincipalDep) -> DealDetail:
+def read_deal(deal_id: DbId, session: SessionDep, principal: PrincipalDep) -> DealDetail:
     """Read one deal."""
     deal = visible_deal(session, principal, deal_id)
     contract = session.exec(select(DealContract).where(DealContract.deal_id == deal_id)).first()
@@ -202,7 +202,7 @@ def read_deal(deal_id: int, session: SessionDep, principal: PrincipalDep) -> Dea
     responses=problem_responses(401, 403, 404, 409, 422),
 )
 def transition_deal(
-    deal_id: int,
+    deal_id: DbId,
     body: TransitionRequest,
     request: Request,
     session: SessionDep,
@@ -224,6 +224,6 @@ def transition_deal(
     "contact; only to the deal's parties and its station (403 otherwise).",
     responses=problem_responses(401, 403, 404),
 )
-def read_contacts(deal_id: int, session: SessionDep, principal: PrincipalDep) -> DealContacts:
+def read_contacts(deal_id: DbId, session: SessionDep, principal: PrincipalDep) -> DealContacts:
     """Release contacts after consent."""
     return release_contacts(session, principal, deal_id)

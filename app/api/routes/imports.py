@@ -11,7 +11,7 @@ from app.api.access import owner_for_write, sees_private
 from app.api.deps import PrincipalDep, SessionDep, SettingsDep, require_roles
 from app.api.jobs import ImportJob, ImportTask, run_import_job
 from app.api.principal import Principal, Role
-from app.api.schemas.common import problem_responses
+from app.api.schemas.common import DbId, problem_responses
 from app.api.schemas.imports import ImportJobOut
 from app.catalog.models import Organisation
 from app.errors import NotFound, ValidationFailed
@@ -91,7 +91,7 @@ def start_patent_import(
     )
     worker = threading.Thread(
         target=run_import_job,
-        args=(state.engine, getattr(state, "matcher", None), task),
+        args=(state.write_engine, getattr(state, "matcher", None), task),
         name=f"import-job-{job.id}",
         daemon=True,
     )
@@ -110,7 +110,7 @@ def start_patent_import(
     "Visible to the owning organisation and admins.",
     responses=problem_responses(401, 404),
 )
-def read_import_job(job_id: int, session: SessionDep, principal: PrincipalDep) -> ImportJob:
+def read_import_job(job_id: DbId, session: SessionDep, principal: PrincipalDep) -> ImportJob:
     """Read one import job."""
     job = session.get(ImportJob, job_id)
     if job is None or not sees_private(principal, job.owner_org_id):

@@ -8,7 +8,7 @@ from sqlmodel import Session
 from app.api.deps import MatcherDep, PrincipalDep, SessionDep, require_roles
 from app.api.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from app.api.principal import Principal, Role
-from app.api.schemas.common import Page, problem_responses
+from app.api.schemas.common import DbId, Page, problem_responses
 from app.api.writes import commit_and_sync
 from app.catalog.models import Patent
 from app.errors import NotFound
@@ -72,7 +72,7 @@ def list_open_licences(
     responses=problem_responses(401, 404),
 )
 def read_open_licence(
-    declaration_id: int, session: SessionDep, _principal: PrincipalDep
+    declaration_id: DbId, session: SessionDep, _principal: PrincipalDep
 ) -> DeclarationOut:
     """Read one declaration."""
     return _out(session, service.get_declaration(session, declaration_id))
@@ -89,7 +89,7 @@ def read_open_licence(
     responses=problem_responses(401, 403, 404, 409, 422),
 )
 def declare_open_licence(
-    patent_id: int,
+    patent_id: DbId,
     body: DeclarationCreate,
     session: SessionDep,
     principal: TtoDep,
@@ -110,7 +110,7 @@ def declare_open_licence(
     responses=problem_responses(401, 403, 404, 409, 422),
 )
 def withdraw_open_licence(
-    declaration_id: int,
+    declaration_id: DbId,
     body: WithdrawRequest,
     session: SessionDep,
     principal: TtoDep,
@@ -132,7 +132,7 @@ def withdraw_open_licence(
     responses=problem_responses(401, 403, 404, 409, 422),
 )
 def take_open_licence(
-    declaration_id: int, body: LicenceNotice, session: SessionDep, principal: EnterpriseDep
+    declaration_id: DbId, body: LicenceNotice, session: SessionDep, principal: EnterpriseDep
 ) -> LicenceOut:
     """Take an open licence."""
     licence = service.take_licence(session, principal, declaration_id, body)
@@ -150,7 +150,7 @@ def take_open_licence(
     responses=problem_responses(401, 404),
 )
 def need_open_licence_candidates(
-    need_id: int,
+    need_id: DbId,
     session: SessionDep,
     principal: PrincipalDep,
     matcher: MatcherDep,
@@ -170,7 +170,7 @@ def need_open_licence_candidates(
     responses=problem_responses(401, 403, 404, 422),
 )
 def organisation_open_licence_advice(
-    org_id: int,
+    org_id: DbId,
     session: SessionDep,
     principal: TtoDep,
     matcher: MatcherDep,

@@ -7,10 +7,12 @@ from fastapi import APIRouter, Depends, Query
 from sqlmodel import col, select
 
 from app.api.access import get_visible_need, need_visible
+from app.api.codes import clean_ipc_prefix
 from app.api.deps import MatcherDep, PrincipalDep, SessionDep
 from app.api.principal import Principal
-from app.api.schemas.common import problem_responses
+from app.api.schemas.common import DbId, problem_responses
 from app.api.schemas.matching import (
+    MAX_TERM_YEARS,
     ExplanationOut,
     MatchFiltersIn,
     NeedBrief,
@@ -37,14 +39,14 @@ def filters_query(
     ipc_prefix: Annotated[str | None, Query(examples=["H01M"])] = None,
     region_prefix: Annotated[str | None, Query(examples=["33"])] = None,
     owner_kind: Annotated[list[OrgKind] | None, Query()] = None,
-    min_remaining_years: Annotated[float | None, Query(ge=0)] = None,
+    min_remaining_years: Annotated[float | None, Query(ge=0, le=MAX_TERM_YEARS)] = None,
     open_licence_only: bool = False,
 ) -> MatchFilters:
     """MatchFilters from query parameters (validated by the filters themselves)."""
     return MatchFilters(
         legal_status=legal_status,
         patent_type=patent_type,
-        ipc_prefix=ipc_prefix,
+        ipc_prefix=clean_ipc_prefix(ipc_prefix),
         region_prefix=region_prefix,
         owner_kind=owner_kind,
         min_remaining_years=min_remaining_years,
@@ -53,7 +55,9 @@ def filters_query(
 
 
 def _filters(body: MatchFiltersIn) -> MatchFilters:
-    return MatchFilters(**body.model_dump())
+    fields = body.model_dump()
+    fields["ipc_prefix"] = clean_ipc_prefix(body.ipc_prefix, "filters.ipc_prefix")
+    return MatchFilters(**fields)
 
 
 FiltersDep = Annotated[MatchFilters, Depends(filters_query)]
@@ -130,7 +134,7 @@ def match_text(
     responses=problem_responses(401, 404, 422),
 )
 def match_need(
-    need_id: int,
+    need_id: DbId,
     session: SessionDep,
     principal: PrincipalDep,
     matcher: MatcherDep,
@@ -150,7 +154,7 @@ def match_need(
     responses=problem_responses(401, 404),
 )
 def match_patent(
-    patent_id: int,
+    patent_id: DbId,
     session: SessionDep,
     principal: PrincipalDep,
     matcher: MatcherDep,
@@ -171,7 +175,7 @@ def match_patent(
     responses=problem_responses(401, 404),
 )
 def match_portfolio(
-    org_id: int,
+    org_id: DbId,
     session: SessionDep,
     principal: PrincipalDep,
     matcher: MatcherDep,

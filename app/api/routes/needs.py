@@ -7,11 +7,11 @@ from fastapi import APIRouter, Depends, Query, Response
 from sqlmodel import col, select
 
 from app.api.access import ensure_owner, get_visible_need, owner_for_write
-from app.api.codes import clean_region, clean_region_prefix
+from app.api.codes import clean_industry, clean_region, clean_region_prefix
 from app.api.deps import MatcherDep, PrincipalDep, SessionDep, require_roles
 from app.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, SortSpec, paginate
 from app.api.principal import Principal, Role
-from app.api.schemas.common import Page, problem_responses
+from app.api.schemas.common import DbId, Page, problem_responses
 from app.api.schemas.needs import NeedCreate, NeedOut, NeedUpdate
 from app.api.writes import commit_and_sync
 from app.catalog.changes import record_change
@@ -76,6 +76,7 @@ def create_need(
     fields = body.model_dump(exclude={"org_id"})
     fields["description"] = fields["description"] or ""
     fields["region"] = clean_region(body.region)
+    fields["industry_code"] = clean_industry(body.industry_code)
     fields["cooperation_modes"] = [m.value for m in body.cooperation_modes or []]
     return _save(session, matcher, TechNeed(**fields, org_id=org_id))
 
@@ -88,7 +89,7 @@ def create_need(
     "enterprise and admins (others get 404).",
     responses=problem_responses(401, 404),
 )
-def read_need(need_id: int, session: SessionDep, principal: PrincipalDep) -> TechNeed:
+def read_need(need_id: DbId, session: SessionDep, principal: PrincipalDep) -> TechNeed:
     """Read one need."""
     return get_visible_need(session, principal, need_id)
 
@@ -101,7 +102,7 @@ def read_need(need_id: int, session: SessionDep, principal: PrincipalDep) -> Tec
     responses=problem_responses(401, 403, 404, 422),
 )
 def update_need(
-    need_id: int,
+    need_id: DbId,
     body: NeedUpdate,
     session: SessionDep,
     principal: EnterpriseOrAdmin,
@@ -116,6 +117,8 @@ def update_need(
         raise ValidationFailed("title is required", errors=[{"field": "title", "message": "null"}])
     if "region" in changes:
         changes["region"] = clean_region(changes["region"])
+    if "industry_code" in changes:
+        changes["industry_code"] = clean_industry(changes["industry_code"])
     if "description" in changes:
         changes["description"] = changes["description"] or ""
     for name, value in changes.items():
@@ -146,7 +149,7 @@ def _transition(
     responses=problem_responses(401, 403, 404, 409),
 )
 def publish_need(
-    need_id: int, session: SessionDep, principal: EnterpriseOrAdmin, matcher: MatcherDep
+    need_id: DbId, session: SessionDep, principal: EnterpriseOrAdmin, matcher: MatcherDep
 ) -> TechNeed:
     """Publish a draft need."""
     return _transition(session, principal, matcher, need_id, NeedStatus.PUBLISHED)
@@ -160,7 +163,7 @@ def publish_need(
     responses=problem_responses(401, 403, 404, 409),
 )
 def close_need(
-    need_id: int, session: SessionDep, principal: EnterpriseOrAdmin, matcher: MatcherDep
+    need_id: DbId, session: SessionDep, principal: EnterpriseOrAdmin, matcher: MatcherDep
 ) -> TechNeed:
     """Close a need."""
     return _transition(session, principal, matcher, need_id, NeedStatus.CLOSED)
@@ -174,7 +177,7 @@ def close_need(
     responses=problem_responses(401, 403, 404, 409),
 )
 def delete_need(
-    need_id: int, session: SessionDep, principal: EnterpriseOrAdmin, matcher: MatcherDep
+    need_id: DbId, session: SessionDep, principal: EnterpriseOrAdmin, matcher: MatcherDep
 ) -> Response:
     """Delete a need (owner or admin)."""
     need = _owned(session, principal, need_id)
@@ -182,6 +185,16 @@ def delete_need(
     session.delete(need)
     commit_and_sync(session, matcher)
     return Response(status_code=204)
+
+
+def _industry_filter(prefix: str) -> Any:
+    """Codes starting with ``prefix``; a digit prefix also matches after the section letter."""
+    code = clean_industry(prefix, "industry_prefix") or ""
+    column = col(TechNeed.industry_code)
+    if code[0].isdigit():
+        # "38" finds both "3841" and "C3841": codes are stored as they were written.
+        return sa.or_(column.startswith(code), column.like(f"_{code}%"))
+    return column.startswith(code)
 
 
 @router.get(
@@ -196,7 +209,7 @@ def list_needs(
     session: SessionDep,
     principal: PrincipalDep,
     status: Annotated[list[NeedStatus] | None, Query()] = None,
-    org_id: int | None = None,
+    org_id: DbId | None = None,
     region_prefix: Annotated[str | None, Query(examples=["3301"])] = None,
     industry_prefix: Annotated[str | None, Query(max_length=5, examples=["38"])] = None,
     cursor: str | None = None,
@@ -216,7 +229,7 @@ def list_needs(
     if prefix:
         stmt = stmt.where(col(TechNeed.region).startswith(prefix))
     if industry_prefix:
-        stmt = stmt.where(col(TechNeed.industry_code).startswith(industry_prefix))
+        stmt = stmt.where(_industry_filter(industry_prefix))
     sort: SortSpec[TechNeed] = SortSpec("id", col(TechNeed.id), key_of=lambda n: n.id)
     items, next_cursor = paginate(
         session,

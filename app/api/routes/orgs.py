@@ -6,11 +6,11 @@ from fastapi import APIRouter, Depends, Query
 from sqlmodel import col, select
 
 from app.api.access import ensure_owner, org_view
-from app.api.codes import clean_region, clean_region_prefix, clean_uscc
+from app.api.codes import clean_coverage, clean_region, clean_region_prefix, clean_uscc
 from app.api.deps import PrincipalDep, SessionDep, require_roles
 from app.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, SortSpec, paginate
 from app.api.principal import Principal, Role
-from app.api.schemas.common import Page, problem_responses
+from app.api.schemas.common import DbId, Page, problem_responses
 from app.api.schemas.orgs import OrgCreate, OrgPrivate, OrgPublic, OrgUpdate
 from app.api.writes import commit_and_sync
 from app.catalog.enums import OrgKind
@@ -53,6 +53,9 @@ def create_org(
     fields = body.model_dump()
     fields["region"] = clean_region(body.region)
     fields["uscc"] = clean_uscc(body.uscc)
+    fields["coverage_regions"], fields["coverage_industries"] = clean_coverage(
+        body.coverage_regions, body.coverage_industries
+    )
     _ensure_unique_uscc(session, fields["uscc"], None)
     org = Organisation.model_validate(fields)
     session.add(org)
@@ -69,7 +72,7 @@ def create_org(
     "only for the organisation itself and admins.",
     responses=problem_responses(401, 404),
 )
-def read_org(org_id: int, session: SessionDep, principal: PrincipalDep) -> OrgPublic | OrgPrivate:
+def read_org(org_id: DbId, session: SessionDep, principal: PrincipalDep) -> OrgPublic | OrgPrivate:
     """Read one organisation in the view the caller is entitled to."""
     return org_view(_get(session, org_id), principal)
 
@@ -82,7 +85,7 @@ def read_org(org_id: int, session: SessionDep, principal: PrincipalDep) -> OrgPu
     responses=problem_responses(401, 403, 404, 409, 422),
 )
 def update_org(
-    org_id: int, body: OrgUpdate, session: SessionDep, principal: PrincipalDep
+    org_id: DbId, body: OrgUpdate, session: SessionDep, principal: PrincipalDep
 ) -> OrgPrivate:
     """Update an organisation (self or admin)."""
     org = _get(session, org_id)
@@ -95,6 +98,12 @@ def update_org(
     for name in ("name", "kind", "coverage_regions", "coverage_industries"):
         if name in changes and changes[name] is None:
             changes[name] = [] if name.startswith("coverage") else getattr(org, name)
+    regions, industries = clean_coverage(
+        changes.get("coverage_regions") or [], changes.get("coverage_industries") or []
+    )
+    for name, value in (("coverage_regions", regions), ("coverage_industries", industries)):
+        if name in changes:
+            changes[name] = value
     _ensure_unique_uscc(session, changes.get("uscc"), org.id)
     for name, value in changes.items():
         setattr(org, name, value)

@@ -1,6 +1,5 @@
 """/api/v1/patents: CRUD for the owning tto (and admins), search listing for everyone."""
 
-import re
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -10,22 +9,24 @@ from fastapi import APIRouter, Depends, Query, Response
 from sqlmodel import col, select
 
 from app.api.access import ensure_owner, owner_for_write
+from app.api.codes import clean_ipc_prefix
 from app.api.deps import MatcherDep, PrincipalDep, SessionDep, require_roles
 from app.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, SortSpec, paginate
 from app.api.patent_input import apply_update, new_patent
 from app.api.principal import Principal, Role
-from app.api.schemas.common import Page, problem_responses
+from app.api.schemas.common import DbId, Page, problem_responses
 from app.api.schemas.patents import PatentCreate, PatentOut, PatentUpdate
 from app.api.writes import commit_and_sync
 from app.catalog.changes import record_change
 from app.catalog.enums import ChangeOp, ConversionStatus, EntityKind, LegalStatus, PatentType
 from app.catalog.models import Organisation, Patent
 from app.catalog.text import to_simplified
-from app.errors import Conflict, NotFound, ValidationFailed
+from app.deals.models import Deal
+from app.deals.scanner import forget_patent
+from app.errors import Conflict, NotFound
+from app.licensing.models import OpenLicenceDeclaration, PatentLicence
 
 router = APIRouter(prefix="/patents", tags=["patents"])
-
-_IPC_PREFIX = re.compile(r"[A-H](?:\d{2}(?:[A-Z](?:\d{1,4}(?:/\d{0,6})?)?)?)?")
 
 TtoOrAdmin = Annotated[Principal, Depends(require_roles(Role.TTO))]
 
@@ -70,6 +71,23 @@ def _save(session: SessionDep, matcher: Any, patent: Patent, op: ChangeOp) -> No
     commit_and_sync(session, matcher)
 
 
+def _ensure_deletable(session: SessionDep, patent_id: int) -> None:
+    """409 when deals or licences refer to the patent: their history must keep it."""
+    referrers = {
+        "deals": select(Deal.id).where(Deal.patent_id == patent_id),
+        "open-licence declarations": select(OpenLicenceDeclaration.id).where(
+            OpenLicenceDeclaration.patent_id == patent_id
+        ),
+        "licences": select(PatentLicence.id).where(PatentLicence.patent_id == patent_id),
+    }
+    found = [name for name, stmt in referrers.items() if session.exec(stmt).first() is not None]
+    if found:
+        raise Conflict(
+            f"patent {patent_id} has {' and '.join(found)} on record and cannot be deleted; "
+            "update its legal_status instead (e.g. lapsed or withdrawn)"
+        )
+
+
 @router.post(
     "",
     status_code=201,
@@ -106,7 +124,7 @@ def create_patent(
     description="Any authenticated caller may read a patent's bibliographic data.",
     responses=problem_responses(401, 404),
 )
-def read_patent(patent_id: int, session: SessionDep, _principal: PrincipalDep) -> Patent:
+def read_patent(patent_id: DbId, session: SessionDep, _principal: PrincipalDep) -> Patent:
     """Read one patent."""
     return _get(session, patent_id)
 
@@ -119,7 +137,7 @@ def read_patent(patent_id: int, session: SessionDep, _principal: PrincipalDep) -
     responses=problem_responses(401, 403, 404, 422),
 )
 def update_patent(
-    patent_id: int,
+    patent_id: DbId,
     body: PatentUpdate,
     session: SessionDep,
     principal: TtoOrAdmin,
@@ -148,11 +166,13 @@ def update_patent(
     responses=problem_responses(401, 403, 404, 409),
 )
 def delete_patent(
-    patent_id: int, session: SessionDep, principal: TtoOrAdmin, matcher: MatcherDep
+    patent_id: DbId, session: SessionDep, principal: TtoOrAdmin, matcher: MatcherDep
 ) -> Response:
     """Delete a patent (owner or admin)."""
     patent = _get(session, patent_id)
     ensure_owner(principal, patent.owner_org_id, f"patent {patent_id}")
+    _ensure_deletable(session, patent_id)
+    forget_patent(session, patent_id)
     record_change(session, EntityKind.PATENT, patent_id, ChangeOp.DELETE)
     session.delete(patent)
     commit_and_sync(session, matcher)
@@ -161,12 +181,7 @@ def delete_patent(
 
 def _has_ipc_prefix(prefix: str) -> Any:
     """Any of the patent's IPC codes starts with ``prefix`` (typed with or without the space)."""
-    compact = "".join(prefix.split()).upper()
-    if not _IPC_PREFIX.fullmatch(compact):
-        raise ValidationFailed(
-            "invalid IPC prefix",
-            errors=[{"field": "ipc_prefix", "message": f"{prefix!r} is not an IPC code prefix"}],
-        )
+    compact = clean_ipc_prefix(prefix) or ""
     stored = compact[:4] + (" " + compact[4:] if len(compact) > 4 else "")
     # The codes are a JSON list of normalised strings; a quote anchors the prefix at a code start.
     return sa.cast(col(Patent.ipc_codes), sa.String).contains(f'"{stored}')
@@ -213,7 +228,7 @@ def list_patents(
     ipc_prefix: Annotated[str | None, Query(examples=["H01M"])] = None,
     legal_status: Annotated[list[LegalStatus] | None, Query()] = None,
     patent_type: Annotated[list[PatentType] | None, Query()] = None,
-    owner_org_id: int | None = None,
+    owner_org_id: DbId | None = None,
     conversion_status: Annotated[list[ConversionStatus] | None, Query()] = None,
     q: Annotated[str | None, Query(description="Text in the title", examples=["锂电池"])] = None,
     sort: PatentSort = PatentSort.UPDATED_AT,

@@ -3,6 +3,7 @@
 from datetime import UTC, datetime
 from typing import Annotated, Generic, TypeVar
 
+from annotated_types import Le
 from pydantic import AfterValidator, BaseModel, Field
 
 T = TypeVar("T")
@@ -14,6 +15,13 @@ def _assume_utc(moment: datetime) -> datetime:
 
 
 UtcDatetime = Annotated[datetime, AfterValidator(_assume_utc)]
+
+# Integer columns are 32-bit on PostgreSQL: no id can be larger, and a larger value sent to
+# the database would fail there instead of being reported as the caller's mistake.
+INT32_MAX = 2**31 - 1
+# Amounts in yuan are 64-bit columns; ten trillion yuan is far beyond any real contract.
+YUAN_MAX = 10**13
+DbId = Annotated[int, Le(INT32_MAX)]
 
 
 class Page(BaseModel, Generic[T]):

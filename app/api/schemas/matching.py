@@ -12,6 +12,9 @@ from app.catalog.enums import (
     PatentType,
 )
 
+# An invention patent runs 20 years, plus at most 5 of term compensation (专利权期限补偿).
+MAX_TERM_YEARS = 25
+
 
 class MatchFiltersIn(BaseModel):
     """Restrictions on matched patents; by default lapsed/expired/withdrawn/invalid are hidden."""
@@ -23,7 +26,7 @@ class MatchFiltersIn(BaseModel):
         default=None, description="GB/T 2260 prefix of the owner's region", examples=["33"]
     )
     owner_kind: list[OrgKind] | None = None
-    min_remaining_years: float | None = Field(default=None, ge=0)
+    min_remaining_years: float | None = Field(default=None, ge=0, le=MAX_TERM_YEARS)
     open_licence_only: bool = Field(default=False, description="Only 开放许可 patents")
 
 

@@ -5,7 +5,7 @@ from datetime import date
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 
-from app.api.schemas.common import UtcDatetime
+from app.api.schemas.common import INT32_MAX, DbId, UtcDatetime
 from app.catalog.enums import CooperationMode, NeedStatus
 
 _EXAMPLE: JsonDict = {
@@ -30,8 +30,8 @@ class NeedFields(BaseModel):
     cooperation_modes: list[CooperationMode] | None = Field(
         default=None, description="合作方式: transfer 转让, licence 许可, open_licence 开放许可 …"
     )
-    budget_min: int | None = Field(default=None, ge=0, description="yuan")
-    budget_max: int | None = Field(default=None, ge=0, description="yuan")
+    budget_min: int | None = Field(default=None, ge=0, le=INT32_MAX, description="yuan")
+    budget_max: int | None = Field(default=None, ge=0, le=INT32_MAX, description="yuan")
     deadline: date | None = None
     external_ref: str | None = Field(default=None, max_length=100)
 
@@ -39,16 +39,18 @@ class NeedFields(BaseModel):
 class NeedCreate(NeedFields):
     """A new need; it starts as a draft, visible only to its enterprise until published."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [_EXAMPLE]})
+    model_config = ConfigDict(str_strip_whitespace=True, json_schema_extra={"examples": [_EXAMPLE]})
 
     title: str = Field(min_length=1, max_length=300)
-    org_id: int | None = Field(default=None, description="Admins only; enterprises post their own")
+    org_id: DbId | None = Field(default=None, description="Admins only; enterprises post their own")
 
 
 class NeedUpdate(NeedFields):
     """Fields to change; omitted fields stay."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{"budget_max": 3000000}]})
+    model_config = ConfigDict(
+        str_strip_whitespace=True, json_schema_extra={"examples": [{"budget_max": 3000000}]}
+    )
 
     title: str | None = Field(default=None, min_length=1, max_length=300)
 

@@ -28,7 +28,7 @@ class OrgContact(BaseModel):
 class OrgCreate(OrgContact):
     """A new organisation (admins only)."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [_EXAMPLE]})
+    model_config = ConfigDict(str_strip_whitespace=True, json_schema_extra={"examples": [_EXAMPLE]})
 
     kind: OrgKind
     name: str = Field(min_length=1, max_length=200)
@@ -41,7 +41,10 @@ class OrgCreate(OrgContact):
 class OrgUpdate(OrgContact):
     """Fields to change; omitted fields stay as they are."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{"contact_phone": "0571-88888888"}]})
+    model_config = ConfigDict(
+        str_strip_whitespace=True,
+        json_schema_extra={"examples": [{"contact_phone": "0571-88888888"}]},
+    )
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     uscc: str | None = None

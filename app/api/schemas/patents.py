@@ -5,7 +5,7 @@ from datetime import date
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 
-from app.api.schemas.common import UtcDatetime
+from app.api.schemas.common import DbId, UtcDatetime
 from app.catalog.enums import ConversionStatus, LegalStatus, PatentType
 
 _EXAMPLE: JsonDict = {
@@ -37,7 +37,7 @@ class PatentFields(BaseModel):
 class PatentCreate(PatentFields):
     """A new patent. The type, expiry and language are derived, not sent."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [_EXAMPLE]})
+    model_config = ConfigDict(str_strip_whitespace=True, json_schema_extra={"examples": [_EXAMPLE]})
 
     application_number: str = Field(
         description="申请号, e.g. 201410270596.7 (ZC 0006-2003; the check character is verified)"
@@ -49,7 +49,7 @@ class PatentCreate(PatentFields):
     filing_date: date | None = Field(default=None, description="申请日; needed for the expiry")
     legal_status: LegalStatus = LegalStatus.PENDING
     conversion_status: ConversionStatus = ConversionStatus.IDLE
-    owner_org_id: int | None = Field(
+    owner_org_id: DbId | None = Field(
         default=None, description="Owning organisation; admins only, a tto always owns its own"
     )
 
@@ -57,14 +57,16 @@ class PatentCreate(PatentFields):
 class PatentUpdate(PatentFields):
     """Fields to change; omitted fields stay. The application number cannot change."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{"legal_status": "granted"}]})
+    model_config = ConfigDict(
+        str_strip_whitespace=True, json_schema_extra={"examples": [{"legal_status": "granted"}]}
+    )
 
     title: str | None = Field(default=None, min_length=1, max_length=500)
     ipc_codes: list[str] | None = None
     filing_date: date | None = None
     legal_status: LegalStatus | None = None
     conversion_status: ConversionStatus | None = None
-    owner_org_id: int | None = Field(default=None, description="Admins only")
+    owner_org_id: DbId | None = Field(default=None, description="Admins only")
 
 
 class PatentOut(BaseModel):
