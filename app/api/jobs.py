@@ -98,6 +98,8 @@ class ImportTask:
     owner_org_id: int
     batch_size: int
     ipc_scheme: IpcScheme | None
+    # The name the file was uploaded under: messages name it, not the stored copy.
+    filename: str = ""
 
 
 def _import(engine: Engine, task: ImportTask) -> None:
@@ -135,9 +137,9 @@ def run_import_job(engine: Engine, matcher: MatchEngine | None, task: ImportTask
     try:
         _import(engine, task)
     except AppError as exc:  # a file the importer refuses: the user's problem, shown as such
-        _set_state(
-            engine, job_id, status=JobStatus.FAILED, failure=exc.detail, finished_at=utcnow()
-        )
+        failure = exc.detail.replace(str(task.path), task.filename or task.path.name)
+        failure = failure.replace(task.path.name, task.filename or task.path.name)
+        _set_state(engine, job_id, status=JobStatus.FAILED, failure=failure, finished_at=utcnow())
         return
     except Exception:
         # The thread's boundary: nothing above it would record the failure, so record it here.

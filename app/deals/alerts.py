@@ -9,7 +9,9 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from app.api.codes import clean_ipc_prefix
 from app.api.principal import Principal
+from app.catalog.enums import NeedStatus
 from app.catalog.models import Organisation, Patent, TechNeed, utcnow
 from app.deals.alert_schemas import SubscriptionCreate
 from app.deals.models import (
@@ -65,9 +67,10 @@ def _check_target(session: Session, org_id: int | None, body: SubscriptionCreate
     if body.need_id is None:
         raise _invalid("need_id", "a need subscription names the need")
     need = session.get(TechNeed, body.need_id)
-    if need is None:
+    foreign = org_id is not None and need is not None and need.org_id != org_id
+    if need is None or (foreign and need.status is NeedStatus.DRAFT):
         raise NotFound(f"need {body.need_id} does not exist")
-    if org_id is not None and need.org_id != org_id:
+    if foreign:
         # Alerts on a need tell its enterprise about new supply: only its own needs qualify.
         raise Forbidden(f"need {body.need_id} belongs to another organisation")
     return (body.query_text or "").strip()

@@ -132,8 +132,14 @@ def _check_allowed(deal: Deal, principal: Principal, action: DealAction) -> None
     if not parties and action is not DealAction.ASSIGN:
         raise Forbidden(f"deal {deal.id} is visible only to its parties and station")
     if not may_act(action, parties):
-        who = ", ".join(required_parties(action))
-        raise Forbidden(f"only the deal's {who} may {action.value} deal {deal.id}")
+        names = {
+            "requester": "requesting enterprise",
+            "owner": "patent owner's tto",
+            "station": "assigned station",
+        }
+        who = [names[p] for p in required_parties(action) if p in names]
+        allowed = " or ".join([f"the {name}" for name in who] + ["an admin"])
+        raise Forbidden(f"only {allowed} may {action.value} on deal {deal.id}")
 
 
 def apply_transition(

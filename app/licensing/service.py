@@ -213,7 +213,10 @@ def _ensure_not_held(session: Session, declaration_id: int, licensee: int, today
         PatentLicence.end_date >= today,
     )
     if session.exec(held).first() is not None:
-        raise Conflict(f"organisation {licensee} already holds a licence under {declaration_id}")
+        raise Conflict(
+            f"organisation {licensee} already holds a licence under open-licence declaration "
+            f"{declaration_id}"
+        )
 
 
 def take_licence(

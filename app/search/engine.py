@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from app.catalog.enums import ConversionStatus
 from app.catalog.models import Organisation, Patent, TechNeed
+from app.deals.declines import decline_penalties
 from app.errors import NotFound, ValidationFailed
 from app.search.ann_params import AnnParams
 from app.search.calibration import DEFAULT_CALIBRATION, Calibration
@@ -160,6 +161,7 @@ class MatchEngine:
             stored = None if need_id is None else self._indexes.need_queries.get(need_id)
             vector = self.encoder.encode_queries([text])[0] if stored is None else stored
         matches = search_patents(session, self._indexes, text, vector, filters, k, ctx)
+        _apply_decline_feedback(session, matches, text)
         return self._result(matches)
 
     def match_text(
@@ -218,6 +220,19 @@ class MatchEngine:
         weights = subclass_weights([p.ipc_codes for p in patents])
         query = ("\n".join(p.title for p in patents), vectors, weights)
         return self._result(search_needs(session, self._indexes, query, k, self._context()))
+
+
+def _apply_decline_feedback(session: Session, matches: list[Match], text: str) -> None:
+    """Sink patents that owners or requesters declined (e.g. "already solved") for similar needs.
+
+    Brokers' structured decline reasons are the only relevance feedback the system gets.
+    """
+    penalties = decline_penalties(session, [m.id for m in matches], text)
+    for match in matches:
+        penalty = penalties.get(match.id, 0.0)
+        if penalty:
+            match.score *= 1.0 - penalty
+            match.confidence *= 1.0 - penalty
 
 
 def _portfolio(session: Session, org_id: int) -> list[Patent]:

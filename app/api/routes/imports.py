@@ -88,6 +88,7 @@ def start_patent_import(
         owner_org_id=owner,
         batch_size=settings.import_batch_size,
         ipc_scheme=getattr(state, "ipc_scheme", None),
+        filename=job.filename,
     )
     worker = threading.Thread(
         target=run_import_job,

@@ -2,8 +2,10 @@
 
 from datetime import date, datetime
 from enum import StrEnum
+from functools import cache
 from typing import Annotated, Any
 
+import opencc
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query, Response
 from sqlmodel import col, select
@@ -54,6 +56,16 @@ def _sort_spec(sort: PatentSort) -> SortSpec[Patent]:
         key_of=lambda p: p.updated_at.isoformat(),
         parse=datetime.fromisoformat,
     )
+
+
+# Simplified→Traditional conversions tried for title search: standard and Taiwan forms.
+_S2T = ("s2t", "s2tw")
+
+
+@cache
+def _converter(config: str) -> opencc.OpenCC:
+    """An OpenCC converter, built once per configuration (loading its dictionaries is slow)."""
+    return opencc.OpenCC(config)
 
 
 def _get(session: SessionDep, patent_id: int) -> Patent:
@@ -207,8 +219,10 @@ def _filtered(
     if conversion_status:
         stmt = stmt.where(col(Patent.conversion_status).in_(conversion_status))
     if q:
-        # Titles are stored as written; also try the Simplified form of a Traditional query.
-        variants = {q.strip(), to_simplified(q.strip())}
+        # Titles are stored as written (Taiwanese ones in Traditional): try the query in both
+        # scripts, Taiwan's Traditional variants included.
+        text = q.strip()
+        variants = {text, to_simplified(text), *(_converter(c).convert(text) for c in _S2T)}
         stmt = stmt.where(sa.or_(*(col(Patent.title).contains(v) for v in variants)))
     return stmt
 
