@@ -15,6 +15,7 @@ import json
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -246,23 +247,39 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--build-threads", type=int, default=1)
     p.add_argument("--tmp", default="var/bench", help="where the save-size probe writes")
     p.add_argument("--json", type=Path, help="also write the rows here")
+    p.add_argument(
+        "--real",
+        nargs=2,
+        type=Path,
+        metavar=("DOCS.npy", "QUERIES.npy"),
+        help="real embeddings instead of the mixture (e.g. cached m3e vectors of shared/eval)",
+    )
     return p.parse_args(argv)
+
+
+def datasets(args: argparse.Namespace) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(base, queries) per size from the mixture, or once from ``--real`` embedding files."""
+    if args.real:
+        base, queries = (_unit(np.load(path).astype(np.float32)) for path in args.real)
+        yield base, queries
+        return
+    mixture = Mixture(args.dim, args.centroids, args.intrinsic, seed=0)
+    queries = mixture.draw(args.queries, seed=2)
+    for size in args.sizes:
+        yield mixture.draw(size, seed=1), queries
 
 
 def main(argv: list[str]) -> None:
     """Run every size and kind; print a table, optionally write JSON."""
     args = parse_args(argv)
     Path(args.tmp).mkdir(parents=True, exist_ok=True)
-    mixture = Mixture(args.dim, args.centroids, args.intrinsic, seed=0)
-    queries = mixture.draw(args.queries, seed=2)
     rows: list[Row] = []
     print(
         f"{'size':>8} {'kind':>8} {'knob':>10} {'build_s':>8} {'index_MB':>9} "
         f"{'rss_dMB':>8} {'recall':>7} {'p50_ms':>7} {'p99_ms':>7} {'cpu_p99':>7}",
         flush=True,
     )
-    for size in args.sizes:
-        base = mixture.draw(size, seed=1)
+    for base, queries in datasets(args):
         truth = exact_topk(base, queries, args.k)
         for kind in args.kinds.split(","):
             new = (
@@ -280,7 +297,6 @@ def main(argv: list[str]) -> None:
             rows.extend(new)
             if args.json:
                 args.json.write_text(json.dumps([asdict(r) for r in rows], indent=1))
-        del base
 
 
 if __name__ == "__main__":

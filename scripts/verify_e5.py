@@ -203,8 +203,9 @@ def throughput(model_dir: Path, reference: Reference, texts: list[str]) -> dict[
 
     model = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True)
     quantised = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True)
-    quantised[0].auto_model = torch.ao.quantization.quantize_dynamic(
-        quantised[0].auto_model, {torch.nn.Linear}, dtype=torch.qint8
+    # In place: the Transformer module's attribute names differ across sentence-transformers.
+    torch.ao.quantization.quantize_dynamic(
+        quantised, {torch.nn.Linear}, dtype=torch.qint8, inplace=True
     )
 
     def run(m: Any) -> Callable[[list[str]], object]:

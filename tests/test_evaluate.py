@@ -95,6 +95,8 @@ def test_cli_run_writes_a_run_file(files, tmp_path, monkeypatch):
     corpus_path, queries_path, _ = files
     monkeypatch.setenv("PATENTMATCH_MODEL_NAME", "hashing")
     monkeypatch.setenv("PATENTMATCH_VAR_DIR", str(tmp_path / "var"))
+    # No IPC scheme here: embedding its 8,000 titles is not what this test is about.
+    monkeypatch.setenv("PATENTMATCH_SHARED_DIR", str(tmp_path / "no-shared"))
     out = tmp_path / "out" / "run.tsv"
     args = ["eval", "run", "--corpus", str(corpus_path), "--queries", str(queries_path)]
     result = CliRunner().invoke(app, [*args, "--out", str(out), "--method", "hybrid", "--k", "4"])

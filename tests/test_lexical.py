@@ -85,3 +85,32 @@ def test_matched_terms_explain_a_hit(index):
     # The longest matched form stands for its parts.
     assert "电池" not in terms or "锂电池" not in terms
     assert index.matched_terms("锂电池", DOCS[412]) == []
+
+
+def test_written_documents_score_like_a_full_rebuild(tokenizer):
+    texts = dict(enumerate(["锂电池正极材料", "锂电池隔膜", "风力发电机", "收割机"]))
+    incremental = LexicalIndex(tokenizer=tokenizer)
+    incremental.index(list(texts), list(texts.values()))
+    incremental.search("锂电池", 5)  # builds the matrix
+    incremental.upsert([7, 1], ["锂电池回收", "锂电池负极材料"])
+    incremental.delete([2])
+    full = LexicalIndex(tokenizer=tokenizer)
+    texts.update({7: "锂电池回收", 1: "锂电池负极材料"})
+    del texts[2]
+    full.index(list(texts), list(texts.values()))
+    got = dict(incremental.search("锂电池负极材料", 10))
+    want = dict(full.search("锂电池负极材料", 10))
+    assert set(got) == set(want)
+    # Written documents use live statistics, so they score exactly as after a rebuild.
+    assert got[1] == pytest.approx(want[1], rel=1e-5)
+    assert got[7] == pytest.approx(want[7], rel=1e-5)
+
+
+def test_many_writes_trigger_a_rebuild(tokenizer):
+    lexical = LexicalIndex(tokenizer=tokenizer)
+    lexical.COMPACT_AFTER = 3
+    lexical.index([1], ["锂电池"])
+    lexical.search("锂电池", 5)
+    lexical.upsert([2, 3, 4, 5], ["锂电池一", "锂电池二", "锂电池三", "锂电池四"])
+    assert {i for i, _ in lexical.search("锂电池", 10)} == {1, 2, 3, 4, 5}
+    assert lexical._delta == {}  # the search rebuilt the matrix

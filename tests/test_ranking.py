@@ -154,3 +154,18 @@ def test_scheme_prior_save_load_refuses_other_model(tmp_path):
     assert np.array_equal(loaded.vectors, prior.vectors)
     with pytest.raises(ServiceUnavailable, match="rebuild"):
         SchemePrior.load(tmp_path / "scheme.npz", model="other")
+
+
+def test_rerank_handles_no_candidates_and_unknown_documents():
+    table = IpcTable()
+    empty = np.zeros(0, dtype=np.int64)
+    ranking = rerank(
+        fuse(empty, empty, RankingParams()), table, RankingParams(), DEFAULT_CALIBRATION
+    )
+    assert len(ranking.ids) == 0
+    assert ranking.inferred == []
+    table.upsert([1], [["H01M"]])
+    ranking = rerank(
+        fuse(np.array([5, 1]), empty, RankingParams()), table, RankingParams(), DEFAULT_CALIBRATION
+    )
+    assert ranking.ids.tolist() == [1, 5]  # the document without IPC codes gets no boost

@@ -1,6 +1,7 @@
 """VectorIndex: database ids, upsert/delete, flat→HNSW switch, atomic save/load, recall."""
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -232,3 +233,14 @@ def test_hnsw_recall_on_clustered_set():
     exact = ids[np.argsort(-(queries @ vectors.T), axis=1)[:, :10]]
     recall = np.mean([len(set(f) & set(e)) / 10 for f, e in zip(found, exact, strict=True)])
     assert recall >= 0.9
+
+
+def test_load_can_override_search_params(tmp_path):
+    index, _, vectors = build(300, SMALL_HNSW)
+    index.save(tmp_path, last_change_id=0)
+    assert VectorIndex.load(tmp_path, model=MODEL, dim=DIM).params == SMALL_HNSW
+    tuned = replace(SMALL_HNSW, hnsw_ef_search=200)
+    loaded = VectorIndex.load(tmp_path, model=MODEL, dim=DIM, params=tuned)
+    assert loaded.params == tuned
+    _, found = loaded.search(vectors[:5], 3)
+    assert (found[:, 0] == keys(300)[:5]).all()

@@ -71,7 +71,9 @@ def _check_key_request(
         kinds = " or ".join(sorted(k.value for k in ROLE_KINDS[role]))
         raise ValidationFailed(
             f"a {role.value} key needs a {kinds} organisation",
-            errors=[{"field": "org", "message": f"organisation {org_id} is a {org.kind.value}"}],
+            errors=[
+                {"field": "org", "message": f"organisation {org_id} is of kind {org.kind.value}"}
+            ],
         )
     if expires_days is not None and not 0 < expires_days <= MAX_EXPIRES_DAYS:
         raise ValidationFailed(

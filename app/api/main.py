@@ -43,7 +43,29 @@ TAGS = [
     {"name": "imports", "description": "Bulk import of patent files (批量导入)."},
     {"name": "ipc", "description": "IPC codes with CNIPA Chinese labels (分类号)."},
     {"name": "matching", "description": "Hybrid semantic + keyword matching (供需匹配)."},
-    {"name": "open licensing", "description": "Open licensing (专利开放许可)."},
+    {
+        "name": "open licensing",
+        "description": "Open licensing (专利开放许可, Patent Law art. 50–52): declarations with "
+        "statutory fee limits, withdrawal, taking a licence by written notice, candidates for a "
+        "need and advice on which idle patents to declare.",
+    },
+    {
+        "name": "deals",
+        "description": "The contact workflow (对接): an enterprise requests contact, a service "
+        "station (知识产权服务站) brokers it, the owner consents to release contacts, and the "
+        "deal ends in a signed contract (licence or assignment) or a structured decline.",
+    },
+    {
+        "name": "alerts",
+        "description": "Webhook alerts (订阅提醒) for saved searches and needs: new patents, "
+        "status changes and open-licence declarations, signed with HMAC-SHA256.",
+    },
+    {
+        "name": "figures",
+        "description": "Key figures (统计指标) for IP offices: idle patents, contacts, deals, "
+        "conversion rate, contract value, open licences; by region, industry, IPC section, "
+        "organisation or month, as JSON or CSV.",
+    },
     {"name": "operations", "description": "Health, readiness and metrics."},
 ]
 

@@ -114,9 +114,13 @@ def new_patent(body: PatentCreate, owner_org_id: int) -> Patent:
     return patent
 
 
-def apply_update(patent: Patent, changes: dict[str, Any]) -> None:
-    """Apply the fields of an update request, re-validating and re-deriving."""
-    check_conversion_status(changes.get("conversion_status"), patent.conversion_status)
+def apply_update(patent: Patent, changes: dict[str, Any], *, declared: bool = False) -> None:
+    """Apply the fields of an update request, re-validating and re-deriving.
+
+    ``declared``: the patent has an active open-licence declaration, whatever its status says.
+    """
+    current = ConversionStatus.OPEN_LICENCE if declared else patent.conversion_status
+    check_conversion_status(changes.get("conversion_status"), current)
     if "ipc_codes" in changes:
         changes["ipc_codes"] = normalise_ipc_codes(changes["ipc_codes"] or [])
     for name in ("applicants", "patentees", "inventors"):

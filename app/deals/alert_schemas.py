@@ -3,6 +3,7 @@
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+from pydantic.config import JsonDict
 
 from app.api.schemas.common import DbId
 from app.catalog.enums import PatentType
@@ -101,8 +102,16 @@ class DeliveryOut(BaseModel):
     log: list[AttemptOut]
 
 
+_DISPATCH_EXAMPLE: JsonDict = {
+    "events_found": 1, "deliveries_queued": 1, "attempted": 1, "delivered": 0,
+    "retrying": 1, "failed": 0,
+}  # fmt: skip
+
+
 class DispatchReport(BaseModel):
     """What one dispatcher run did."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_DISPATCH_EXAMPLE]})
 
     events_found: int = 0
     deliveries_queued: int = 0

@@ -12,7 +12,8 @@ from collections import defaultdict
 from datetime import date, datetime
 from enum import StrEnum
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 from sqlmodel import Session, col, select
 
 from app.catalog.enums import ConversionStatus, LegalStatus
@@ -35,8 +36,18 @@ class GroupBy(StrEnum):
     MONTH = "month"
 
 
+_FIGURE_EXAMPLE: JsonDict = {
+    "key": "33", "label": None, "idle_patents": 48, "patents_matched": 1,
+    "contacts_requested": 1, "deals_by_state": {"closed": 1}, "signed_contracts": 1,
+    "conversion_rate": 1.0, "contract_value_yuan": 300000, "open_licence_declarations": 2,
+    "licences_taken": 1,
+}  # fmt: skip
+
+
 class FigureRow(BaseModel):
     """The figures of one group."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_FIGURE_EXAMPLE]})
 
     key: str
     label: str | None = None

@@ -4,6 +4,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 
 from app.api.schemas.common import YUAN_MAX, DbId
 from app.deals.models import ContractType, aware
@@ -109,10 +110,20 @@ class ContractOut(BaseModel):
     patent_licence_id: int | None
 
 
+_DEAL_EXAMPLE: JsonDict = {
+    "id": 1, "need_id": 2, "patent_id": 213, "requester_org_id": 2, "owner_org_id": 1,
+    "station_org_id": 5, "state": "assigned", "region": "330110", "industry_code": "C3841",
+    "message": "希望洽谈许可", "consent_at": None, "decline_reason": None,
+    "decline_text": None, "created_at": "2026-11-25T09:25:03Z",
+    "updated_at": "2026-11-25T09:25:03Z",
+    "allowed_next": ["owner_contacted", "declined", "withdrawn"],
+}  # fmt: skip
+
+
 class DealOut(BaseModel):
     """A deal without anyone's private contacts."""
 
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(from_attributes=True, json_schema_extra={"examples": [_DEAL_EXAMPLE]})
 
     id: int
     need_id: int | None

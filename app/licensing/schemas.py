@@ -1,11 +1,12 @@
 """Request and response models of the open-licence API."""
 
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 
-from app.api.schemas.common import YUAN_MAX
+from app.api.schemas.common import YUAN_MAX, UtcDatetime
 from app.catalog.models import Patent
 from app.licensing.models import (
     DeclarationStatus,
@@ -20,7 +21,27 @@ from app.licensing.rules import bp_to_percent
 class DeclarationCreate(BaseModel):
     """An open-licence declaration (开放许可声明); limits are checked by the statutory rules."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "payment_mode": "sales_royalty",
+                    "royalty_rate_percent": "3.5",
+                    "term_years": 5,
+                    "contact_name": "王老师",
+                    "contact_phone": "0571-87951111",
+                },
+                {
+                    "payment_mode": "lump_sum",
+                    "fee_yuan": 200000,
+                    "term_years": 3,
+                    "contact_name": "技术转移中心",
+                    "contact_email": "tto@example.edu.cn",
+                },
+            ]
+        },
+    )
 
     payment_mode: PaymentMode
     fee_yuan: int | None = Field(
@@ -44,7 +65,9 @@ class DeclarationCreate(BaseModel):
 class WithdrawRequest(BaseModel):
     """Withdrawal (撤回) of a declaration; the reason is published."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"reason": "拟独占许可给合作企业"}]}
+    )
 
     reason: str = Field(min_length=1, max_length=2000)
 
@@ -52,14 +75,32 @@ class WithdrawRequest(BaseModel):
 class LicenceNotice(BaseModel):
     """The written notice (书面通知) by which an enterprise takes an open licence."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"intended_use": "用于三元正极材料产线", "start_date": "2026-12-01"}]
+        },
+    )
 
     intended_use: str = Field(min_length=1, max_length=2000)
     start_date: date | None = Field(default=None, description="defaults to today")
 
 
+_DECLARATION_EXAMPLE: JsonDict = {
+    "id": 1, "patent_id": 211, "patent_title": "一种锂离子电池高镍正极材料及其制备方法",
+    "application_number": "201410270596.7", "ipc_main": "H01M 4/36",
+    "patent_expiry_date": "2034-06-17", "payment_mode": "sales_royalty", "fee_yuan": None,
+    "royalty_rate_percent": "3.50", "term_years": 5, "contact_name": "王老师",
+    "contact_phone": "0571-87951111", "contact_email": None, "other_terms": None,
+    "status": "active", "declared_at": "2026-11-25T09:24:37Z", "withdrawn_at": None,
+    "withdrawal_reason": None, "licence_count": 0,
+}  # fmt: skip
+
+
 class DeclarationOut(BaseModel):
     """A declaration as published, with the patent it covers."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_DECLARATION_EXAMPLE]})
 
     id: int
     patent_id: int
@@ -76,8 +117,8 @@ class DeclarationOut(BaseModel):
     contact_email: str | None
     other_terms: str | None
     status: DeclarationStatus
-    declared_at: datetime
-    withdrawn_at: datetime | None
+    declared_at: UtcDatetime
+    withdrawn_at: UtcDatetime | None
     withdrawal_reason: str | None
     licence_count: int
 
@@ -91,8 +132,18 @@ class DeclarationPage(BaseModel):
     offset: int
 
 
+_LICENCE_EXAMPLE: JsonDict = {
+    "id": 1, "patent_id": 211, "kind": "open", "licensee_org_id": 2,
+    "start_date": "2026-11-25", "end_date": "2031-11-25", "payment_mode": "sales_royalty",
+    "fee_yuan": None, "royalty_rate_percent": "3.50", "declaration_id": 1,
+    "intended_use": "用于三元正极材料产线", "created_at": "2026-11-25T09:24:56Z",
+}  # fmt: skip
+
+
 class LicenceOut(BaseModel):
     """A recorded licence."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_LICENCE_EXAMPLE]})
 
     id: int
     patent_id: int
@@ -105,7 +156,7 @@ class LicenceOut(BaseModel):
     royalty_rate_percent: Decimal | None
     declaration_id: int | None
     intended_use: str | None
-    created_at: datetime
+    created_at: UtcDatetime
 
 
 class FeeEstimate(BaseModel):

@@ -9,6 +9,11 @@ Both take database ids (int64) and L2-normalised float32 vectors and score by in
   results stay exact-k without over-fetching; the graph is rebuilt (compacted) from the live
   vectors once tombstones pass ``AnnParams.compact_fraction``. The trade-off: updates are
   cheap appends, but dead vectors cost memory and traversal time until the next compaction.
+
+Why HNSW and not IVF (scripts/bench_search.py, this machine): IVF-Flat (nlist 4·√n) supports
+``remove_ids`` and builds 5× faster, and it won on the synthetic Gaussian mixture, whose clusters
+its k-means recovers; but on real m3e-small vectors of the 17,360 eval titles it reached recall@10
+0.67/0.88/0.94 at nprobe 8/32/64, against HNSW's 0.95/0.98/0.99 at efSearch 32/64/96.
 """
 
 from pathlib import Path

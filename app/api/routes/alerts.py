@@ -21,6 +21,7 @@ from app.deals.alert_schemas import (
 from app.deals.alerts import list_subscriptions, owned_subscription, subscribe, unsubscribe
 from app.deals.models import AlertDelivery, DeliveryAttempt
 from app.deals.scanner import ensure_cursors
+from app.deals.webhook_targets import check_webhook_target
 from app.deals.webhooks import dispatch
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
@@ -38,13 +39,14 @@ AdminDep = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
     "with HMAC-SHA256: header `X-Patentmatch-Signature: t=<unix>,v1=<hex>` over "
     "`<unix>.<body>`, keyed by the `secret` returned here **only once**. Events carry an `id` "
     "(also in `X-Patentmatch-Event-Id`) for deduplication; failures are retried with "
-    "exponential backoff.",
+    "exponential backoff. The webhook must be a public host (no loopback or private addresses).",
     responses=problem_responses(401, 403, 404, 422),
 )
 def create_subscription(
-    body: SubscriptionCreate, session: SessionDep, principal: PrincipalDep
+    body: SubscriptionCreate, session: SessionDep, settings: SettingsDep, principal: PrincipalDep
 ) -> SubscriptionCreated:
     """Create a subscription."""
+    check_webhook_target(str(body.webhook_url), allow_private=settings.webhook_allow_private_hosts)
     subscription, secret = subscribe(session, principal, body)
     ensure_cursors(session)
     session.commit()

@@ -27,6 +27,7 @@ from app.deals.models import Deal
 from app.deals.scanner import forget_patent
 from app.errors import Conflict, NotFound
 from app.licensing.models import OpenLicenceDeclaration, PatentLicence
+from app.licensing.service import active_declaration
 
 router = APIRouter(prefix="/patents", tags=["patents"])
 
@@ -164,7 +165,7 @@ def update_patent(
         owner_for_write(principal, new_owner, Role.TTO)
     if new_owner is not None and session.get(Organisation, new_owner) is None:
         raise NotFound(f"organisation {new_owner} does not exist")
-    apply_update(patent, changes)
+    apply_update(patent, changes, declared=active_declaration(session, patent_id) is not None)
     _save(session, matcher, patent, ChangeOp.UPSERT)
     session.refresh(patent)
     return patent

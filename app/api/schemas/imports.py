@@ -1,6 +1,7 @@
 """Import job schemas."""
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 
 from app.api.jobs import JobStatus
 from app.api.schemas.common import UtcDatetime
@@ -15,10 +16,23 @@ class RowIssueOut(BaseModel):
     value: str | None
 
 
+_EXAMPLE: JsonDict = {
+    "id": 2, "kind": "patents", "owner_org_id": 1, "filename": "PatentSemantix_10_records.csv",
+    "status": "succeeded", "rows_processed": 10, "read": 10, "inserted": 10, "updated": 0,
+    "unchanged": 0, "rejected": 0,
+    "summary": {"read": 10, "inserted": 10, "errors": 0, "warnings": 1},
+    "errors": [],
+    "warnings": [{"row": 3, "field": "ipc", "reason": "not in the IPC scheme: H04N 5/225",
+                  "value": "H04N5/225;H04N5/232"}],
+    "failure": None, "created_at": "2026-11-25T09:22:32Z",
+    "started_at": "2026-11-25T09:22:32Z", "finished_at": "2026-11-25T09:22:33Z",
+}  # fmt: skip
+
+
 class ImportJobOut(BaseModel):
     """An import job: status, progress, counts, summary and per-row errors."""
 
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(from_attributes=True, json_schema_extra={"examples": [_EXAMPLE]})
 
     id: int
     kind: str

@@ -3,6 +3,7 @@
 from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.config import JsonDict
 
 from app.catalog.enums import (
     ConversionStatus,
@@ -109,8 +110,28 @@ class NeedMatchOut(BaseModel):
     need: NeedBrief
 
 
+_MATCHES_EXAMPLE: JsonDict = {
+    "matches": [{
+        "id": 211, "score": 0.569, "confidence": 0.631,
+        "explanation": {
+            "matched_terms": ["电池", "镍", "正极", "材料", "循环"], "shared_ipc": ["H01M"],
+            "inferred_ipc": ["H01M"], "dense_rank": 1, "lexical_rank": 1,
+        },
+        "patent": {
+            "id": 211, "application_number": "201410270596.7",
+            "title": "一种锂离子电池高镍正极材料及其制备方法", "patent_type": "invention",
+            "ipc_main": "H01M 4/36", "legal_status": "granted", "conversion_status": "idle",
+            "expiry_date": "2034-06-17", "owner_org_id": 1,
+        },
+    }],
+    "no_good_match": False,
+}  # fmt: skip
+
+
 class PatentMatches(BaseModel):
     """Patents ranked for a query; ``no_good_match`` when even the best is weak."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_MATCHES_EXAMPLE]})
 
     matches: list[PatentMatchOut]
     no_good_match: bool

@@ -55,10 +55,18 @@ class NeedUpdate(NeedFields):
     title: str | None = Field(default=None, min_length=1, max_length=300)
 
 
+_OUT_EXAMPLE: JsonDict = {
+    **_EXAMPLE, "id": 2, "org_id": 2, "external_ref": None, "industry_code": "C3841",
+    "region": "330110", "deadline": None, "status": "published", "illustrative": False,
+    "created_at": "2026-11-25T09:24:10Z", "updated_at": "2026-11-25T09:24:17Z",
+    "published_at": "2026-11-25T09:24:17Z",
+}  # fmt: skip
+
+
 class NeedOut(BaseModel):
     """A technology need as the API shows it."""
 
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(from_attributes=True, json_schema_extra={"examples": [_OUT_EXAMPLE]})
 
     id: int
     org_id: int

@@ -53,10 +53,19 @@ class OrgUpdate(OrgContact):
     coverage_industries: list[str] | None = None
 
 
+_PUBLIC_EXAMPLE: JsonDict = {
+    "id": 1, "kind": "university", "name": "浙江大学", "uscc": "12100000470095016Q",
+    "region": "330106", "coverage_regions": [], "coverage_industries": [],
+    "created_at": "2026-11-25T09:21:30Z",
+}  # fmt: skip
+
+
 class OrgPublic(BaseModel):
     """What any authenticated caller may see of an organisation."""
 
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True, json_schema_extra={"examples": [_PUBLIC_EXAMPLE]}
+    )
 
     id: int
     kind: OrgKind
@@ -70,6 +79,10 @@ class OrgPublic(BaseModel):
 
 class OrgPrivate(OrgPublic):
     """The full record, contact fields included: for the organisation itself and admins."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{**_PUBLIC_EXAMPLE, **_EXAMPLE, "coverage_regions": []}]}
+    )
 
     contact_person: str | None
     contact_phone: str | None

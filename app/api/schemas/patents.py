@@ -69,10 +69,24 @@ class PatentUpdate(PatentFields):
     owner_org_id: DbId | None = Field(default=None, description="Admins only")
 
 
+_OUT_EXAMPLE: JsonDict = {
+    "id": 211, "application_number": "201410270596.7", "publication_number": None,
+    "grant_number": None, "patent_type": "invention",
+    "title": "一种锂离子电池高镍正极材料及其制备方法",
+    "abstract": "本发明公开了一种高镍三元正极材料……", "first_claim": None,
+    "ipc_codes": ["H01M 4/36", "H01M 4/505"], "ipc_main": "H01M 4/36",
+    "applicants": ["浙江大学"], "patentees": ["浙江大学"], "inventors": [],
+    "filing_date": "2014-06-17", "publication_date": None, "grant_date": None,
+    "expiry_date": "2034-06-17", "legal_status": "granted", "conversion_status": "idle",
+    "owner_org_id": 1, "language": "zh-Hans", "source": "api",
+    "created_at": "2026-11-25T09:22:40Z", "updated_at": "2026-11-25T09:22:40Z",
+}  # fmt: skip
+
+
 class PatentOut(BaseModel):
     """A patent as the API shows it (all patent fields are public bibliographic data)."""
 
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(from_attributes=True, json_schema_extra={"examples": [_OUT_EXAMPLE]})
 
     id: int
     application_number: str | None
