@@ -2,6 +2,7 @@
 
 from sqlmodel import Session
 
+from app.api.keys import ROLE_KINDS
 from app.api.principal import Principal, Role
 from app.api.schemas.orgs import OrgPrivate, OrgPublic
 from app.catalog.enums import NeedStatus
@@ -61,3 +62,22 @@ def get_visible_need(session: Session, principal: Principal, need_id: int) -> Te
     if need is None or not need_visible(principal, need):
         raise NotFound(f"need {need_id} does not exist")
     return need
+
+
+def owning_org(session: Session, org_id: int, role: Role, field: str) -> Organisation:
+    """The organisation a record is written for: 404 if missing, 422 if of the wrong kind.
+
+    Admins name owners freely; a patent owned by an enterprise (or a need posted for a
+    university) would break the roles that act on it later.
+    """
+    org = session.get(Organisation, org_id)
+    if org is None:
+        raise NotFound(f"organisation {org_id} does not exist")
+    kinds = ROLE_KINDS[role]
+    if org.kind not in kinds:
+        names = " or ".join(sorted(k.value for k in kinds))
+        raise ValidationFailed(
+            f"organisation {org_id} cannot own this record",
+            errors=[{"field": field, "message": f"is a {org.kind.value}, expected {names}"}],
+        )
+    return org

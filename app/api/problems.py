@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.errors import AppError
@@ -67,6 +67,9 @@ async def _app_error(request: Request, exc: Exception) -> JSONResponse:
     headers: dict[str, str] = {}
     if "retry_after" in extra:
         headers["Retry-After"] = str(extra["retry_after"])
+    if exc.status == 401:
+        # RFC 9110 requires a challenge on 401; the key also works as a bearer token.
+        headers["WWW-Authenticate"] = 'Bearer realm="patentmatch"'
     return problem_response(
         request,
         status=exc.status,
@@ -134,6 +137,20 @@ async def _database_unavailable(request: Request, exc: Exception) -> JSONRespons
     )
 
 
+async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
+    # A concurrent duplicate that passed the route's own checks and hit a unique constraint at
+    # flush time (commit-time ones are turned into Conflict by writes.commit_and_sync).
+    assert isinstance(exc, IntegrityError)
+    reason = str(exc.orig).splitlines()[0] if exc.orig is not None else "constraint violated"
+    return problem_response(
+        request,
+        status=409,
+        title="Conflict",
+        detail=f"conflicts with an existing record: {reason}",
+        type_=PROBLEM_BASE + "conflict",
+    )
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     # The one place that sees unknown errors: log the traceback, show only the request id.
     request_id = request_id_of(request)
@@ -153,4 +170,5 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(OperationalError, _database_unavailable)
+    app.add_exception_handler(IntegrityError, _integrity_error)
     app.add_exception_handler(Exception, _unexpected_error)

@@ -25,10 +25,10 @@ class Calibration:
 # Fitted on the dev title + field tasks: top 10 of the hybrid (m3e-small, default RankingParams,
 # CNIPA scheme prior), relevant = grade ≥ 1, 5,990 hits, with
 # `patentmatch eval calibrate --model m3e-small`. Reliability on dev: hits at 0.8–1 were relevant
-# 86% (title) / 96% (field), at 0–0.2 17% / 2%. For ``no_good_match`` (settings.
-# match_min_confidence): a best hit under 0.3 flagged 31% of title queries, whose P@10 was 0.23
-# against 0.58 for the rest; under 0.5 flagged 54% (0.27 against 0.71).
-DEFAULT_CALIBRATION = Calibration(bias=-2.8187, w_agreement=14.7468)
+# 81% (title) / 99% (field), at 0–0.2 15% / 1%. For ``no_good_match`` (settings.
+# match_min_confidence): a best hit under 0.3 flagged 27% of title queries, whose P@10 was 0.19
+# against 0.56 for the rest; under 0.5 flagged 48% (0.28 against 0.64).
+DEFAULT_CALIBRATION = Calibration(bias=-2.7991, w_agreement=14.0393)
 
 
 def confidence(calibration: Calibration, text: np.ndarray, agreement: np.ndarray) -> np.ndarray:

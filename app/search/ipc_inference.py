@@ -20,10 +20,10 @@ from app.catalog.ipc import clean_label
 from app.errors import ServiceUnavailable
 from app.search.encoder import Encoder
 
-# Scheme kNN: how many titles vote, and the softmax temperature over their cosines (dev: flat
-# for top 10–40; 0.02–0.05 fine, 0.1 too flat).
+# Scheme kNN: how many titles vote, and the softmax temperature in standard deviations of the
+# query's cosines to all titles (scale-free, so one value fits m3e and e5; dev: 0.25–1 similar).
 SCHEME_TOP = 20
-SCHEME_TEMPERATURE = 0.05
+SCHEME_TEMPERATURE = 0.5
 # Parenthesised cross-references in scheme titles ("（…入A01C5/00）") describe other subclasses.
 _REFERENCE_OPEN = "（("
 _REFERENCE_CLOSE = "）)"
@@ -236,8 +236,11 @@ class SchemePrior:
         top = min(top, sims.shape[1])
         best = np.argpartition(-sims, top - 1, axis=1)[:, :top]
         out = np.zeros((len(query_vectors), len(codes)), dtype=np.float32)
+        # Cosines spread differently per encoder (e5's bunch near 0.8): measure the temperature
+        # in standard deviations of the query's similarities to all titles.
+        spread = np.maximum(sims.std(axis=1), 1e-6) * temperature
         for row, entries in enumerate(best):
-            weights = np.exp((sims[row, entries] - sims[row, entries].max()) / temperature)
+            weights = np.exp((sims[row, entries] - sims[row, entries].max()) / spread[row])
             cols = entry_columns[entries]
             known = cols >= 0
             np.add.at(out[row], cols[known], weights[known])

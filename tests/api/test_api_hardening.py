@@ -3,12 +3,15 @@
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 
 from app.api.keys import MAX_EXPIRES_DAYS, create_key
 from app.api.principal import Role
+from app.api.problems import install_problem_handlers
 from app.catalog.enums import OrgKind
 from app.catalog.models import Organisation
 from app.errors import ValidationFailed
@@ -146,3 +149,55 @@ def test_keys_must_fit_the_organisation_kind(api_engine: Engine) -> None:
         key, _secret = create_key(session, role=Role.ENTERPRISE, org_id=org.id, expires_days=30)
         assert key.id is not None
         session.rollback()
+
+
+def test_admins_cannot_give_records_to_the_wrong_kind_of_organisation(
+    client: TestClient, admin: Actor, tto: Actor, enterprise: Actor
+) -> None:
+    for_enterprise = patent_body(owner_org_id=enterprise.org_id)
+    response = client.post(f"{BASE}/patents", json=for_enterprise, headers=admin.headers)
+    assert _fields(assert_problem(response, 422)) == {"owner_org_id"}
+    need = {"title": "大学的需求", "org_id": tto.org_id}
+    response = client.post(f"{BASE}/needs", json=need, headers=admin.headers)
+    assert _fields(assert_problem(response, 422)) == {"org_id"}
+    patent = client.post(f"{BASE}/patents", json=patent_body(), headers=tto.headers).json()
+    move = {"owner_org_id": enterprise.org_id}
+    response = client.patch(f"{BASE}/patents/{patent['id']}", json=move, headers=admin.headers)
+    assert _fields(assert_problem(response, 422)) == {"owner_org_id"}
+    rename = {"name": "改名"}
+    response = client.patch(
+        f"{BASE}/organisations/{tto.org_id}", json=rename, headers=enterprise.headers
+    )
+    assert "your own organisation" in assert_problem(response, 403)["detail"]
+
+
+def test_unauthorized_carries_a_challenge(client: TestClient) -> None:
+    response = client.get(f"{BASE}/patents", headers={"X-API-Key": "pm_nope"})
+    assert assert_problem(response, 401)["detail"] == "invalid API key"
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_a_busy_database_is_a_503_with_retry_after() -> None:
+    app = FastAPI()
+    install_problem_handlers(app)
+
+    @app.get("/busy")
+    def busy() -> None:
+        raise OperationalError("BEGIN IMMEDIATE", {}, Exception("database is locked"))
+
+    response = TestClient(app).get("/busy")
+    body = assert_problem(response, 503)
+    assert "retry" in body["detail"]
+    assert int(response.headers["Retry-After"]) >= 1
+
+
+def test_a_unique_violation_at_flush_is_a_409() -> None:
+    app = FastAPI()
+    install_problem_handlers(app)
+
+    @app.post("/dup")
+    def dup() -> None:
+        raise IntegrityError("INSERT", {}, Exception('duplicate key value violates "k"\nDETAIL'))
+
+    body = assert_problem(TestClient(app).post("/dup"), 409)
+    assert body["detail"] == 'conflicts with an existing record: duplicate key value violates "k"'

@@ -7,13 +7,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Request, Response, UploadFile
 
-from app.api.access import owner_for_write, sees_private
+from app.api.access import owner_for_write, owning_org, sees_private
 from app.api.deps import PrincipalDep, SessionDep, SettingsDep, require_roles
 from app.api.jobs import ImportJob, ImportTask, run_import_job
 from app.api.principal import Principal, Role
 from app.api.schemas.common import DbId, problem_responses
 from app.api.schemas.imports import ImportJobOut
-from app.catalog.models import Organisation
 from app.errors import NotFound, ValidationFailed
 
 router = APIRouter(prefix="/imports", tags=["imports"])
@@ -71,8 +70,7 @@ def start_patent_import(
 ) -> ImportJob:
     """Store the upload, record a job and start it in a background thread."""
     owner = owner_for_write(principal, owner_org_id, Role.TTO)
-    if session.get(Organisation, owner) is None:
-        raise NotFound(f"organisation {owner} does not exist")
+    owning_org(session, owner, Role.TTO, "owner_org_id")
     path = _store_upload(file, settings.var_dir / "uploads")
     job = ImportJob(
         owner_org_id=owner, key_id=principal.key_id, filename=Path(file.filename or "").name

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query, Response
 from sqlmodel import col, select
 
-from app.api.access import ensure_owner, get_visible_need, owner_for_write
+from app.api.access import ensure_owner, get_visible_need, owner_for_write, owning_org
 from app.api.codes import clean_industry, clean_region, clean_region_prefix
 from app.api.deps import MatcherDep, PrincipalDep, SessionDep, require_roles
 from app.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, SortSpec, paginate
@@ -16,8 +16,8 @@ from app.api.schemas.needs import NeedCreate, NeedOut, NeedUpdate
 from app.api.writes import commit_and_sync
 from app.catalog.changes import record_change
 from app.catalog.enums import ChangeOp, EntityKind, NeedStatus
-from app.catalog.models import Organisation, TechNeed, utcnow
-from app.errors import Conflict, NotFound, ValidationFailed
+from app.catalog.models import TechNeed, utcnow
+from app.errors import Conflict, ValidationFailed
 
 router = APIRouter(prefix="/needs", tags=["needs"])
 
@@ -65,8 +65,7 @@ def create_need(
 ) -> TechNeed:
     """Create a draft need (enterprise for itself, or admin)."""
     org_id = owner_for_write(principal, body.org_id, Role.ENTERPRISE, "org_id")
-    if session.get(Organisation, org_id) is None:
-        raise NotFound(f"organisation {org_id} does not exist")
+    owning_org(session, org_id, Role.ENTERPRISE, "org_id")
     if body.external_ref is not None:
         stmt = select(TechNeed).where(
             TechNeed.org_id == org_id, TechNeed.external_ref == body.external_ref

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from sqlmodel import col, select
 
-from app.api.access import ensure_owner, org_view
+from app.api.access import org_view, sees_private
 from app.api.codes import clean_coverage, clean_region, clean_region_prefix, clean_uscc
 from app.api.deps import PrincipalDep, SessionDep, require_roles
 from app.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, SortSpec, paginate
@@ -15,7 +15,7 @@ from app.api.schemas.orgs import OrgCreate, OrgPrivate, OrgPublic, OrgUpdate
 from app.api.writes import commit_and_sync
 from app.catalog.enums import OrgKind
 from app.catalog.models import Organisation
-from app.errors import Conflict, NotFound
+from app.errors import Conflict, Forbidden, NotFound
 
 router = APIRouter(prefix="/organisations", tags=["organisations"])
 
@@ -89,7 +89,8 @@ def update_org(
 ) -> OrgPrivate:
     """Update an organisation (self or admin)."""
     org = _get(session, org_id)
-    ensure_owner(principal, org.id, f"organisation {org_id}")
+    if not sees_private(principal, org.id):
+        raise Forbidden(f"you may only update your own organisation, not organisation {org_id}")
     changes = body.model_dump(exclude_unset=True)
     if "region" in changes:
         changes["region"] = clean_region(changes["region"])

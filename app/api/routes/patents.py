@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query, Response
 from sqlmodel import col, select
 
-from app.api.access import ensure_owner, owner_for_write
+from app.api.access import ensure_owner, owner_for_write, owning_org
 from app.api.codes import clean_ipc_prefix
 from app.api.deps import MatcherDep, PrincipalDep, SessionDep, require_roles
 from app.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, SortSpec, paginate
@@ -21,7 +21,7 @@ from app.api.schemas.patents import PatentCreate, PatentOut, PatentUpdate
 from app.api.writes import commit_and_sync
 from app.catalog.changes import record_change
 from app.catalog.enums import ChangeOp, ConversionStatus, EntityKind, LegalStatus, PatentType
-from app.catalog.models import Organisation, Patent
+from app.catalog.models import Patent
 from app.catalog.text import to_simplified
 from app.deals.models import Deal
 from app.deals.scanner import forget_patent
@@ -116,8 +116,7 @@ def create_patent(
 ) -> Patent:
     """Create a patent (tto for itself, or admin)."""
     owner = owner_for_write(principal, body.owner_org_id, Role.TTO)
-    if session.get(Organisation, owner) is None:
-        raise NotFound(f"organisation {owner} does not exist")
+    owning_org(session, owner, Role.TTO, "owner_org_id")
     patent = new_patent(body, owner)
     stmt = select(Patent).where(Patent.natural_key == patent.natural_key)
     existing = session.exec(stmt).first()
@@ -163,8 +162,8 @@ def update_patent(
     new_owner = changes.get("owner_org_id")
     if "owner_org_id" in changes and not principal.is_admin():
         owner_for_write(principal, new_owner, Role.TTO)
-    if new_owner is not None and session.get(Organisation, new_owner) is None:
-        raise NotFound(f"organisation {new_owner} does not exist")
+    if new_owner is not None:
+        owning_org(session, new_owner, Role.TTO, "owner_org_id")
     apply_update(patent, changes, declared=active_declaration(session, patent_id) is not None)
     _save(session, matcher, patent, ChangeOp.UPSERT)
     session.refresh(patent)

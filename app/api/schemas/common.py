@@ -22,6 +22,8 @@ INT32_MAX = 2**31 - 1
 # Amounts in yuan are 64-bit columns; ten trillion yuan is far beyond any real contract.
 YUAN_MAX = 10**13
 DbId = Annotated[int, Le(INT32_MAX)]
+# Longest free text (abstract, claim, need description) the API accepts: far above real ones.
+MAX_TEXT = 20_000
 
 
 class Page(BaseModel, Generic[T]):

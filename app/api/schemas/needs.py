@@ -5,7 +5,7 @@ from datetime import date
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 
-from app.api.schemas.common import INT32_MAX, DbId, UtcDatetime
+from app.api.schemas.common import INT32_MAX, MAX_TEXT, DbId, UtcDatetime
 from app.catalog.enums import CooperationMode, NeedStatus
 
 _EXAMPLE: JsonDict = {
@@ -22,7 +22,7 @@ _EXAMPLE: JsonDict = {
 class NeedFields(BaseModel):
     """Optional descriptive fields shared by create and update."""
 
-    description: str | None = None
+    description: str | None = Field(default=None, max_length=MAX_TEXT)
     industry_code: str | None = Field(
         default=None, max_length=5, description="GB/T 4754-2017 国民经济行业分类 code"
     )

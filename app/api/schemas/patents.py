@@ -5,7 +5,7 @@ from datetime import date
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 
-from app.api.schemas.common import DbId, UtcDatetime
+from app.api.schemas.common import MAX_TEXT, DbId, UtcDatetime
 from app.catalog.enums import ConversionStatus, LegalStatus, PatentType
 
 _EXAMPLE: JsonDict = {
@@ -24,8 +24,10 @@ class PatentFields(BaseModel):
 
     publication_number: str | None = Field(default=None, max_length=40)
     grant_number: str | None = Field(default=None, max_length=40)
-    abstract: str | None = Field(default=None, description="摘要")
-    first_claim: str | None = Field(default=None, description="主权项 (first claim)")
+    abstract: str | None = Field(default=None, max_length=MAX_TEXT, description="摘要")
+    first_claim: str | None = Field(
+        default=None, max_length=MAX_TEXT, description="主权项 (first claim)"
+    )
     applicants: list[str] | None = None
     patentees: list[str] | None = Field(default=None, description="专利权人")
     inventors: list[str] | None = None
