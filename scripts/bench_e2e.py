@@ -9,8 +9,9 @@ would take hours and the search cost depends on the count, dimension and spread,
 The indexes are saved under var/bench_e2e/index and reused by later runs.
 
 Queries are the 299 need-like IPC field descriptions of the dev set, answered one at a time with
-``MatchEngine.match_text`` (the path the API serves): sync, encode, dense, lexical, fusion (RRF +
-IPC re-rank), database (filter check over the page's rows), explain.
+``MatchEngine.match_text`` (the path the API serves): sync, encode, dense, lexical, scheme (query
+vs the CNIPA scheme titles), fusion (RRF + IPC re-rank), database (filter check over the page's
+rows), explain.
 
     PYTHONPATH=. python scripts/bench_e2e.py --size 100000 --queries 200   # from the repo root
 """
@@ -44,10 +45,11 @@ from app.search.documents import CHUNK_SLOTS
 from app.search.encoder import Encoder, load_encoder
 from app.search.engine import MatchEngine, MatchFilters, StageTimer
 from app.search.evaldata import cached_vectors, load_corpus, text_digest
+from app.search.scheme_store import prepare_scheme
 from app.search.store import EngineIndexes, read_engine_manifest, save_indexes
 from app.settings import Settings, get_settings
 
-STAGES = ["sync", "encode", "dense", "lexical", "fusion", "database", "explain"]
+STAGES = ["sync", "encode", "dense", "lexical", "scheme", "fusion", "database", "explain"]
 STATUSES = [LegalStatus.GRANTED] * 17 + [LegalStatus.PENDING] * 2 + [LegalStatus.LAPSED]
 TYPES = [PatentType.INVENTION] * 3 + [PatentType.UTILITY_MODEL]
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -167,6 +169,8 @@ def build_indexes(
     indexes.patent_lexical.index(ids.tolist(), [title for title, _ in rows])
     indexes.patent_ipc.upsert(ids.tolist(), [ipc[base] for _, base in rows])
     indexes.patent_ids.update(ids.tolist())
+    say("scheme prior (scheme title vectors from var/cache when `eval` computed them)")
+    indexes.scheme, indexes.scheme_file = prepare_scheme(settings, encoder)
     save_indexes(settings.index_dir, indexes, encoder.name, encoder.dim)
 
 
@@ -229,7 +233,8 @@ def main() -> None:
     encoder = load_encoder(settings)
     matcher = MatchEngine(settings, encoder)
     manifest = read_engine_manifest(settings.index_dir)
-    if manifest is None or manifest.patents != len(rows) or manifest.model != encoder.name:
+    stale = manifest is None or manifest.patents != len(rows) or manifest.model != encoder.name
+    if manifest is None or stale or not manifest.scheme:
         vectors = patent_vectors(encoder, corpus.titles, rows, base.var_dir / "cache")
         build_indexes(settings, encoder, rows, corpus.ipc, vectors)
     matcher.load()

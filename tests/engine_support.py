@@ -159,8 +159,17 @@ def build_catalog(session: Session) -> Catalog:
 
 
 def make_settings(tmp_path: Path, **overrides: object) -> Settings:
-    """Settings for a hashing-encoder engine with its index under ``tmp_path``."""
-    values: dict[str, object] = {"model_name": "hashing", "index_dir": tmp_path / "index"}
+    """Settings for a hashing-encoder engine with its index under ``tmp_path``.
+
+    ``shared_dir`` and ``var_dir`` point into ``tmp_path`` too, so no test embeds the real IPC
+    scheme (write a small one with ``write_scheme`` where a test needs the scheme evidence).
+    """
+    values: dict[str, object] = {
+        "model_name": "hashing",
+        "index_dir": tmp_path / "index",
+        "shared_dir": tmp_path / "shared",
+        "var_dir": tmp_path / "var",
+    }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
 
@@ -171,3 +180,12 @@ def make_engine(
     """A match engine on the hashing encoder (pass a shared tokenizer: jieba loads slowly)."""
     settings = make_settings(tmp_path, **overrides)
     return MatchEngine(settings, HashingEncoder(dim), tokenizer=tokenizer)
+
+
+def write_scheme(shared_dir: Path, rows: list[tuple[str, str, str]]) -> Path:
+    """A small CNIPA-style scheme CSV (code, level, title) where the engine looks for it."""
+    path = shared_dir / "data" / "ipc" / "ipc_zh_2026_01.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = ["code,level,title_zh,notes_zh", *(f"{c},{level},{t}," for c, level, t in rows)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path

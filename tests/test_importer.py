@@ -257,6 +257,24 @@ def test_owner_organisation(session: Session) -> None:
     assert _patent(session, "201930012345.2").owner_org_id == org.id
 
 
+def test_an_import_never_takes_patents_from_their_owner(session: Session) -> None:
+    owner = Organisation(kind=OrgKind.UNIVERSITY, name="苏州大学")
+    other = Organisation(kind=OrgKind.UNIVERSITY, name="南京大学")
+    session.add_all([owner, other])
+    session.commit()
+    first = import_patents(session, FIXTURES / "patents_small.csv", owner_org_id=owner.id)
+    second = import_patents(session, FIXTURES / "patents_small.csv", owner_org_id=other.id)
+    assert second.rejected == first.inserted > 0
+    assert second.inserted == second.updated == 0
+    assert {issue.field for issue in second.errors} >= {"application_number"}
+    assert any("belongs to another organisation" in i.reason for i in second.errors)
+    assert _patent(session, "201930012345.2").owner_org_id == owner.id
+    # Without a named owner (an operator's plain import), rows still merge as before.
+    third = import_patents(session, FIXTURES / "patents_small.csv")
+    assert third.rejected == first.rejected
+    assert _patent(session, "201930012345.2").owner_org_id == owner.id
+
+
 def test_jsonl_patents_and_bad_lines(session: Session, tmp_path: Path) -> None:
     path = tmp_path / "p.jsonl"
     path.write_text(

@@ -60,6 +60,9 @@ class PatentWriter:
             key, columns = item.record.natural_key, item.record.columns()
             repeat = self._first_row.setdefault(key, item.row) != item.row
             stored = known.get(key)
+            if stored is not None and _owned_by_other(stored, item.owner):
+                self._refuse_foreign(item, stored)
+                continue
             if key not in rows and stored is None:
                 rows[key] = {**columns, _OWNER: item.owner}
                 changed.add(key)
@@ -75,6 +78,16 @@ class PatentWriter:
                 else:
                     self._report.unchanged += 1
         self._save(known, rows, changed)
+
+    def _refuse_foreign(self, item: OwnedRecord, stored: Patent) -> None:
+        """An import never takes a patent away from the organisation that owns it."""
+        self._report.reject(
+            item.row,
+            "application_number",
+            f"this patent belongs to another organisation (id {stored.owner_org_id}); "
+            "only its owner can update it",
+            item.record.natural_key,
+        )
 
     def _merge(
         self,
@@ -124,6 +137,11 @@ class PatentWriter:
             if patent_id is None:
                 raise RuntimeError("the database did not return a patent id")
             record_change(self._session, EntityKind.PATENT, patent_id, ChangeOp.UPSERT)
+
+
+def _owned_by_other(patent: Patent, owner: int | None) -> bool:
+    """True when the import names an owner and the stored patent has a different one."""
+    return owner is not None and patent.owner_org_id not in (None, owner)
 
 
 def _same(patent: Patent, columns: dict[str, object], owner: int | None) -> bool:

@@ -11,10 +11,10 @@ class AnnParams:
     """How a ``VectorIndex`` is built and searched; structural fields are fixed once built."""
 
     # Exact (flat) search up to this many live vectors; HNSW above it.
-    threshold: int = 50_000
-    hnsw_m: int = 32
-    hnsw_ef_construction: int = 80
-    hnsw_ef_search: int = 96
+    threshold: int = 20_000
+    hnsw_m: int = 48
+    hnsw_ef_construction: int = 120
+    hnsw_ef_search: int = 128
     # Rebuild the HNSW graph when tombstones exceed this fraction of its stored vectors.
     compact_fraction: float = 0.2
     search_threads: int = 1

@@ -26,6 +26,7 @@ from app.search.lexical import Tokenizer
 from app.search.querying import QueryContext, search_needs, search_patents, subclass_weights
 from app.search.ranking import RankingParams
 from app.search.results import Explanation, Match, MatchResult, StageTimer
+from app.search.scheme_store import prepare_scheme
 from app.search.store import (
     EngineIndexes,
     EngineManifest,
@@ -100,6 +101,8 @@ class MatchEngine:
     def rebuild(self, session: Session, progress: Progress | None = None) -> EngineManifest:
         """Recreate every index from the database, save it, then switch searches over to it."""
         fresh = self._empty()
+        # The scheme prior first: the needs' inferred subclasses (indexed last) use it too.
+        fresh.scheme, fresh.scheme_file = prepare_scheme(self.settings, self.encoder, progress)
         build_all(session, self.encoder, fresh, self._context(), progress)
         with self._lock:
             manifest = save_indexes(

@@ -15,14 +15,15 @@ from pathlib import Path
 
 import numpy as np
 
+from app.catalog.ipc import SCHEME_RELATIVE_PATH
 from app.search.calibration import DEFAULT_CALIBRATION, Calibration, fit_calibration
 from app.search.encoder import Encoder
 from app.search.evaldata import EvalCorpus, Run, cached_vectors, load_qrels, text_digest
 from app.search.ipc_inference import IpcTable, SchemePrior, read_scheme_titles
 from app.search.lexical import LexicalIndex
-from app.search.ranking import Ranking, RankingParams, fuse, rerank
+from app.search.ranking import Ranking, RankingParams, rank_hybrid
 
-SCHEME_RELATIVE = Path("data/ipc/ipc_zh_2026_01.csv")
+SCHEME_RELATIVE = SCHEME_RELATIVE_PATH
 
 
 class Method(StrEnum):
@@ -119,9 +120,10 @@ def rank_queries(
     rankings: list[Ranking] = []
     for row, text in enumerate(texts):
         lexical_ids, _ = index.lexical.search_arrays(text, params.pool)
-        candidates = fuse(dense[row], lexical_ids, params)
         prior = None if scheme is None else scheme[row]
-        rankings.append(rerank(candidates, index.table, params, calibration, prior))
+        rankings.append(
+            rank_hybrid(dense[row], lexical_ids, index.table, params, calibration, prior)
+        )
     return rankings
 
 

@@ -20,7 +20,7 @@ from app.search.calibration import Calibration
 from app.search.documents import DEFAULT_MAX_CHARS, need_text, patent_of_keys, patent_text
 from app.search.filters import MatchFilters, PatentRows, fetch_patents, select_accepted
 from app.search.ipc_inference import IpcTable
-from app.search.ranking import Ranking, RankingParams, dedupe_best, fuse, rerank
+from app.search.ranking import Ranking, RankingParams, dedupe_best, fuse, rank_hybrid, rerank
 from app.search.ranking import shared_subclasses as shared_in
 from app.search.results import Explanation, Match, StageTimer, rank_or_none
 from app.search.store import EngineIndexes
@@ -60,12 +60,24 @@ def rank_patents(
             dense_ids, _ = dedupe_best(patent_of_keys(keys[0]), scores[0])
     with ctx.timer.stage("lexical"):
         lexical_ids, _ = indexes.patent_lexical.search_arrays(text, pool)
+    with ctx.timer.stage("scheme"):
+        scheme = scheme_probabilities(indexes, vector)
     with ctx.timer.stage("fusion"):
-        ranking = rerank(
-            fuse(dense_ids, lexical_ids, params), indexes.patent_ipc, params, ctx.calibration
+        ranking = rank_hybrid(
+            dense_ids, lexical_ids, indexes.patent_ipc, params, ctx.calibration, scheme
         )
     exhausted = chunk_k >= len(vectors) or pool >= len(indexes.patent_ids)
     return ranking, exhausted
+
+
+def scheme_probabilities(indexes: EngineIndexes, vector: np.ndarray) -> np.ndarray | None:
+    """P(subclass) over the patent table's codes from the scheme titles (None without a prior)."""
+    if indexes.scheme is None:
+        return None
+    probabilities: np.ndarray = indexes.scheme.probabilities(
+        vector.reshape(1, -1), indexes.patent_ipc.codes
+    )[0]
+    return probabilities
 
 
 def _accept_pages(

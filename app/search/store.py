@@ -9,6 +9,7 @@ Layout under ``<index_dir>/``::
                              ids.npz          (indexed patent and need ids)
                              ipc.json         (IPC subclasses: patents' own, needs' inferred)
                              need-queries.npz (each published need encoded as a query)
+    scheme-<digest>-<tag>.npz  CNIPA scheme prior, shared by generations (``scheme_store``)
 
 A save writes a fresh generation folder, then replaces ``manifest.json`` with ``os.replace``
 (the commit point). Until then readers see the previous generation, whole; a failed save removes
@@ -17,6 +18,7 @@ the old manifest a moment ago can still load its files.
 """
 
 import json
+import logging
 import os
 import secrets
 import shutil
@@ -29,9 +31,12 @@ import numpy as np
 from app.errors import ServiceUnavailable
 from app.search.ann_params import AnnParams
 from app.search.index_manifest import fsync_file
-from app.search.ipc_inference import IpcTable
+from app.search.ipc_inference import IpcTable, SchemePrior
 from app.search.lexical import LexicalIndex, Tokenizer
+from app.search.scheme_store import load_scheme, remove_stale_schemes
 from app.search.vector_index import VectorIndex
+
+log = logging.getLogger(__name__)
 
 ENGINE_MANIFEST = "manifest.json"
 ENGINE_FORMAT = 1
@@ -51,6 +56,8 @@ class EngineManifest:
     generation: str
     created_at: str
     format_version: int = ENGINE_FORMAT
+    # File name of the scheme prior under index_dir ("" = none; indexes saved before it existed).
+    scheme: str = ""
 
 
 @dataclass
@@ -68,6 +75,9 @@ class EngineIndexes:
     # Published needs encoded as queries when indexed, so need → patents skips the encoder.
     need_queries: dict[int, np.ndarray] = field(default_factory=dict)
     last_change_id: int = 0
+    # P(subclass | query) from the CNIPA scheme titles, and its file under index_dir.
+    scheme: SchemePrior | None = None
+    scheme_file: str = ""
     # Change ids skipped over by a sync (id → monotonic time first missed); not persisted.
     gaps: dict[int, float] = field(default_factory=dict)
 
@@ -126,6 +136,12 @@ def load_indexes(
             f"the index at {folder} is incomplete or damaged ({exc}); {REBUILD_HINT}"
         ) from exc
     indexes.last_change_id = manifest.last_change_id
+    if manifest.scheme:
+        indexes.scheme = load_scheme(index_dir, manifest.scheme, model, dim)
+        indexes.scheme_file = manifest.scheme if indexes.scheme is not None else ""
+    else:
+        # Saved before the scheme evidence existed: still serves, ranks on neighbour votes.
+        log.warning("the index at %s has no IPC scheme prior; %s", index_dir, REBUILD_HINT)
     return indexes
 
 
@@ -201,6 +217,7 @@ def save_indexes(index_dir: Path, indexes: EngineIndexes, model: str, dim: int) 
             last_change_id=indexes.last_change_id,
             generation=generation,
             created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            scheme=indexes.scheme_file,
         )
         tmp = index_dir / f".{ENGINE_MANIFEST}.tmp"
         tmp.write_text(json.dumps(asdict(manifest), indent=2), encoding="utf-8")
@@ -214,4 +231,5 @@ def save_indexes(index_dir: Path, indexes: EngineIndexes, model: str, dim: int) 
     for stale in index_dir.glob("gen-*"):
         if stale.name not in keep:
             shutil.rmtree(stale, ignore_errors=True)
+    remove_stale_schemes(index_dir, {manifest.scheme, previous.scheme if previous else ""})
     return manifest
