@@ -26,7 +26,9 @@ def shared_dir() -> Path:
 
 def _backends() -> list[str]:
     # Every database test runs on SQLite, and again on PostgreSQL when a URL is given.
-    return ["sqlite", "postgresql"] if os.environ.get("PATENTMATCH_TEST_DATABASE_URL") else ["sqlite"]
+    return (
+        ["sqlite", "postgresql"] if os.environ.get("PATENTMATCH_TEST_DATABASE_URL") else ["sqlite"]
+    )
 
 
 @pytest.fixture(scope="session", params=_backends())
