@@ -375,6 +375,7 @@ def _cli_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("PATENTMATCH_DATABASE_URL", url)
     monkeypatch.setenv("PATENTMATCH_MODEL_NAME", "hashing")
     monkeypatch.setenv("PATENTMATCH_INDEX_DIR", str(tmp_path / "index"))
+    monkeypatch.setenv("PATENTMATCH_SHARED_DIR", str(tmp_path / "shared"))
     db = make_engine(url)
     create_schema(db)
     with Session(db) as session:
@@ -403,6 +404,7 @@ def test_cli_rebuild_and_status(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert shown.exit_code == 0, shown.output
     assert "model:        hashing (dim 256)" in shown.output
     assert "needs:        2" in shown.output
+    assert "scheme prior: none" in shown.output  # no scheme file in this test's shared dir
     assert "pending:      1 change(s)" in shown.output
     monkeypatch.setenv("PATENTMATCH_MODEL_NAME", "m3e-small")
     assert "configured model is 'm3e-small'" in runner.invoke(app, ["index", "status"]).output

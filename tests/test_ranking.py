@@ -9,6 +9,7 @@ from app.search.ranking import (
     RankingParams,
     dedupe_best,
     fuse,
+    rank_hybrid,
     rerank,
     shared_subclasses,
     subclass_belief,
@@ -169,3 +170,31 @@ def test_rerank_handles_no_candidates_and_unknown_documents():
         fuse(np.array([5, 1]), empty, RankingParams()), table, RankingParams(), DEFAULT_CALIBRATION
     )
     assert ranking.ids.tolist() == [1, 5]  # the document without IPC codes gets no boost
+
+
+def _skewed() -> tuple[IpcTable, np.ndarray, np.ndarray]:
+    """Doc 1 (F03D) is first in both retrievers; docs 2..9 (H01M) follow."""
+    table = IpcTable()
+    table.upsert([1], [["F03D"]])
+    table.upsert(list(range(2, 10)), [["H01M"]] * 8)
+    dense = np.arange(1, 10)
+    lexical = np.arange(1, 10)
+    return table, dense, lexical
+
+
+def test_consensus_guard_keeps_the_top_in_both_first_when_the_scheme_agrees():
+    table, dense, lexical = _skewed()
+    params = RankingParams()
+    f03d = np.array([1.0 if c == "F03D" else 0.0 for c in table.codes], dtype=np.float32)
+    h01m = np.array([1.0 if c == "H01M" else 0.0 for c in table.codes], dtype=np.float32)
+    guarded = rank_hybrid(dense, lexical, table, params, DEFAULT_CALIBRATION, f03d)
+    assert guarded.ids[0] == 1
+    assert guarded.scores[0] > guarded.scores[1]
+    off = RankingParams(consensus_first=False)
+    assert rank_hybrid(dense, lexical, table, off, DEFAULT_CALIBRATION, f03d).ids[0] != 1
+    # The scheme siding with the neighbours, or no scheme at all: no guard.
+    assert rank_hybrid(dense, lexical, table, params, DEFAULT_CALIBRATION, h01m).ids[0] != 1
+    assert rank_hybrid(dense, lexical, table, params, DEFAULT_CALIBRATION).ids[0] != 1
+    # Not first in both retrievers: no guard either.
+    swapped = np.array([2, 1, *range(3, 10)])
+    assert rank_hybrid(dense, swapped, table, params, DEFAULT_CALIBRATION, f03d).ids[0] != 1

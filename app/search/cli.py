@@ -120,5 +120,7 @@ def status() -> None:
         )
     typer.echo(f"patents:      {manifest.patents} ({manifest.patent_chunks} chunks)")
     typer.echo(f"needs:        {manifest.needs}")
+    scheme = manifest.scheme or "none (IPC scheme evidence off; run `patentmatch index rebuild`)"
+    typer.echo(f"scheme prior: {scheme}")
     typer.echo(f"last change:  {manifest.last_change_id}")
     typer.echo(f"pending:      {pending} change(s) not in the saved index")

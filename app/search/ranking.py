@@ -176,10 +176,10 @@ def consensus_guard(
 ) -> np.ndarray:
     """Which candidate (at most one) keeps first place against the neighbours' IPC votes.
 
-    The candidate both retrievers rank first, when the scheme titles favour its subclasses at
-    least as much as the subclass its neighbours vote for most: on a catalog skewed to one
-    field the votes follow the catalog, not the query (dev: guarding every such candidate
-    cost 0.004–0.009 nDCG@10; this narrower rule does not).
+    The candidate both retrievers rank first, when the scheme titles' most likely subclass is
+    one of its own and the neighbours' most voted subclass is not: on a catalog skewed to one
+    field the votes follow the catalog, not the query (dev: guarding every top-1-in-both
+    candidate cost 0.004–0.009 nDCG@10).
     """
     guard = np.zeros(len(candidates.ids), dtype=bool)
     prior = _aligned(scheme, len(table.codes))
@@ -189,9 +189,11 @@ def consensus_guard(
     if not len(both):
         return guard
     votes = subclass_belief(candidates, table, params, None, cols)
-    voted = prior[int(np.argmax(votes))] if votes.sum() > 0 else 0.0
-    support = _gather(prior, cols[both]).sum(axis=1)
-    guard[both] = (support > 0) & (support >= voted)
+    # No votes: a column no candidate has (-1 would match the padding).
+    voted = int(np.argmax(votes)) if votes.sum() > 0 else len(table.codes)
+    mine = cols[both]
+    # The scheme's first choice is the candidate's, the neighbours' first choice is not.
+    guard[both] = (mine == int(np.argmax(prior))).any(axis=1) & ~(mine == voted).any(axis=1)
     return guard
 
 
@@ -213,8 +215,11 @@ def rerank(
     text = candidates.fused / candidates.fused.max() if len(candidates.ids) else candidates.fused
     scores = (1 - params.ipc_weight) * text + params.ipc_weight * agreement
     guard = consensus_guard(candidates, table, params, scheme, cols)
-    scores = np.where(guard, scores.max(initial=0.0), scores)
-    order = np.lexsort((candidates.ids, -scores, ~guard))
+    if guard.any():
+        # Strictly above the rest, so that sorting by score alone (the engine does) keeps it.
+        top = np.float32(scores.max())
+        scores = np.where(guard, np.nextafter(top, np.float32(np.inf)), scores)
+    order = np.lexsort((candidates.ids, -scores))
     ranked_codes = np.argsort(-belief)[:5]
     inferred = [table.codes[c] for c in ranked_codes if belief[c] >= params.inferred_min]
     return Ranking(

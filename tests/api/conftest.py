@@ -1,14 +1,14 @@
 """API test fixtures: an app over a fresh database per module, orgs and keys for every role."""
 
-import os
 import random
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlmodel import Session
 
 from app.api.keys import create_key
@@ -64,20 +64,32 @@ def make_actor(engine: Engine, role: Role, kind: OrgKind | None, **key_args: Any
 
 
 @pytest.fixture(scope="module")
-def api_engine(tmp_path_factory: pytest.TempPathFactory, engine: Engine) -> Any:
-    """The shared test database on PostgreSQL runs, else a fresh SQLite file per module.
+def api_engine(tmp_path_factory: pytest.TempPathFactory, database_url: str) -> Iterator[Engine]:
+    """A fresh database per module: API requests commit for real, so nothing may leak out.
 
-    API requests commit for real, so on SQLite each module gets its own file; on PostgreSQL
-    tests create uniquely named data instead.
+    SQLite gets a new file; PostgreSQL a new schema in the test database, dropped afterwards.
     """
-    if os.environ.get("PATENTMATCH_TEST_DATABASE_URL"):
-        yield engine
+    if database_url.startswith("sqlite"):
+        path = tmp_path_factory.mktemp("apidb") / "api.db"
+        fresh = make_engine(f"sqlite:///{path}")
+        create_schema(fresh)
+        yield fresh
+        fresh.dispose()
         return
-    path = tmp_path_factory.mktemp("apidb") / "api.db"
-    fresh = make_engine(f"sqlite:///{path}")
+    schema = f"api_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(database_url)
+    with admin.begin() as connection:
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    separator = "&" if "?" in database_url else "?"
+    fresh = make_engine(f"{database_url}{separator}options=-csearch_path%3D{schema}")
     create_schema(fresh)
-    yield fresh
-    fresh.dispose()
+    try:
+        yield fresh
+    finally:
+        fresh.dispose()
+        with admin.begin() as connection:
+            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
 
 
 @pytest.fixture(scope="module")
