@@ -45,7 +45,6 @@ class Settings(BaseSettings):
     deal_overdue_days: int = 14
     webhook_max_attempts: int = 5
     webhook_backoff_seconds: float = 2.0
-    webhook_secret: str = "change-me"
     # Lets webhooks target loopback/private addresses (tests, intranet deployments).
     webhook_allow_private_hosts: bool = False
 

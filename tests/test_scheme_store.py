@@ -223,3 +223,26 @@ def test_the_engine_ranks_like_eval_on_the_same_documents(
         assert [title_of[m.id] for m in served.matches] == [titles[i] for i in evaluated.ids]
         assert served.matches[0].score == pytest.approx(float(evaluated.scores[0]))
         assert served.matches[0].explanation.inferred_ipc == evaluated.inferred
+
+
+@pytest.mark.slow
+def test_real_e5_with_the_real_scheme_on_the_skewed_catalog(
+    session: Session, tmp_path: Path, shared_dir: Path, tokenizer: Tokenizer
+) -> None:
+    from app.search.encoder import load_encoder
+
+    repo = Path(__file__).resolve().parents[1]
+    # var_dir = the repo's: the scheme title vectors `eval` cached there are reused.
+    settings = make_settings(
+        tmp_path,
+        model_name="multilingual-e5-small",
+        models_dir=repo / "models",
+        shared_dir=shared_dir,
+        var_dir=repo / "var",
+    )
+    target, need = _skewed_catalog(session)
+    matcher = MatchEngine(settings, load_encoder(settings), tokenizer=tokenizer)
+    assert matcher.rebuild(session).scheme
+    result = matcher.match_need(session, need, MatchFilters(), 5)
+    assert result.matches[0].id == target
+    assert {"F03D", "C09D"} & set(result.matches[0].explanation.inferred_ipc)

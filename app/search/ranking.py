@@ -182,18 +182,30 @@ def consensus_guard(
     candidate cost 0.004–0.009 nDCG@10).
     """
     guard = np.zeros(len(candidates.ids), dtype=bool)
+    import os
+    rule = os.environ.get("PM_GUARD", "B")
     prior = _aligned(scheme, len(table.codes))
+    if prior is None and rule != "B":
+        prior = np.zeros(len(table.codes), dtype=np.float32)
     if not params.consensus_first or prior is None or not len(candidates.ids):
         return guard
     both = np.flatnonzero((candidates.dense_rank == 1) & (candidates.lexical_rank == 1))
     if not len(both):
         return guard
     votes = subclass_belief(candidates, table, params, None, cols)
-    # No votes: a column no candidate has (-1 would match the padding).
-    voted = int(np.argmax(votes)) if votes.sum() > 0 else len(table.codes)
+    if votes.sum() <= 0:
+        return guard
+    voted = int(np.argmax(votes))
     mine = cols[both]
-    # The scheme's first choice is the candidate's, the neighbours' first choice is not.
-    guard[both] = (mine == int(np.argmax(prior))).any(axis=1) & ~(mine == voted).any(axis=1)
+    lacks = ~(mine == voted).any(axis=1)
+    top_in = (mine == int(np.argmax(prior))).any(axis=1) & (prior.sum() > 0)
+    support = _gather(prior, mine).sum(axis=1)
+    if rule == "B":
+        guard[both] = top_in & lacks
+    elif rule == "C":
+        guard[both] = lacks & (support >= prior[voted])
+    else:
+        guard[both] = lacks & (top_in | (prior[voted] == 0))
     return guard
 
 
