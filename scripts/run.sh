@@ -8,6 +8,6 @@ bash scripts/setup.sh
 patentmatch db upgrade
 patentmatch model fetch "${PATENTMATCH_MODEL_NAME:-$(python -c 'from app.settings import Settings; print(Settings().model_name)')}"
 patentmatch demo load
-patentmatch index rebuild
+patentmatch index update
 patentmatch keys ensure-admin
 exec patentmatch serve --host "${HOST:-127.0.0.1}" --port "${PORT:-8000}"

@@ -331,6 +331,21 @@ def test_load_or_rebuild_builds_when_missing_then_catches_up(
     assert store.read_engine_manifest(tmp_path / "index").patents == 7  # type: ignore[union-attr]
 
 
+def test_update_rebuilds_for_another_model_and_otherwise_only_catches_up(
+    session: Session, catalog: Catalog, tmp_path: Path, new_matcher
+) -> None:
+    assert new_matcher(tmp_path).update(session) is True  # no index yet
+    other_model = new_matcher(tmp_path, dim=128)
+    assert other_model.update(session) is True  # built with another dimension
+    assert store.read_engine_manifest(tmp_path / "index").dim == 128  # type: ignore[union-attr]
+    add_patent(session, "新增的风力发电机叶片", ["F03D 1/06"], legal_status=LegalStatus.GRANTED)
+    session.commit()
+    same_model = new_matcher(tmp_path, dim=128)
+    assert same_model.update(session) is False
+    assert same_model.stats()["patents"] == 7
+    assert store.read_engine_manifest(tmp_path / "index").patents == 7  # type: ignore[union-attr]
+
+
 def test_failed_save_leaves_the_previous_index_whole(
     session: Session,
     matcher: MatchEngine,

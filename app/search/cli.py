@@ -92,6 +92,33 @@ def rebuild() -> None:
     )
 
 
+@index_app.command("update")
+def update() -> None:
+    """Bring the indexes up to date: build them if missing or made with another model, else
+    replay the catalog changes they lack (what `scripts/run.sh` does at every start)."""
+    from sqlmodel import Session
+
+    from app.db import engine_from_settings
+    from app.search.encoder import load_encoder
+    from app.search.engine import MatchEngine
+
+    settings = get_settings()
+    try:
+        encoder = load_encoder(settings)
+        typer.echo(f"updating {settings.index_dir} with {encoder.name} (dim {encoder.dim})")
+        matcher = MatchEngine(settings, encoder)
+        with Session(engine_from_settings(settings)) as session:
+            rebuilt = matcher.update(session, progress=_progress)
+    except AppError as error:
+        raise _fail(error) from error
+    stats = matcher.stats()
+    action = "rebuilt" if rebuilt else "up to date"
+    typer.echo(
+        f"index {action}: {stats['patents']} patents, {stats['needs']} needs, "
+        f"last change {stats['last_change_id']}"
+    )
+
+
 @index_app.command("status")
 def status() -> None:
     """Show what the saved index holds and how many catalog changes it is behind."""

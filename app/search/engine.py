@@ -98,6 +98,21 @@ class MatchEngine:
         if self.sync(session):
             self.save()
 
+    def update(self, session: Session, progress: Progress | None = None) -> bool:
+        """Rebuild when there is no index or it was built with another model; else catch up.
+
+        Returns True when it rebuilt. Catching up replays only the pending changes, so a restart
+        does not re-encode the whole catalog.
+        """
+        saved = read_engine_manifest(self.settings.index_dir)
+        if saved is None or (saved.model, saved.dim) != (self.encoder.name, self.encoder.dim):
+            self.rebuild(session, progress)
+            return True
+        self.load()
+        self.sync(session)
+        self.save()
+        return False
+
     def rebuild(self, session: Session, progress: Progress | None = None) -> EngineManifest:
         """Recreate every index from the database, save it, then switch searches over to it."""
         fresh = self._empty()
