@@ -19,16 +19,17 @@ TRADITIONAL_SHARE = 0.02
 
 
 @cache
-def _t2s() -> opencc.OpenCC:
-    """The Traditional→Simplified converter, built once (loading its dictionaries is slow)."""
-    return opencc.OpenCC("t2s")
+def converter(config: str) -> opencc.OpenCC:
+    """An OpenCC converter (e.g. "t2s", "s2tw"), built once per configuration: loading its
+    dictionaries is slow."""
+    return opencc.OpenCC(config)
 
 
 def to_simplified(text: str) -> str:
     """Convert Traditional Chinese characters to Simplified; other text passes through."""
     if not text:
         return text
-    converted: str = _t2s().convert(text)
+    converted: str = converter("t2s").convert(text)
     return converted
 
 

@@ -2,10 +2,8 @@
 
 from datetime import date, datetime
 from enum import StrEnum
-from functools import cache
 from typing import Annotated, Any
 
-import opencc
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query, Response
 from sqlmodel import col, select
@@ -22,7 +20,7 @@ from app.api.writes import commit_and_sync
 from app.catalog.changes import record_change
 from app.catalog.enums import ChangeOp, ConversionStatus, EntityKind, LegalStatus, PatentType
 from app.catalog.models import Patent
-from app.catalog.text import to_simplified
+from app.catalog.text import converter, to_simplified
 from app.deals.models import Deal
 from app.deals.scanner import forget_patent
 from app.errors import Conflict, NotFound
@@ -61,12 +59,6 @@ def _sort_spec(sort: PatentSort) -> SortSpec[Patent]:
 
 # Simplified→Traditional conversions tried for title search: standard and Taiwan forms.
 _S2T = ("s2t", "s2tw")
-
-
-@cache
-def _converter(config: str) -> opencc.OpenCC:
-    """An OpenCC converter, built once per configuration (loading its dictionaries is slow)."""
-    return opencc.OpenCC(config)
 
 
 def _get(session: SessionDep, patent_id: int) -> Patent:
@@ -222,7 +214,7 @@ def _filtered(
         # Titles are stored as written (Taiwanese ones in Traditional): try the query in both
         # scripts, Taiwan's Traditional variants included.
         text = q.strip()
-        variants = {text, to_simplified(text), *(_converter(c).convert(text) for c in _S2T)}
+        variants = {text, to_simplified(text), *(converter(c).convert(text) for c in _S2T)}
         stmt = stmt.where(sa.or_(*(col(Patent.title).contains(v) for v in variants)))
     return stmt
 
