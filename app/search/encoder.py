@@ -11,10 +11,11 @@ import re
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from app.catalog.text import to_simplified
 from app.errors import ServiceUnavailable
 from app.settings import Settings
 
@@ -119,20 +120,12 @@ class HashingEncoder:
     def __init__(self, dim: int = 256) -> None:
         self.name = HASHING_MODEL
         self.dim = dim
-        self._converter: Any = None
-
-    def _simplify(self, text: str) -> str:
-        """Traditional → Simplified, so both scripts hash to the same n-grams."""
-        if self._converter is None:
-            import opencc
-
-            self._converter = opencc.OpenCC("t2s")
-        return str(self._converter.convert(text))
 
     def _vector(self, text: str) -> np.ndarray:
         """One un-normalised hashed n-gram vector."""
         vec = np.zeros(self.dim, dtype=np.float32)
-        clean = _NOISE.sub("", self._simplify(text).lower())
+        # Traditional → Simplified, so both scripts hash to the same n-grams.
+        clean = _NOISE.sub("", to_simplified(text).lower())
         counts: dict[str, float] = {}
         for n, weight in self._WEIGHTS:
             for i in range(len(clean) - n + 1):
