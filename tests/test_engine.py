@@ -9,12 +9,13 @@ from sqlmodel import Session, delete
 from typer.testing import CliRunner
 
 from app.catalog.changes import record_change
-from app.catalog.enums import ChangeOp, EntityKind, LegalStatus, NeedStatus
+from app.catalog.enums import ChangeOp, EntityKind, LegalStatus, NeedStatus, OrgKind
 from app.catalog.models import IndexChange, Patent, TechNeed
 from app.cli import app
 from app.db import create_schema, make_engine
 from app.errors import NotFound, ServiceUnavailable, ValidationFailed
 from app.search import indexing, store
+from app.search.calibration import AGREEMENT_ONLY
 from app.search.documents import CHUNK_SLOTS, chunk_key, patent_chunks, patent_of_keys
 from app.search.encoder import HashingEncoder
 from app.search.engine import MatchEngine, MatchFilters, StageTimer
@@ -22,6 +23,7 @@ from app.search.lexical import LexicalIndex
 from tests.engine_support import (
     Catalog,
     add_need,
+    add_org,
     add_patent,
     build_catalog,
     make_settings,
@@ -427,3 +429,40 @@ def test_real_m3e_engine_end_to_end(session: Session, catalog: Catalog, tmp_path
     assert result.matches[0].id == catalog.cathode
     needs = engine.match_patent(session, catalog.irrigation, 2)
     assert needs.matches[0].id == catalog.need_irrigation
+
+
+def test_drone_patent_is_not_a_confident_match_for_a_battery_need(
+    session: Session, tmp_path: Path, new_matcher, tokenizer
+) -> None:
+    """QA regression: with few needs, a drone patent got 0.95 against a battery need."""
+    org = add_org(session, "深圳某电池公司", OrgKind.ENTERPRISE, "440300")
+    battery_titles = [
+        "一种锂离子电池正极材料", "锂电池电解液添加剂", "一种锂电池负极材料及其制备方法",
+        "锂离子电池隔膜", "固态锂电池电解质",
+    ]  # fmt: skip
+    cathode, *_ = [add_patent(session, t, ["H01M 4/58"]) for t in battery_titles]
+    drone = add_patent(session, "一种多旋翼无人机机架", ["B64U 10/13"])
+    add_patent(session, "无人机避障飞行控制方法", ["B64U 30/00"])
+    # Makes B64U a secondary inferred subclass of the battery need.
+    add_patent(session, "无人机用电池快换结构", ["B64U 50/19", "H01M 50/20"])
+    need = add_need(
+        session, org, "高能量密度锂电池正极材料", "寻求提高锂电池能量密度的正极材料技术",
+        NeedStatus.PUBLISHED,
+    )  # fmt: skip
+    session.commit()
+
+    def confidence_for(matcher: MatchEngine, patent_id: int) -> float:
+        result = matcher.match_patent(session, patent_id, 5)
+        return next(m.confidence for m in result.matches if m.id == need)
+
+    matcher = new_matcher(tmp_path / "new")
+    matcher.rebuild(session)
+    assert confidence_for(matcher, drone) < 0.1  # not "demand" for the open-licence advice
+    assert confidence_for(matcher, cathode) > 0.9
+    # The agreement-only calibration rated the drone patent a confident match.
+    settings = make_settings(tmp_path / "old")
+    old = MatchEngine(
+        settings, HashingEncoder(256), calibration=AGREEMENT_ONLY, tokenizer=tokenizer
+    )
+    old.rebuild(session)
+    assert confidence_for(old, drone) > 0.5

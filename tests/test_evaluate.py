@@ -119,3 +119,63 @@ def test_cli_reports_bad_input_without_traceback(files, tmp_path, monkeypatch):
     assert "Traceback" not in result.output
     result = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "r.tsv"), "--method", "x"])
     assert result.exit_code == 2
+
+
+FIELD_QUERIES = [
+    {"qid": "IPC-H01M", "text": "电池电极材料"},
+    {"qid": "IPC-A01D", "text": "收割机"},
+    {"qid": "IPC-F03D", "text": "风力发电机"},
+]
+FIELD_QRELS = "qid\tdoc_id\tgrade\nIPC-H01M\tCN1A\t1\nIPC-H01M\tTW-x\t1\nIPC-A01D\tCN3A\t1\n"
+TITLE_QUERIES = [
+    *QUERIES,
+    {"qid": "q3", "text": "锂电池电极"},
+    {"qid": "q4", "text": "风力发电叶片"},
+]
+TITLE_QRELS = QRELS + "q3\tTW-x\t2\nq3\tCN1A\t2\nq4\tCN5A\t2\n"
+
+
+def test_cli_calibrate_fits_and_checks_on_held_out_queries(tmp_path, monkeypatch):
+    dev = tmp_path / "dev"
+    dev.mkdir()
+    for name, rows in [
+        ("corpus", CORPUS), ("title_queries", TITLE_QUERIES), ("field_queries", FIELD_QUERIES)
+    ]:  # fmt: skip
+        lines = [json.dumps(r, ensure_ascii=False) for r in rows]
+        (dev / f"{name}.jsonl").write_text("\n".join(lines) + "\n")
+    (dev / "title_qrels.tsv").write_text(TITLE_QRELS)
+    (dev / "field_qrels.tsv").write_text(FIELD_QRELS)
+    monkeypatch.setenv("PATENTMATCH_MODEL_NAME", "hashing")
+    monkeypatch.setenv("PATENTMATCH_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("PATENTMATCH_SHARED_DIR", str(tmp_path / "no-shared"))
+    result = CliRunner().invoke(app, ["eval", "calibrate", "--dev", str(dev)])
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "patents:    Calibration(" in out
+    assert "needs:      Calibration(" in out
+    for task in ("title", "field", "needs"):
+        assert f"held-out {task}: Brier before" in out
+    assert "best < 0.3" in out
+
+
+def test_fit_report_improves_on_the_agreement_only_fit_when_the_cosine_matters():
+    import numpy as np
+
+    from app.search.calibration import Features
+    from app.search.calibration_eval import CalibrationSample, fit_report
+
+    rng = np.random.default_rng(1)
+
+    def sample(n_queries: int) -> CalibrationSample:
+        n = n_queries * 10
+        agreement, cosine = rng.uniform(0, 1, n), rng.uniform(0.8, 0.95, n)
+        truth = 1 / (1 + np.exp(-(-30 + 3 * agreement + 33 * cosine)))
+        features = Features(agreement, cosine, np.full(n, 0.5), np.zeros(n))
+        relevant = (rng.uniform(0, 1, n) < truth).astype(float)
+        query = np.repeat(np.arange(n_queries), 10)
+        return CalibrationSample(features, relevant, query, np.zeros(n, dtype=bool))
+
+    lines = fit_report([sample(200), sample(200)], sample(200), "test-model")
+    title = next(line for line in lines if line.startswith("held-out title"))
+    before, after = (float(title.split(name)[1].split(",")[0]) for name in ("before ", "after "))
+    assert after < before

@@ -1,9 +1,18 @@
 """Hybrid ranking: fusion, IPC tables, subclass inference, re-ranking and confidence."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
-from app.search.calibration import DEFAULT_CALIBRATION, Calibration, confidence, fit_calibration
+from app.search.calibration import (
+    DEFAULT_CALIBRATION,
+    Calibration,
+    Features,
+    brier,
+    confidence,
+    fit_calibration,
+)
 from app.search.ipc_inference import IpcTable, SchemePrior, clean_scheme_title
 from app.search.ranking import (
     RankingParams,
@@ -129,20 +138,75 @@ def test_clean_scheme_title_drops_references():
 
 def test_confidence_is_monotone_and_fit_recovers_direction():
     rng = np.random.default_rng(0)
-    agreement = rng.uniform(0, 1, 2000)
-    text = rng.uniform(0, 1, 2000)
-    truth = 1 / (1 + np.exp(-(-3 + 1.0 * text + 5.0 * agreement)))
-    relevant = rng.uniform(0, 1, 2000) < truth
-    fitted = fit_calibration(text, agreement, relevant, use_text=True)
-    assert fitted.w_agreement == pytest.approx(5.0, abs=1.0)
-    assert fitted.bias == pytest.approx(-3.0, abs=0.7)
-    low, high = confidence(fitted, np.array([0.5, 0.5]), np.array([0.1, 0.9]))
-    assert 0 <= low < high <= 1
-    assert fitted.w_text == pytest.approx(1.0, abs=0.7)
+    n = 4000
+    agreement, cosine = rng.uniform(0, 1, n), rng.uniform(0.8, 0.95, n)
+    certainty = rng.uniform(0.2, 1, n)
+    truth = 1 / (1 + np.exp(-(-10 + 5.0 * agreement + 8.0 * cosine + 1.0 * certainty)))
+    relevant = rng.uniform(0, 1, n) < truth
+    features = Features(agreement, cosine, certainty, np.zeros(n))
+    fitted = fit_calibration(features, relevant, columns=("agreement", "cosine", "certainty"))
     assert isinstance(fitted, Calibration)
-    only_agreement = fit_calibration(text, agreement, relevant)
-    assert only_agreement.w_text == 0.0
-    assert only_agreement.w_agreement > 3
+    assert fitted.w_agreement == pytest.approx(5.0, abs=1.0)
+    assert fitted.w_cosine == pytest.approx(8.0, abs=4.0)
+    assert fitted.w_agreement_sq == 0.0  # not a fitted column
+    low, high = confidence(
+        fitted, Features(np.array([0.5, 0.5]), np.array([0.8, 0.95]), np.ones(2), np.zeros(2))
+    )
+    assert 0 <= low < high <= 1
+    # The fitted model is better calibrated than a constant guess at the base rate.
+    base = Calibration(bias=float(np.log(relevant.mean() / (1 - relevant.mean()))), w_agreement=0)
+    assert brier(fitted, features, relevant) < brier(base, features, relevant)
+
+
+def test_calibration_is_chosen_per_model_and_direction():
+    e5 = DEFAULT_CALIBRATION.for_model("multilingual-e5-small")
+    assert e5.w_cosine > 0  # the absolute cosine counts for a known encoder
+    assert DEFAULT_CALIBRATION.for_model("hashing") is DEFAULT_CALIBRATION
+    needs = DEFAULT_CALIBRATION.for_model("hashing", needs=True)
+    assert needs is DEFAULT_CALIBRATION.for_model("m3e-small", needs=True)
+    # Needs: sharing only a secondary inferred subclass of the need is weak evidence; having
+    # its first (primary) subclass is strong.
+    third, zero = np.array([1 / 3, 1 / 3]), np.zeros(2)
+    secondary, primary = confidence(needs, Features(third, zero, zero, np.array([0.0, 1.0])))
+    assert secondary < 0.1 < 0.9 < primary
+
+
+def test_top_hits_of_equal_agreement_get_confidences_from_their_cosine():
+    table = IpcTable()
+    table.upsert([1, 2, 3], [["H01M"], ["H01M"], ["H01M"]])
+    calibration = DEFAULT_CALIBRATION.for_model("multilingual-e5-small")
+    ranking = rank_hybrid(
+        np.array([1, 2, 3]), np.array([], dtype=np.int64), table, RankingParams(), calibration,
+        dense_scores=np.array([0.95, 0.88, 0.80]),
+    )  # fmt: skip
+    assert np.allclose(ranking.agreement, ranking.agreement[0])
+    assert ranking.cosine.tolist() == pytest.approx([0.95, 0.88, 0.80])
+    assert ranking.confidence[0] > ranking.confidence[1] > ranking.confidence[2]
+
+
+def test_an_exact_match_against_the_ipc_vote_is_not_flagged():
+    table = IpcTable()
+    # The neighbours vote A01B; the exact match (id 99, both retrievers' first) is G06F.
+    neighbours = list(range(1, 13))
+    table.upsert([99, *neighbours], [["G06F"]] + [["A01B"]] * len(neighbours))
+    dense, lexical = np.array([99, *neighbours]), np.array([99, 2])
+    cosines = np.linspace(0.97, 0.84, len(dense))
+    e5 = DEFAULT_CALIBRATION.for_model("multilingual-e5-small")
+
+    def hit_confidences(calibration: Calibration) -> tuple[float, np.ndarray]:
+        ranking = rank_hybrid(
+            dense, lexical, table, RankingParams(), calibration, dense_scores=cosines
+        )
+        first = ranking.ids.tolist().index(99)
+        assert ranking.agreement[first] < 0.15  # the IPC vote is against it
+        return float(ranking.confidence[first]), np.delete(ranking.confidence, first)
+
+    exact, _ = hit_confidences(e5)
+    assert exact >= 0.3  # settings.match_min_confidence: not flagged no_good_match
+    raw, others = hit_confidences(replace(e5, both_first=0.0))
+    floored, same_others = hit_confidences(replace(e5, both_first=min(raw + 0.1, 1.0)))
+    assert floored == pytest.approx(min(raw + 0.1, 1.0))
+    assert same_others.tolist() == others.tolist()  # the floor concerns that hit only
 
 
 def test_scheme_prior_save_load_refuses_other_model(tmp_path):

@@ -114,18 +114,14 @@ def calibrate_command(
     dev_dir: Path | None = typer.Option(None, "--dev", help="Dev set folder (default: shared)"),
     model: str | None = typer.Option(None, "--model", help="Encoder (default: settings)"),
 ) -> None:
-    """Fit the confidence model on the dev tasks and print the numbers to put in code."""
-    from app.search.evaldata import load_queries
-    from app.search.evaluate import calibrate
+    """Fit the confidence model on the dev tasks; print the numbers and held-out checks."""
+    from app.search.calibration_eval import calibrate
     from app.search.ranking import RankingParams
 
     folder = dev_dir or get_settings().shared_dir / "eval" / "dev"
     try:
         index = _index(_settings(model), folder / "corpus.jsonl", with_encoder=True)
-        tasks = [
-            (load_queries(folder / f"{t}_queries.jsonl"), folder / f"{t}_qrels.tsv") for t in TASKS
-        ]
-        fitted = calibrate(index, tasks, RankingParams())
+        lines = calibrate(index, folder, RankingParams())
     except AppError as error:
         raise _fail(error) from error
-    typer.echo(repr(fitted))
+    typer.echo("\n".join(lines))

@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from app.catalog.ipc import SCHEME_RELATIVE_PATH
-from app.search.calibration import DEFAULT_CALIBRATION, Calibration, fit_calibration
+from app.search.calibration import DEFAULT_CALIBRATION, Calibration
 from app.search.encoder import Encoder
-from app.search.evaldata import EvalCorpus, Run, cached_vectors, load_qrels, text_digest
+from app.search.evaldata import EvalCorpus, Run, cached_vectors, text_digest
 from app.search.ipc_inference import IpcTable, SchemePrior, read_scheme_titles
 from app.search.lexical import LexicalIndex
 from app.search.ranking import Ranking, RankingParams, rank_hybrid
@@ -52,7 +52,7 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _embed(index: EvalIndex, texts: Sequence[str], kind: str) -> np.ndarray:
+def embed(index: EvalIndex, texts: Sequence[str], kind: str) -> np.ndarray:
     """Encode (queries or documents), through the cache when there is one."""
     encoder = index.encoder
     if encoder is None:
@@ -81,25 +81,28 @@ def build_index(
     index = EvalIndex(corpus, lexical, table, encoder=encoder, cache_dir=cache_dir)
     if encoder is not None:
         _say(f"embedding {len(corpus)} documents with {encoder.name} (cached after the first run)")
-        index.vectors = _embed(index, corpus.titles, "d")
+        index.vectors = embed(index, corpus.titles, "d")
         if scheme_path is not None and scheme_path.is_file():
             entries = read_scheme_titles(scheme_path)
             _say(f"embedding {len(entries)} IPC scheme titles")
-            vectors = _embed(index, [title for _, title in entries], "d")
+            vectors = embed(index, [title for _, title in entries], "d")
             index.scheme = SchemePrior([c for c, _ in entries], vectors, model=encoder.name)
     return index
 
 
-def _dense_top(index: EvalIndex, query_vectors: np.ndarray, k: int) -> list[np.ndarray]:
-    """Exact inner-product top ``k`` ids per query, best first."""
+def _dense_top(
+    index: EvalIndex, query_vectors: np.ndarray, k: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Exact inner-product top ``k`` (ids, cosines) per query, best first."""
     assert index.vectors is not None
     k = min(k, len(index.vectors))
-    out: list[np.ndarray] = []
+    out: list[tuple[np.ndarray, np.ndarray]] = []
     for start in range(0, len(query_vectors), 256):
         sims = query_vectors[start : start + 256] @ index.vectors.T
         part = np.argpartition(-sims, k - 1, axis=1)[:, :k]
         for row, cand in enumerate(part):
-            out.append(cand[np.argsort(-sims[row, cand], kind="stable")])
+            best = cand[np.argsort(-sims[row, cand], kind="stable")]
+            out.append((best, sims[row, best]))
     return out
 
 
@@ -112,17 +115,19 @@ def rank_queries(
     """Hybrid rankings for many queries (dense + BM25 fused, IPC re-ranked)."""
     if index.encoder is None:
         raise ValueError("the hybrid needs an encoder")
-    query_vectors = _embed(index, texts, "q")
+    query_vectors = embed(index, texts, "q")
     dense = _dense_top(index, query_vectors, params.pool)
     scheme = None
     if index.scheme is not None:
         scheme = index.scheme.probabilities(query_vectors, index.table.codes)
+    calibration = calibration.for_model(index.encoder.name)
     rankings: list[Ranking] = []
     for row, text in enumerate(texts):
         lexical_ids, _ = index.lexical.search_arrays(text, params.pool)
         prior = None if scheme is None else scheme[row]
+        dense_ids, cosines = dense[row]
         rankings.append(
-            rank_hybrid(dense[row], lexical_ids, index.table, params, calibration, prior)
+            rank_hybrid(dense_ids, lexical_ids, index.table, params, calibration, prior, cosines)
         )
     return rankings
 
@@ -145,13 +150,13 @@ def run_method(
             for (q, _), (ids, scores) in zip(queries, hits, strict=True)
         }
     if method is Method.DENSE:
-        query_vectors = _embed(index, texts, "q")
+        query_vectors = embed(index, texts, "q")
         assert index.vectors is not None
         run: Run = {}
-        for (qid, _), ids, vec in zip(
-            queries, _dense_top(index, query_vectors, k), query_vectors, strict=True
+        for (qid, _), (ids, cosines) in zip(
+            queries, _dense_top(index, query_vectors, k), strict=True
         ):
-            run[qid] = _named(keys, ids, index.vectors[ids] @ vec)
+            run[qid] = _named(keys, ids, cosines)
         return run
     params = replace(params, pool=max(params.pool, k))
     rankings = rank_queries(index, texts, params)
@@ -164,27 +169,3 @@ def run_method(
 def _named(keys: Sequence[str], ids: np.ndarray, scores: np.ndarray) -> list[tuple[str, float]]:
     """(corpus key, score) pairs."""
     return [(keys[int(i)], float(s)) for i, s in zip(ids, scores, strict=True)]
-
-
-def calibration_data(
-    index: EvalIndex, queries: Sequence[tuple[str, str]], qrels_path: Path, params: RankingParams
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(text, agreement, relevant) over the top 10 of every query (for fitting confidence)."""
-    qrels = load_qrels(qrels_path)
-    rankings = rank_queries(index, [t for _, t in queries], params)
-    relevant: list[bool] = []
-    for (qid, _), ranking in zip(queries, rankings, strict=True):
-        rel = qrels.get(qid, {})
-        relevant.extend(rel.get(index.corpus.keys[int(i)], 0) > 0 for i in ranking.ids[:10])
-    text = np.concatenate([r.text[:10] for r in rankings]) if rankings else np.zeros(0)
-    agreement = np.concatenate([r.agreement[:10] for r in rankings]) if rankings else np.zeros(0)
-    return text, agreement, np.array(relevant, dtype=np.float64)
-
-
-def calibrate(
-    index: EvalIndex, tasks: Sequence[tuple[Sequence[tuple[str, str]], Path]], params: RankingParams
-) -> Calibration:
-    """Fit the confidence model on the top 10 of the given (queries, qrels) tasks."""
-    parts = [calibration_data(index, queries, qrels, params) for queries, qrels in tasks]
-    text, agreement, relevant = (np.concatenate(p) for p in zip(*parts, strict=True))
-    return fit_calibration(text, agreement, relevant)

@@ -54,18 +54,18 @@ def rank_patents(
     vectors = indexes.patent_vectors
     chunk_k = min(int(pool * CHUNK_FANOUT), len(vectors))
     with ctx.timer.stage("dense"):
-        dense_ids = np.zeros(0, dtype=np.int64)
+        dense_ids, cosines = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         if chunk_k > 0:
             scores, keys = vectors.search(vector.reshape(1, -1), chunk_k)
-            dense_ids, _ = dedupe_best(patent_of_keys(keys[0]), scores[0])
+            dense_ids, cosines = dedupe_best(patent_of_keys(keys[0]), scores[0])
     with ctx.timer.stage("lexical"):
         lexical_ids, _ = indexes.patent_lexical.search_arrays(text, pool)
     with ctx.timer.stage("scheme"):
         scheme = scheme_probabilities(indexes, vector)
     with ctx.timer.stage("fusion"):
-        ranking = rank_hybrid(
-            dense_ids, lexical_ids, indexes.patent_ipc, params, ctx.calibration, scheme
-        )
+        calibration = ctx.calibration.for_model(vectors.model)
+        table = indexes.patent_ipc
+        ranking = rank_hybrid(dense_ids, lexical_ids, table, params, calibration, scheme, cosines)
     exhausted = chunk_k >= len(vectors) or pool >= len(indexes.patent_ids)
     return ranking, exhausted
 
@@ -170,10 +170,27 @@ def _prior(table: IpcTable, weights: dict[str, float]) -> np.ndarray:
     return prior
 
 
-def _dense_needs(indexes: EngineIndexes, vectors: np.ndarray, pool: int) -> np.ndarray:
-    """Need ids best first by their best cosine to any of the query vectors."""
+def _dense_needs(
+    indexes: EngineIndexes, vectors: np.ndarray, pool: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Need ids best first by their best cosine to any of the query vectors, and the cosines."""
     scores, ids = indexes.need_vectors.search(vectors, pool)
-    return dedupe_best(ids.ravel(), scores.ravel())[0]
+    return dedupe_best(ids.ravel(), scores.ravel())
+
+
+def rank_need_candidates(
+    dense: tuple[np.ndarray, np.ndarray],
+    table: IpcTable,
+    weights: dict[str, float],
+    params: RankingParams,
+    calibration: Calibration,
+) -> Ranking:
+    """Dense need hits (ids, cosines) re-ranked by IPC agreement with the query's subclasses."""
+    prior = _prior(table, weights)
+    # The query's own subclasses are known: they replace neighbour voting entirely.
+    params = replace(params, scheme_share=1.0 if prior.sum() > 0 else 0.0)
+    candidates = fuse(dense[0], np.zeros(0, np.int64), params, dense[1])
+    return rerank(candidates, table, params, calibration, prior)
 
 
 def _rank_needs(
@@ -182,13 +199,12 @@ def _rank_needs(
 ) -> Ranking:  # fmt: skip
     """Dense need candidates re-ranked by IPC agreement with the query's subclass weights."""
     with ctx.timer.stage("dense"):
-        dense_ids = _dense_needs(indexes, vectors, pool)
+        dense = _dense_needs(indexes, vectors, pool)
     with ctx.timer.stage("fusion"):
-        prior = _prior(indexes.need_ipc, weights)
-        # The query's own subclasses are known: they replace neighbour voting entirely.
-        params = replace(ctx.params, pool=pool, scheme_share=1.0 if prior.sum() > 0 else 0.0)
-        candidates = fuse(dense_ids, np.zeros(0, np.int64), params)
-        return rerank(candidates, indexes.need_ipc, params, ctx.calibration, prior)
+        # Ranks among a handful of needs say little: the needs variant uses cosine + agreement.
+        calibration = ctx.calibration.for_model(indexes.need_vectors.model, needs=True)
+        params = replace(ctx.params, pool=pool)
+        return rank_need_candidates(dense, indexes.need_ipc, weights, params, calibration)
 
 
 def _published(session: Session, ids: np.ndarray) -> dict[int, TechNeed]:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from app.search.calibration import Calibration, confidence
+from app.search.calibration import Calibration, Features, confidence
 from app.search.ipc_inference import IpcTable
 
 
@@ -49,6 +49,8 @@ class Candidates:
     fused: np.ndarray
     dense_rank: np.ndarray
     lexical_rank: np.ndarray
+    # Absolute dense cosine (best chunk); candidates the dense retriever missed get its lowest.
+    cosine: np.ndarray | None = None
 
 
 @dataclass
@@ -62,6 +64,8 @@ class Ranking:
     agreement: np.ndarray
     dense_rank: np.ndarray
     lexical_rank: np.ndarray
+    cosine: np.ndarray
+    primary: np.ndarray
     inferred: list[str] = field(default_factory=list)
     belief: dict[str, float] = field(default_factory=dict)
 
@@ -79,7 +83,12 @@ def dedupe_best(ids: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.nda
     return ids[first], scores[first]
 
 
-def fuse(dense_ids: np.ndarray, lexical_ids: np.ndarray, params: RankingParams) -> Candidates:
+def fuse(
+    dense_ids: np.ndarray,
+    lexical_ids: np.ndarray,
+    params: RankingParams,
+    dense_scores: np.ndarray | None = None,
+) -> Candidates:
     """Reciprocal rank fusion of two best-first id lists (each id at most once per list)."""
     dense_ids = np.asarray(dense_ids, dtype=np.int64)[: params.pool]
     lexical_ids = np.asarray(lexical_ids, dtype=np.int64)[: params.pool]
@@ -93,7 +102,14 @@ def fuse(dense_ids: np.ndarray, lexical_ids: np.ndarray, params: RankingParams) 
     fused[has_dense] += params.dense_weight / (params.rrf_k + dense_rank[has_dense])
     fused[has_lexical] += params.lexical_weight / (params.rrf_k + lexical_rank[has_lexical])
     order = np.lexsort((ids, -fused))
-    return Candidates(ids[order], fused[order], dense_rank[order], lexical_rank[order])
+    cosine = None
+    if dense_scores is not None:
+        scores = np.asarray(dense_scores, dtype=np.float32)[: len(dense_ids)]
+        floor = scores.min() if len(scores) else np.float32(0)
+        cosine = np.full(len(ids), floor, dtype=np.float32)
+        cosine[inverse[: len(dense_ids)]] = scores
+        cosine = cosine[order]
+    return Candidates(ids[order], fused[order], dense_rank[order], lexical_rank[order], cosine)
 
 
 def _gather(values: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -199,6 +215,16 @@ def consensus_guard(
     return guard
 
 
+def _with_floor(
+    confidence: np.ndarray, calibration: Calibration, dense: np.ndarray, lexical: np.ndarray
+) -> np.ndarray:
+    """Confidences with the calibration's floor for the hit both retrievers rank first."""
+    both = (dense == 1) & (lexical == 1)
+    return np.where(both, np.maximum(confidence, calibration.both_first), confidence).astype(
+        np.float32
+    )
+
+
 def rerank(
     candidates: Candidates,
     table: IpcTable,
@@ -224,14 +250,21 @@ def rerank(
     order = np.lexsort((candidates.ids, -scores))
     ranked_codes = np.argsort(-belief)[:5]
     inferred = [table.codes[c] for c in ranked_codes if belief[c] >= params.inferred_min]
+    cosine = candidates.cosine if candidates.cosine is not None else np.zeros(len(scores))
+    certainty = np.full(len(order), belief.max() if len(belief) else 0.0)
+    primary = _gather(belief, cols[:, :1])[:, 0]
+    features = Features(agreement[order], cosine[order], certainty, primary[order])
+    dense, lexical = candidates.dense_rank[order], candidates.lexical_rank[order]
     return Ranking(
         ids=candidates.ids[order],
         scores=scores[order].astype(np.float32),
-        confidence=confidence(calibration, text[order], agreement[order]),
+        confidence=_with_floor(confidence(calibration, features), calibration, dense, lexical),
         text=text[order],
         agreement=agreement[order],
-        dense_rank=candidates.dense_rank[order],
-        lexical_rank=candidates.lexical_rank[order],
+        dense_rank=dense,
+        lexical_rank=lexical,
+        cosine=cosine[order].astype(np.float32),
+        primary=primary[order].astype(np.float32),
         inferred=inferred,
         belief={table.codes[c]: float(belief[c]) for c in ranked_codes if belief[c] > 0},
     )
@@ -244,9 +277,14 @@ def rank_hybrid(
     params: RankingParams,
     calibration: Calibration,
     scheme: np.ndarray | None = None,
+    dense_scores: np.ndarray | None = None,
 ) -> Ranking:
-    """The one hybrid path, shared by the engine and ``eval``: RRF fusion, then IPC re-ranking."""
-    return rerank(fuse(dense_ids, lexical_ids, params), table, params, calibration, scheme)
+    """The one hybrid path, shared by the engine and ``eval``: RRF fusion, then IPC re-ranking.
+
+    ``dense_scores`` (the cosines of ``dense_ids``) feed the confidence only, never the order.
+    """
+    candidates = fuse(dense_ids, lexical_ids, params, dense_scores)
+    return rerank(candidates, table, params, calibration, scheme)
 
 
 def shared_subclasses(table: IpcTable, doc_id: int, query_subclasses: list[str]) -> list[str]:
