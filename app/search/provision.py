@@ -24,7 +24,11 @@ from types import MappingProxyType
 from typing import Any
 
 from app.errors import NotFound, ServiceUnavailable, ValidationFailed
-from app.search.model_layout import write_json, write_sentence_transformers_config
+from app.search.model_layout import (
+    install_folder,
+    write_json,
+    write_sentence_transformers_config,
+)
 
 MANIFEST_NAME = "patentmatch.json"
 
@@ -186,18 +190,6 @@ def check_loads(model_dir: Path) -> int:
     return int(vector.shape[1])
 
 
-def _install(staging: Path, target: Path) -> None:
-    """Swap ``staging`` into ``target``; an existing target is replaced only after success."""
-    if target.exists():
-        retired = target.with_name(f".{target.name}.old")
-        shutil.rmtree(retired, ignore_errors=True)
-        target.rename(retired)
-        staging.rename(target)
-        shutil.rmtree(retired, ignore_errors=True)
-    else:
-        staging.rename(target)
-
-
 def _record(source: ModelSource, staging: Path, dim: int | None) -> dict[str, Any]:
     """The ``patentmatch.json`` of a built folder; the encoder reads its prompts from here first."""
     from app.search.encoder import read_prompts
@@ -252,7 +244,7 @@ def provision(
         source.build(wheel, staging)
         dim = check_loads(staging) if verify_load else None
         write_json(staging / MANIFEST_NAME, _record(source, staging, dim))
-        _install(staging, target)
+        install_folder(staging, target)
     return read_installed(target)
 
 
