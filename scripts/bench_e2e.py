@@ -44,7 +44,7 @@ from app.search.ann_params import AnnParams
 from app.search.documents import CHUNK_SLOTS
 from app.search.encoder import Encoder, load_encoder
 from app.search.engine import MatchEngine, MatchFilters, StageTimer
-from app.search.evaldata import cached_vectors, load_corpus, text_digest
+from app.search.evaldata import cached_vectors, embedding_key, load_corpus
 from app.search.scheme_store import prepare_scheme
 from app.search.store import EngineIndexes, read_engine_manifest, save_indexes
 from app.settings import Settings, get_settings
@@ -145,7 +145,7 @@ def patent_vectors(
     encoder: Encoder, titles: list[str], rows: list[tuple[str, int]], cache: Path
 ) -> np.ndarray:
     """Real vectors for the corpus titles (cached), perturbed copies for the synthetic ones."""
-    key = f"emb-{encoder.name}-d-{text_digest(titles)}"
+    key = embedding_key(encoder.name, "d", titles)
     say(f"document vectors for {len(titles)} titles (cache {cache / key}.npy)")
     real = cached_vectors(cache, key, lambda: encoder.encode_documents(titles))
     bases = np.array([base for _, base in rows[len(titles) :]], dtype=np.int64)

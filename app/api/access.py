@@ -1,6 +1,8 @@
 """Who may see and write what: the access rules of the API in one place."""
 
-from sqlmodel import Session
+from typing import TypeVar
+
+from sqlmodel import Session, SQLModel
 
 from app.api.keys import ROLE_KINDS
 from app.api.principal import Principal, Role
@@ -8,6 +10,16 @@ from app.api.schemas.orgs import OrgPrivate, OrgPublic
 from app.catalog.enums import NeedStatus
 from app.catalog.models import Organisation, TechNeed
 from app.errors import Forbidden, NotFound, ValidationFailed
+
+RowT = TypeVar("RowT", bound=SQLModel)
+
+
+def get_or_404(session: Session, model: type[RowT], row_id: int, what: str) -> RowT:
+    """The ``model`` row with this primary key, or 404 "<what> <row_id> does not exist"."""
+    row = session.get(model, row_id)
+    if row is None:
+        raise NotFound(f"{what} {row_id} does not exist")
+    return row
 
 
 def sees_private(principal: Principal, org_id: int | None) -> bool:
@@ -70,9 +82,7 @@ def owning_org(session: Session, org_id: int, role: Role, field: str) -> Organis
     Admins name owners freely; a patent owned by an enterprise (or a need posted for a
     university) would break the roles that act on it later.
     """
-    org = session.get(Organisation, org_id)
-    if org is None:
-        raise NotFound(f"organisation {org_id} does not exist")
+    org = get_or_404(session, Organisation, org_id, "organisation")
     kinds = ROLE_KINDS[role]
     if org.kind not in kinds:
         names = " or ".join(sorted(k.value for k in kinds))

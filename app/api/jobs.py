@@ -137,8 +137,8 @@ def run_import_job(engine: Engine, matcher: MatchEngine | None, task: ImportTask
     try:
         _import(engine, task)
     except AppError as exc:  # a file the importer refuses: the user's problem, shown as such
-        failure = exc.detail.replace(str(task.path), task.filename or task.path.name)
-        failure = failure.replace(task.path.name, task.filename or task.path.name)
+        shown = task.filename or task.path.name
+        failure = exc.detail.replace(str(task.path), shown).replace(task.path.name, shown)
         _set_state(engine, job_id, status=JobStatus.FAILED, failure=failure, finished_at=utcnow())
         return
     except Exception:

@@ -107,11 +107,9 @@ def _lifespan(settings: Settings, engine: Engine | None, matcher: MatchEngine | 
 
 def _api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
-    for module in (orgs, patents, needs, imports, ipc, matching, licensing):
+    routes = (orgs, patents, needs, imports, ipc, matching, licensing)
+    for module in (*routes, deal_routes, figure_routes, alert_routes):
         router.include_router(module.router)
-    router.include_router(deal_routes.router)
-    router.include_router(figure_routes.router)
-    router.include_router(alert_routes.router)
     return router
 
 

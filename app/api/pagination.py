@@ -5,6 +5,7 @@ import binascii
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
@@ -63,8 +64,9 @@ def paginate(
 ) -> tuple[Sequence[T], str | None]:
     """One page of ``stmt`` ordered by (sort key, id) and the cursor of the next page, if any."""
     expr = sort.expression
+    token_sort = sort.name + (":desc" if descending else ":asc")
     if cursor:
-        raw_key, last_id = decode_cursor(cursor, sort.name + (":desc" if descending else ":asc"))
+        raw_key, last_id = decode_cursor(cursor, token_sort)
         try:
             key = sort.parse(raw_key)
         except (TypeError, ValueError):
@@ -80,5 +82,26 @@ def paginate(
     if not more:
         return page, None
     last = page[-1]
-    token_sort = sort.name + (":desc" if descending else ":asc")
     return page, encode_cursor(token_sort, sort.key_of(last), last.id)  # type: ignore[attr-defined]
+
+
+def paginate_by_id(
+    session: Session,
+    stmt: SelectOfScalar[T],
+    id_column: Any,
+    *,
+    descending: bool,
+    cursor: str | None,
+    limit: int,
+) -> tuple[Sequence[T], str | None]:
+    """One page of ``stmt`` ordered by its primary key alone (a cursor sort named "id")."""
+    sort: SortSpec[T] = SortSpec("id", id_column, key_of=attrgetter("id"))
+    return paginate(
+        session,
+        stmt,
+        sort=sort,
+        id_column=id_column,
+        descending=descending,
+        cursor=cursor,
+        limit=limit,
+    )

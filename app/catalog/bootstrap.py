@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from app.db import create_schema, make_engine
+from app.db import create_schema, engine_from_settings
 from app.dbcli import upgrade_database
 from app.settings import Settings
 
@@ -19,7 +19,7 @@ def ensure_schema(settings: Settings) -> None:
     if has_migrations():
         upgrade_database(settings.database_url)
         return
-    engine = make_engine(settings.database_url)
+    engine = engine_from_settings(settings)
     try:
         create_schema(engine)
     finally:

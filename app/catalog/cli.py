@@ -51,6 +51,29 @@ def _fail(message: str) -> typer.Exit:
 
 
 @contextmanager
+def _user_errors() -> Iterator[None]:
+    """Expected failures (AppError, database errors) become a message and exit code 1."""
+    try:
+        yield
+    except AppError as exc:
+        raise _fail(exc.detail) from None
+    except DBAPIError as exc:
+        raise _fail(f"database error: {exc.orig or exc}") from None
+
+
+@contextmanager
+def _database(settings: Settings) -> Iterator[Session]:
+    """A session on the settings' database, its schema brought up to date first."""
+    ensure_schema(settings)
+    engine = engine_from_settings(settings)
+    try:
+        with Session(engine) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+@contextmanager
 def _progress(file: Path, enabled: bool) -> Iterator[Callable[[int], None]]:
     """An ``on_progress`` callback drawing a bar on stderr for files of a few hundred rows."""
     total = estimate_rows(file) if enabled else None
@@ -79,19 +102,20 @@ def _progress(file: Path, enabled: bool) -> Iterator[Callable[[int], None]]:
 
 
 def _run_import(
-    file: Path, importer: Importer, json_output: bool, errors: Path | None, batch: int | None
+    settings: Settings,
+    file: Path,
+    importer: Importer,
+    json_output: bool,
+    errors: Path | None,
+    batch: int | None,
 ) -> None:
-    settings = get_settings()
     try:
-        ensure_schema(settings)
-        engine = engine_from_settings(settings)
-        with Session(engine) as session, _progress(file, not json_output) as on_progress:
+        with (
+            _user_errors(),
+            _database(settings) as session,
+            _progress(file, not json_output) as on_progress,
+        ):
             report = importer(session, on_progress, batch or settings.import_batch_size)
-        engine.dispose()
-    except AppError as exc:
-        raise _fail(exc.detail) from None
-    except DBAPIError as exc:
-        raise _fail(f"database error: {exc.orig or exc}") from None
     except KeyboardInterrupt:
         typer.echo("interrupted: completed batches were kept; re-run to finish", err=True)
         raise typer.Exit(130) from None
@@ -149,7 +173,7 @@ def import_patents_command(
             ipc_scheme=scheme,
         )
 
-    _run_import(file, run, json_output, errors, batch_size)
+    _run_import(settings, file, run, json_output, errors, batch_size)
 
 
 @import_app.command("needs", epilog=EXIT_CODES)
@@ -169,7 +193,7 @@ def import_needs_command(
     def run(session: Session, on_progress: Callable[[int], None], batch: int) -> ImportReport:
         return import_needs(session, file, org_id=org, batch_size=batch, on_progress=on_progress)
 
-    _run_import(file, run, json_output, errors, batch_size)
+    _run_import(get_settings(), file, run, json_output, errors, batch_size)
 
 
 @demo_app.command("load")
@@ -181,25 +205,16 @@ def demo_load(
     """Load demo patents, organisations and illustrative needs (idempotent)."""
     settings = get_settings()
     folder = shared or settings.shared_dir
-    try:
+    with _user_errors():
         _demo(settings, folder)
-    except AppError as exc:
-        raise _fail(exc.detail) from None
-    except DBAPIError as exc:
-        raise _fail(f"database error: {exc.orig or exc}") from None
 
 
 def _demo(settings: Settings, folder: Path) -> None:
     if not folder.is_dir():
         typer.echo(f"shared folder {folder} not found: nothing to load (use --shared DIR)")
         return
-    ensure_schema(settings)
-    engine = engine_from_settings(settings)
-    try:
-        with Session(engine) as session:
-            summary = load_demo(session, folder, echo=lambda line: typer.echo(line, err=True))
-    finally:
-        engine.dispose()
+    with _database(settings) as session:
+        summary = load_demo(session, folder, echo=lambda line: typer.echo(line, err=True))
     for line in summary.lines():
         typer.echo(line)
     sys.stdout.flush()

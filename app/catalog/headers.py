@@ -134,9 +134,10 @@ def _alias_index(aliases: Mapping[str, str]) -> dict[str, tuple[str, int]]:
     index: dict[str, tuple[str, int]] = {}
     for canonical, names in aliases.items():
         for rank, name in enumerate(names.split("|")):
-            index.setdefault(normalise_header(name), (canonical, rank))
+            key = normalise_header(name)
+            index.setdefault(key, (canonical, rank))
             # Headers are matched with and without spaces ("app no" == "appno").
-            index.setdefault(normalise_header(name).replace(" ", ""), (canonical, rank))
+            index.setdefault(key.replace(" ", ""), (canonical, rank))
     return index
 
 

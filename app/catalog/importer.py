@@ -18,7 +18,7 @@ from app.catalog.need_import import upsert_needs
 from app.catalog.need_records import NeedRecord, build_need_record
 from app.catalog.patent_upsert import OwnedRecord, PatentWriter
 from app.catalog.readers import read_rows
-from app.catalog.records import build_patent_record
+from app.catalog.records import Issues, PatentRecord, build_patent_record
 from app.catalog.report import ImportReport, RowIssue
 from app.errors import NotFound
 
@@ -49,6 +49,29 @@ class _Mapper:
 def _require_org(session: Session, org_id: int | None) -> None:
     if org_id is not None and session.get(Organisation, org_id) is None:
         raise NotFound(f"organisation {org_id} does not exist")
+
+
+def _validated(
+    path: Path,
+    kind: str,
+    build: Callable[[dict[str, str | None]], tuple[R | None, Issues]],
+    report: ImportReport,
+) -> Iterator[tuple[int, R]]:
+    """(row number, record) of each valid row; counts reads and records every row's issues."""
+    mapper = _Mapper(kind, report)
+    for number, row in read_rows(path, on_bad_row=lambda n, why: report.reject(n, "row", why)):
+        report.read += 1
+        record, issues = build(mapper.apply(row))
+        report.add_issues(number, issues)
+        if record is None:
+            report.rejected += 1
+        else:
+            yield number, record
+
+
+def _progress(report: ImportReport, on_progress: Progress | None) -> Callable[[], None]:
+    """The batch callback: report the rows read so far to ``on_progress``, if any."""
+    return lambda: on_progress(report.read) if on_progress else None
 
 
 def run_batches(
@@ -94,29 +117,17 @@ def import_patents(
     """Import a patent file; rows are keyed on the normalised application number."""
     _require_org(session, owner_org_id)
     report = ImportReport()
-    mapper = _Mapper("patent", report)
     day = today or date.today()
 
-    def records() -> Iterator[OwnedRecord]:
-        for number, row in read_rows(path, on_bad_row=lambda n, why: report.reject(n, "row", why)):
-            report.read += 1
-            record, issues = build_patent_record(
-                mapper.apply(row), today=day, ipc_scheme=ipc_scheme
-            )
-            report.add_issues(number, issues)
-            if record is None:
-                report.rejected += 1
-            else:
-                yield OwnedRecord(number, record, owner_org_id)
+    def build(row: dict[str, str | None]) -> tuple[PatentRecord | None, Issues]:
+        return build_patent_record(row, today=day, ipc_scheme=ipc_scheme)
 
-    writer = PatentWriter(session, report)
-    run_batches(
-        session,
-        records(),
-        writer.write,
-        max(1, batch_size),
-        lambda: on_progress(report.read) if on_progress else None,
+    records = (
+        OwnedRecord(number, record, owner_org_id)
+        for number, record in _validated(path, "patent", build, report)
     )
+    writer = PatentWriter(session, report)
+    run_batches(session, records, writer.write, max(1, batch_size), _progress(report, on_progress))
     return report
 
 
@@ -131,23 +142,15 @@ def import_needs(
     """Import technology needs; each is keyed on (organisation, external ref or title)."""
     _require_org(session, org_id)
     report = ImportReport()
-    mapper = _Mapper("need", report)
 
-    def records() -> Iterator[NeedRecord]:
-        for number, row in read_rows(path, on_bad_row=lambda n, why: report.reject(n, "row", why)):
-            report.read += 1
-            record, issues = build_need_record(mapper.apply(row), has_org=org_id is not None)
-            report.add_issues(number, issues)
-            if record is None:
-                report.rejected += 1
-            else:
-                yield record
+    def build(row: dict[str, str | None]) -> tuple[NeedRecord | None, Issues]:
+        return build_need_record(row, has_org=org_id is not None)
 
     run_batches(
         session,
-        records(),
+        (record for _, record in _validated(path, "need", build, report)),
         lambda batch: upsert_needs(session, batch, report, org_id=org_id),
         max(1, batch_size),
-        lambda: on_progress(report.read) if on_progress else None,
+        _progress(report, on_progress),
     )
     return report

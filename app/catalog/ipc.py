@@ -148,10 +148,7 @@ class IpcScheme:
 
     def contains(self, code: str) -> bool:
         """True when the code itself is in the scheme (a parent being there is not enough)."""
-        try:
-            return normalise_ipc(code) in self._by_code
-        except InvalidIpcCode:
-            return False
+        return self.entry(code) is not None
 
     def entry(self, code: str) -> IpcEntry | None:
         """The scheme entry for a code, or None."""

@@ -1,16 +1,15 @@
 """Validate a header-mapped import row into a technology-need record (技术需求)."""
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date
-from typing import TypeVar
 
 from app.catalog.enums import NeedStatus
 from app.catalog.headers import NeedField as N
 from app.catalog.records import Issues
-from app.catalog.region import InvalidRegionCode, validate_region
-from app.catalog.uscc import InvalidUscc, validate_uscc
+from app.catalog.region import validate_region
+from app.catalog.uscc import validate_uscc
 from app.catalog.values import (
     content_hash,
     parse_amount,
@@ -26,7 +25,6 @@ NEED_TITLE_MAX = 300
 # GB/T 4754-2017: a section letter, optionally with 2–4 digits (C, C38, C384, C3841).
 _INDUSTRY = re.compile(r"[A-T](?:\d{2,4})?|\d{2,4}")
 _SIX_DIGITS = re.compile(r"(?<!\d)\d{6}(?!\d)")
-T = TypeVar("T")
 
 
 @dataclass
@@ -76,7 +74,7 @@ def build_need_record(
         issues.error(N.TITLE, "title is empty", row.get(N.TITLE))
     elif len(title) > NEED_TITLE_MAX:
         issues.error(N.TITLE, f"title is longer than {NEED_TITLE_MAX} characters", title[:60])
-    enterprise, uscc = text_value(row.get(N.ENTERPRISE)), _uscc(row, issues)
+    enterprise, uscc = text_value(row.get(N.ENTERPRISE)), issues.parsed(row, N.USCC, validate_uscc)
     if not (has_org or enterprise or uscc or row.get(N.USCC)):
         issues.error(N.ENTERPRISE, "no enterprise name or unified social credit code given")
     budget_min, budget_max = _budget(row, issues)
@@ -84,13 +82,13 @@ def build_need_record(
         title=title or "",
         description=(row.get(N.DESCRIPTION) or "").strip(),
         external_ref=(text_value(row.get(N.EXTERNAL_REF)) or "")[:100] or None,
-        industry_code=_industry(row, issues),
-        region=_region(row, issues),
-        cooperation_modes=_checked(row, N.COOPERATION_MODES, _modes, issues) or [],
+        industry_code=issues.parsed(row, N.INDUSTRY, _industry_code),
+        region=issues.parsed(row, N.REGION, _region_code),
+        cooperation_modes=issues.parsed(row, N.COOPERATION_MODES, _modes) or [],
         budget_min=budget_min,
         budget_max=budget_max,
-        deadline=_checked(row, N.DEADLINE, parse_date, issues),
-        status=_checked(row, N.STATUS, lambda raw: parse_need_status(raw, default_status), issues)
+        deadline=issues.parsed(row, N.DEADLINE, parse_date),
+        status=issues.parsed(row, N.STATUS, lambda raw: parse_need_status(raw, default_status))
         or default_status,
         enterprise=enterprise[:200] if enterprise else None,
         uscc=uscc,
@@ -101,62 +99,27 @@ def build_need_record(
     return (None if issues.errors else record), issues
 
 
-def _checked(
-    row: Mapping[str, str | None], name: str, parse: Callable[[str], T], issues: Issues
-) -> T | None:
-    raw = row.get(name)
-    if not raw:
-        return None
-    try:
-        return parse(raw)
-    except ValueError as exc:
-        issues.error(name, str(exc), raw)
-        return None
-
-
 def _modes(raw: str) -> list[str]:
     return [mode.value for mode in parse_cooperation_modes(raw)]
 
 
-def _uscc(row: Mapping[str, str | None], issues: Issues) -> str | None:
-    raw = row.get(N.USCC)
-    if not raw:
-        return None
-    try:
-        return validate_uscc(raw)
-    except InvalidUscc as exc:
-        issues.error(N.USCC, str(exc), raw)
-        return None
-
-
-def _region(row: Mapping[str, str | None], issues: Issues) -> str | None:
-    raw = row.get(N.REGION)
-    if not raw:
-        return None
+def _region_code(raw: str) -> str:
     # Cells often carry the name beside the code: "330100 杭州市".
     found = _SIX_DIGITS.search(plain(raw))
-    try:
-        return validate_region(found.group() if found else raw)
-    except InvalidRegionCode as exc:
-        issues.error(N.REGION, str(exc), raw)
-        return None
+    return validate_region(found.group() if found else raw)
 
 
-def _industry(row: Mapping[str, str | None], issues: Issues) -> str | None:
-    raw = row.get(N.INDUSTRY)
-    if not raw:
-        return None
+def _industry_code(raw: str) -> str:
     token = plain(raw).split(" ")[0].upper()
     if not _INDUSTRY.fullmatch(token):
-        issues.error(N.INDUSTRY, "not a GB/T 4754-2017 industry code (e.g. C3841)", raw)
-        return None
+        raise ValueError("not a GB/T 4754-2017 industry code (e.g. C3841)")
     return token
 
 
 def _budget(row: Mapping[str, str | None], issues: Issues) -> tuple[int | None, int | None]:
-    low, high = _checked(row, N.BUDGET, parse_budget, issues) or (None, None)
-    low = _checked(row, N.BUDGET_MIN, parse_amount, issues) or low
-    high = _checked(row, N.BUDGET_MAX, parse_amount, issues) or high
+    low, high = issues.parsed(row, N.BUDGET, parse_budget) or (None, None)
+    low = issues.parsed(row, N.BUDGET_MIN, parse_amount) or low
+    high = issues.parsed(row, N.BUDGET_MAX, parse_amount) or high
     if low is not None and high is not None and low > high:
         issues.error(N.BUDGET, "budget minimum is above the maximum", row.get(N.BUDGET))
     return low, high

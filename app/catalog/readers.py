@@ -6,6 +6,7 @@ import json
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime, time
+from itertools import chain
 from pathlib import Path
 
 from openpyxl import load_workbook
@@ -87,12 +88,16 @@ def sniff_delimiter(text: str) -> str:
     return best if counts[best] > 0 else ","
 
 
-def _csv_records(path: Path) -> Iterator[tuple[int, list[object]]]:
+def _read_text(path: Path) -> str:
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise UnreadableFile(f"{path.name}: cannot be read ({exc.strerror})") from exc
-    text = decode_text(data, path.name)
+    return decode_text(data, path.name)
+
+
+def _csv_records(path: Path) -> Iterator[tuple[int, list[object]]]:
+    text = _read_text(path)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(text))
     try:
         # A record is one spreadsheet row even when a quoted cell spans several lines.
@@ -173,7 +178,7 @@ def _table_rows(
         # Navicat-style exports put the table name above the first column: drop it.
         header_cells = header_cells[1:]
     headers = _unique_headers(header_cells)
-    for number, values in _chain(probe, records):
+    for number, values in chain(probe, records):
         if not _is_blank(values):
             yield number, {h: cell_text(v) for h, v in zip(headers, values, strict=False)}
 
@@ -186,19 +191,8 @@ def _has_caption_cell(width: int, probe: list[tuple[int, list[object]]]) -> bool
     return all(len(values) == width - 1 for _, values in probe)
 
 
-def _chain(
-    first: list[tuple[int, list[object]]], rest: Iterator[tuple[int, list[object]]]
-) -> Iterator[tuple[int, list[object]]]:
-    yield from first
-    yield from rest
-
-
 def _jsonl_rows(path: Path, on_bad_row: BadRowHandler | None) -> Iterator[NumberedRow]:
-    try:
-        text = decode_text(path.read_bytes(), path.name)
-    except OSError as exc:
-        raise UnreadableFile(f"{path.name}: cannot be read ({exc.strerror})") from exc
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(_read_text(path).splitlines(), start=1):
         if not line.strip():
             continue
         try:

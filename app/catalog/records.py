@@ -1,11 +1,12 @@
 """Validate a header-mapped import row into a patent record, collecting every field problem."""
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date
+from typing import TypeVar
 
-from app.catalog.appno import ApplicationNumber, InvalidApplicationNumber, parse_application_number
+from app.catalog.appno import ApplicationNumber, parse_application_number
 from app.catalog.enums import LegalStatus, PatentType
 from app.catalog.headers import PatentField as F
 from app.catalog.ipc import InvalidIpcCode, IpcScheme, split_ipc_list
@@ -30,6 +31,7 @@ from app.catalog.values import (
 TITLE_MAX = 500
 _PUBLICATION = re.compile(r"[A-Z]{2}\d{5,13}[A-Z]\d?")
 _PUBLICATION_IN_LINK = re.compile(r"(?:filename=|/)(CN\d{6,12}[A-Z]\d?)", re.IGNORECASE)
+T = TypeVar("T")
 _TYPE_ZH = {
     PatentType.INVENTION: "发明 invention",
     PatentType.UTILITY_MODEL: "实用新型 utility model",
@@ -60,6 +62,19 @@ class Issues:
     def warn(self, name: str, reason: str, value: str | None = None) -> None:
         """Load the row but report ``name``."""
         self.warnings.append(FieldIssue(name, reason, value))
+
+    def parsed(
+        self, row: Mapping[str, str | None], name: str, parse: Callable[[str], T]
+    ) -> T | None:
+        """``parse(cell)``; None when blank or when it raises ValueError (then an error)."""
+        raw = row.get(name)
+        if not raw:
+            return None
+        try:
+            return parse(raw)
+        except ValueError as exc:
+            self.error(name, str(exc), raw)
+            return None
 
 
 @dataclass
@@ -107,9 +122,9 @@ def build_patent_record(
     """Validate a canonical-keyed row; the record is None when any field error was found."""
     issues = Issues()
     title, abstract = _title_and_abstract(row, issues)
-    appno = _application_number(row, issues)
+    appno = issues.parsed(row, F.APPLICATION_NUMBER, parse_application_number)
     publication = _publication_number(row, issues)
-    dates = {name: _date(row, name, issues) for name in _DATE_FIELDS}
+    dates = {name: issues.parsed(row, name, parse_date) for name in _DATE_FIELDS}
     patent_type = _patent_type(row, appno, publication, issues)
     _check_filing_year(row, appno, dates[F.FILING_DATE], issues)
     key = appno.normalised if appno else (f"pub:{publication}" if publication else None)
@@ -187,26 +202,6 @@ def _check_filing_year(
             f"{appno.year}; the number wins (the stated date is kept, e.g. a divisional)",
             row.get(F.FILING_DATE),
         )
-
-
-def _date(row: Mapping[str, str | None], name: str, issues: Issues) -> date | None:
-    raw = row.get(name)
-    try:
-        return parse_date(raw)
-    except ValueError as exc:
-        issues.error(name, str(exc), raw)
-        return None
-
-
-def _application_number(row: Mapping[str, str | None], issues: Issues) -> ApplicationNumber | None:
-    raw = row.get(F.APPLICATION_NUMBER)
-    if not raw:
-        return None
-    try:
-        return parse_application_number(raw)
-    except InvalidApplicationNumber as exc:
-        issues.error(F.APPLICATION_NUMBER, str(exc), raw)
-        return None
 
 
 def _number_text(raw: str | None) -> str | None:

@@ -2,10 +2,11 @@
 
 from sqlmodel import Session
 
+from app.api.access import get_or_404
 from app.api.principal import Principal, Role
 from app.deals.models import Deal
 from app.deals.states import Party
-from app.errors import Forbidden, NotFound
+from app.errors import Forbidden
 
 
 def parties_of(deal: Deal, principal: Principal) -> frozenset[Party]:
@@ -23,10 +24,7 @@ def parties_of(deal: Deal, principal: Principal) -> frozenset[Party]:
 
 def get_deal(session: Session, deal_id: int) -> Deal:
     """A deal by id; 404 when there is none."""
-    deal = session.get(Deal, deal_id)
-    if deal is None:
-        raise NotFound(f"deal {deal_id} does not exist")
-    return deal
+    return get_or_404(session, Deal, deal_id, "deal")
 
 
 def unassigned_for_station(deal: Deal, principal: Principal) -> bool:

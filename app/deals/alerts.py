@@ -14,14 +14,15 @@ from app.api.principal import Principal
 from app.catalog.enums import NeedStatus
 from app.catalog.models import Organisation, Patent, TechNeed, utcnow
 from app.deals.alert_schemas import SubscriptionCreate
+from app.deals.events import invalid_field
 from app.deals.models import (
     AlertDelivery,
     AlertSubscription,
     DeliveryStatus,
     SubscriptionKind,
 )
-from app.deals.similarity import coverage, similarity
-from app.errors import Forbidden, NotFound, ValidationFailed
+from app.deals.similarity import bigrams, coverage, overlap
+from app.errors import Forbidden, NotFound
 from app.search.documents import need_text, patent_text
 from app.search.filters import normalise_ipc, normalise_region_prefix
 
@@ -44,10 +45,6 @@ class PatentEvent:
         return "evt_" + hashlib.sha256(raw.encode()).hexdigest()[:24]
 
 
-def _invalid(field_name: str, message: str) -> ValidationFailed:
-    return ValidationFailed(message, errors=[{"field": field_name, "message": message}])
-
-
 def _subscriber(principal: Principal, requested: int | None) -> int | None:
     if principal.is_admin():
         return requested
@@ -62,10 +59,10 @@ def _check_target(session: Session, org_id: int | None, body: SubscriptionCreate
     if body.kind is SubscriptionKind.SEARCH:
         text = (body.query_text or "").strip()
         if not text:
-            raise _invalid("query_text", "a saved search needs query text")
+            raise invalid_field("query_text", "a saved search needs query text")
         return text
     if body.need_id is None:
-        raise _invalid("need_id", "a need subscription names the need")
+        raise invalid_field("need_id", "a need subscription names the need")
     need = session.get(TechNeed, body.need_id)
     foreign = org_id is not None and need is not None and need.org_id != org_id
     if need is None or (foreign and need.status is NeedStatus.DRAFT):
@@ -160,16 +157,17 @@ def _passes_filters(filters: dict[str, Any], patent: Patent, owner_region: str |
     return not (filters.get("open_licence_only") and patent.conversion_status != "open_licence")
 
 
-def match_score(session: Session, subscription: AlertSubscription, patent: Patent) -> float:
-    """How well a patent fits a subscription (0 when a filter excludes it)."""
+def match_score(
+    session: Session, subscription: AlertSubscription, patent: Patent, grams: set[str]
+) -> float:
+    """How well a patent (``grams``: its text's bigrams) fits a subscription (0 if filtered out)."""
     owner = session.get(Organisation, patent.owner_org_id) if patent.owner_org_id else None
     if not _passes_filters(subscription.filters or {}, patent, owner.region if owner else None):
         return 0.0
-    text = patent_text(patent)
     if subscription.kind is SubscriptionKind.SEARCH:
-        return coverage(subscription.query_text, text)
+        return coverage(bigrams(subscription.query_text), grams)
     need = session.get(TechNeed, subscription.need_id) if subscription.need_id else None
-    return similarity(need_text(need), text) if need else 0.0
+    return overlap(bigrams(need_text(need)), grams) if need else 0.0
 
 
 def _payload(event: PatentEvent, patent: Patent, subscription_id: int, score: float) -> str:
@@ -200,9 +198,12 @@ def enqueue(session: Session, event: PatentEvent, now: datetime) -> int:
         return 0
     queued = 0
     active = select(AlertSubscription).where(col(AlertSubscription.active).is_(True))
-    for subscription in session.exec(active).all():
+    subscriptions = session.exec(active).all()
+    # The patent's bigrams once per event, not once per subscription (text normalisation is slow).
+    grams = bigrams(patent_text(patent)) if subscriptions else set()
+    for subscription in subscriptions:
         assert subscription.id is not None
-        score = match_score(session, subscription, patent)
+        score = match_score(session, subscription, patent, grams)
         seen = select(AlertDelivery.id).where(
             AlertDelivery.subscription_id == subscription.id,
             AlertDelivery.event_id == event.event_id,

@@ -18,7 +18,12 @@ from app.errors import Conflict, ValidationFailed
 from app.licensing import rules
 from app.licensing.models import LicenceKind, PatentLicence, PaymentMode
 from app.licensing.schemas import LicenceNotice
-from app.licensing.service import active_declaration, active_licences, take_licence
+from app.licensing.service import (
+    active_declaration,
+    active_licences,
+    set_conversion,
+    take_licence,
+)
 
 _LICENCE_KINDS = {
     ContractType.EXCLUSIVE_LICENCE: LicenceKind.EXCLUSIVE,
@@ -31,17 +36,6 @@ def _invalid(field: str, message: str) -> ValidationFailed:
     return ValidationFailed(
         f"invalid contract: {message}", errors=[{"field": field, "message": message}]
     )
-
-
-def _set_conversion(session: Session, patent: Patent, status: ConversionStatus) -> None:
-    # The index filters on conversion status, so the change goes to the change log.
-    if patent.conversion_status is status:
-        return
-    assert patent.id is not None
-    patent.conversion_status = status
-    patent.updated_at = utcnow()
-    session.add(patent)
-    record_change(session, EntityKind.PATENT, patent.id, ChangeOp.UPSERT)
 
 
 def _assign_patent(session: Session, patent: Patent, buyer_id: int) -> None:
@@ -100,7 +94,7 @@ def _grant_licence(
     )
     session.add(licence)
     if patent.conversion_status is not ConversionStatus.OPEN_LICENCE:
-        _set_conversion(session, patent, ConversionStatus.LICENSED)
+        set_conversion(session, patent, ConversionStatus.LICENSED)
     return licence
 
 

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from app.catalog.models import TechNeed
 from app.deals.models import Deal
 from app.deals.schemas import DeclineCount
-from app.deals.similarity import similarity
+from app.deals.similarity import bigrams, overlap
 from app.deals.states import DealState, DeclineReason
 
 # How strongly a decline of each kind says "this patent does not fit needs like this one".
@@ -54,11 +54,12 @@ def decline_penalties(
         .where(Deal.state == DealState.DECLINED, col(Deal.patent_id).in_(list(patent_ids)))
     )
     penalties: dict[int, float] = defaultdict(float)
+    query_grams = bigrams(query_text)  # once, not once per declined deal
     for patent_id, reason, title, description in session.exec(stmt):
         weight = REASON_WEIGHTS.get(DeclineReason(reason), 0.0) if reason else 0.0
         if patent_id is None or weight == 0.0:
             continue
-        score = similarity(query_text, f"{title}\n{description or ''}")
+        score = overlap(query_grams, bigrams(f"{title}\n{description or ''}"))
         if score >= MIN_SIMILARITY:
             penalties[int(patent_id)] += weight * score
     return {pid: min(MAX_PENALTY, value) for pid, value in penalties.items()}

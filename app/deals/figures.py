@@ -173,10 +173,8 @@ def _label_orgs(session: Session, rows: dict[str, FigureRow]) -> None:
         row.label = names.get(int(key)) if key != UNKNOWN else None
 
 
-_SCALARS = [
-    "idle_patents", "patents_matched", "contacts_requested", "signed_contracts",
-    "conversion_rate", "contract_value_yuan", "open_licence_declarations", "licences_taken",
-]  # fmt: skip
+# The CSV's one-value columns: every figure but the key, label and per-state counts, in order.
+_SCALARS = [n for n in FigureRow.model_fields if n not in ("key", "label", "deals_by_state")]
 
 
 def figures_csv(rows: list[FigureRow]) -> str:

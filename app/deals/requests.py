@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 
 from sqlmodel import Session, col, select
 
+from app.api.access import get_or_404
 from app.api.principal import Principal, Role
 from app.catalog.enums import OrgKind
 from app.catalog.models import Organisation, Patent, TechNeed
@@ -14,7 +15,7 @@ from app.deals.events import invalid_field as _invalid
 from app.deals.models import Deal
 from app.deals.schemas import DealCreate
 from app.deals.states import ACTIVE_STATES, DealAction, DealState
-from app.errors import Conflict, Forbidden, NotFound
+from app.errors import Conflict, Forbidden
 
 _SUPPLY_KINDS = (OrgKind.UNIVERSITY, OrgKind.RESEARCH_INSTITUTE)
 
@@ -38,9 +39,7 @@ def _requester(session: Session, principal: Principal, body: DealCreate) -> Orga
 
 def _owner_id(session: Session, body: DealCreate) -> int:
     if body.patent_id is not None:
-        patent = session.get(Patent, body.patent_id)
-        if patent is None:
-            raise NotFound(f"patent {body.patent_id} does not exist")
+        patent = get_or_404(session, Patent, body.patent_id, "patent")
         if patent.owner_org_id is None:
             raise _invalid("patent_id", f"patent {patent.id} has no owning organisation here")
         if body.owner_org_id not in (None, patent.owner_org_id):

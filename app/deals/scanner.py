@@ -3,7 +3,7 @@ and new open-licence declarations, each read once through a stored cursor.
 """
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -17,6 +17,9 @@ from app.licensing.models import OpenLicenceDeclaration
 CHANGES = "index_change"
 DECLARATIONS = "open_licence_declaration"
 BATCH = 1000
+
+# The two logs read through a cursor.
+RowT = TypeVar("RowT", IndexChange, OpenLicenceDeclaration)
 
 
 def _max_id(session: Session, column: Any) -> int:
@@ -69,43 +72,36 @@ def _patent_event(session: Session, patent_id: int, change_id: int) -> PatentEve
     return PatentEvent("patent.status_changed", patent_id, change_id, detail)
 
 
-def _change_events(session: Session) -> list[PatentEvent]:
-    cursor = session.get(AlertCursor, CHANGES)
+def _unread(session: Session, name: str, model: type[RowT]) -> list[RowT]:
+    """The next batch of rows past cursor ``name``, in id order; the cursor moves past them."""
+    cursor = session.get(AlertCursor, name)
     assert cursor is not None
-    stmt = (
-        select(IndexChange)
-        .where(col(IndexChange.id) > cursor.last_id)
-        .order_by(col(IndexChange.id))
-        .limit(BATCH)
-    )
+    stmt = select(model).where(col(model.id) > cursor.last_id).order_by(col(model.id)).limit(BATCH)
+    rows = list(session.exec(stmt))
+    if rows:
+        assert rows[-1].id is not None
+        cursor.last_id = rows[-1].id
+    session.add(cursor)
+    return rows
+
+
+def _change_events(session: Session) -> list[PatentEvent]:
     latest: dict[int, int] = {}
-    for change in session.exec(stmt):
+    for change in _unread(session, CHANGES, IndexChange):
         assert change.id is not None
-        cursor.last_id = change.id
         if change.entity is EntityKind.PATENT:
             latest[change.entity_id] = change.id  # several writes in one batch: one event
-    session.add(cursor)
     return [e for pid, cid in latest.items() if (e := _patent_event(session, pid, cid))]
 
 
 def _declaration_events(session: Session) -> list[PatentEvent]:
-    cursor = session.get(AlertCursor, DECLARATIONS)
-    assert cursor is not None
-    stmt = (
-        select(OpenLicenceDeclaration)
-        .where(col(OpenLicenceDeclaration.id) > cursor.last_id)
-        .order_by(col(OpenLicenceDeclaration.id))
-        .limit(BATCH)
-    )
     events = []
-    for declaration in session.exec(stmt):
+    for declaration in _unread(session, DECLARATIONS, OpenLicenceDeclaration):
         assert declaration.id is not None
-        cursor.last_id = declaration.id
         detail = {"declaration_id": declaration.id, "payment_mode": declaration.payment_mode.value}
         events.append(
             PatentEvent("open_licence.declared", declaration.patent_id, declaration.id, detail)
         )
-    session.add(cursor)
     return events
 
 

@@ -23,17 +23,15 @@ def bigrams(text: str) -> set[str]:
     return grams
 
 
-def coverage(query: str, text: str) -> float:
-    """Share of the query's bigrams found in ``text`` (0 when the query has none)."""
-    wanted = bigrams(query)
+def coverage(wanted: set[str], grams: set[str]) -> float:
+    """Share of the ``wanted`` bigrams (a query's) found in ``grams`` (0 when there are none)."""
     if not wanted:
         return 0.0
-    return len(wanted & bigrams(text)) / len(wanted)
+    return len(wanted & grams) / len(wanted)
 
 
-def similarity(a: str, b: str) -> float:
-    """Overlap coefficient of two texts' bigrams: 1 when one's bigrams all occur in the other."""
-    left, right = bigrams(a), bigrams(b)
+def overlap(left: set[str], right: set[str]) -> float:
+    """Overlap coefficient of two bigram sets: 1 when one's bigrams all occur in the other."""
     if not left or not right:
         return 0.0
     return len(left & right) / min(len(left), len(right))

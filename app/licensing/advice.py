@@ -11,14 +11,13 @@ from typing import Any, Protocol
 
 from sqlmodel import Session, col, select
 
-from app.api.access import get_visible_need
-from app.api.principal import Principal, Role
+from app.api.access import get_or_404, get_visible_need
+from app.api.principal import Principal
 from app.catalog.enums import ConversionStatus, LegalStatus, NeedStatus
 from app.catalog.models import Organisation, Patent, TechNeed
-from app.errors import Forbidden, NotFound
 from app.licensing.estimate import FeeAssumptions, estimate_fee, need_budget
 from app.licensing.schemas import AdviceItem, AdviceList, Candidate, CandidateList, declaration_out
-from app.licensing.service import active_declaration, today_utc
+from app.licensing.service import active_declaration, require_tto_of, today_utc
 from app.search.filters import MatchFilters
 
 DAYS_PER_YEAR = 365.25
@@ -108,12 +107,9 @@ def open_licence_candidates(
 
 
 def _require_org_tto(session: Session, principal: Principal, org_id: int) -> None:
-    if session.get(Organisation, org_id) is None:
-        raise NotFound(f"organisation {org_id} does not exist")
-    if principal.is_admin():
-        return
-    if principal.role is not Role.TTO or principal.org_id != org_id:
-        raise Forbidden(f"only organisation {org_id}'s tto or an admin may see this advice")
+    get_or_404(session, Organisation, org_id, "organisation")
+    denial = f"only organisation {org_id}'s tto or an admin may see this advice"
+    require_tto_of(principal, org_id, denial)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, func, select
 
-from app.api.pagination import DEFAULT_LIMIT, SortSpec, paginate
+from app.api.pagination import DEFAULT_LIMIT, paginate_by_id
 from app.catalog.models import Patent
 from app.errors import ValidationFailed
 from app.licensing.models import DeclarationStatus, OpenLicenceDeclaration, PaymentMode
@@ -49,14 +49,10 @@ def list_declarations(
         ipc = func.replace(col(Patent.ipc_main), " ", "")
         stmt = stmt.where(ipc.like(_ipc_prefix(query.ipc_prefix) + "%"))
     # Ids grow with declaration time, so "newest first" is "highest id first".
-    sort: SortSpec[OpenLicenceDeclaration] = SortSpec(
-        "id", col(OpenLicenceDeclaration.id), key_of=lambda d: d.id
-    )
-    page, next_cursor = paginate(
+    page, next_cursor = paginate_by_id(
         session,
         stmt,
-        sort=sort,
-        id_column=col(OpenLicenceDeclaration.id),
+        col(OpenLicenceDeclaration.id),
         descending=True,
         cursor=query.cursor,
         limit=query.limit,

@@ -10,11 +10,12 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from app.api.access import get_or_404
 from app.api.principal import Principal, Role
 from app.catalog.changes import record_change
 from app.catalog.enums import ChangeOp, ConversionStatus, EntityKind
 from app.catalog.models import Patent, utcnow
-from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from app.errors import Conflict, Forbidden, ValidationFailed
 from app.licensing import rules
 from app.licensing.models import (
     DeclarationStatus,
@@ -30,19 +31,18 @@ def today_utc() -> date:
     return datetime.now(UTC).date()
 
 
-def _patent(session: Session, patent_id: int) -> Patent:
-    patent = session.get(Patent, patent_id)
-    if patent is None:
-        raise NotFound(f"patent {patent_id} does not exist")
-    return patent
+def require_tto_of(principal: Principal, org_id: int | None, denial: str) -> None:
+    """403 with ``denial`` unless the caller is an admin or organisation ``org_id``'s tto."""
+    if principal.is_admin():
+        return
+    if principal.role is not Role.TTO or principal.org_id != org_id:
+        raise Forbidden(denial)
 
 
 def _require_owner(principal: Principal, patent: Patent) -> None:
     # Only the owning organisation's tech-transfer office (or an admin) speaks for the patentee.
-    if principal.is_admin():
-        return
-    if principal.role is not Role.TTO or principal.org_id != patent.owner_org_id:
-        raise Forbidden(f"only the owner's tto or an admin may manage patent {patent.id}")
+    denial = f"only the owner's tto or an admin may manage patent {patent.id}"
+    require_tto_of(principal, patent.owner_org_id, denial)
 
 
 def active_licences(session: Session, patent_id: int, today: date) -> list[PatentLicence]:
@@ -62,7 +62,8 @@ def active_declaration(session: Session, patent_id: int) -> OpenLicenceDeclarati
     return session.exec(stmt).first()
 
 
-def _set_conversion(session: Session, patent: Patent, status: ConversionStatus) -> None:
+def set_conversion(session: Session, patent: Patent, status: ConversionStatus) -> None:
+    """Set the patent's conversion status, logging a change for the index when it changes."""
     # The search index filters on conversion status, so every change goes to the change log.
     if patent.conversion_status is status:
         return
@@ -130,13 +131,13 @@ def declare(
 ) -> OpenLicenceDeclaration:
     """Record an open-licence declaration and mark the patent open_licence."""
     today = today or today_utc()
-    patent = _patent(session, patent_id)
+    patent = get_or_404(session, Patent, patent_id, "patent")
     _require_owner(principal, patent)
     _check_declaration(patent, request, today)
     _ensure_declarable(session, patent_id, today)
     declaration = _new_declaration(patent_id, principal.org_id, request)
     session.add(declaration)
-    _set_conversion(session, patent, ConversionStatus.OPEN_LICENCE)
+    set_conversion(session, patent, ConversionStatus.OPEN_LICENCE)
     try:
         session.flush()
     except IntegrityError:
@@ -150,10 +151,7 @@ def declare(
 
 def get_declaration(session: Session, declaration_id: int) -> OpenLicenceDeclaration:
     """A declaration by id (withdrawn ones stay readable)."""
-    declaration = session.get(OpenLicenceDeclaration, declaration_id)
-    if declaration is None:
-        raise NotFound(f"open-licence declaration {declaration_id} does not exist")
-    return declaration
+    return get_or_404(session, OpenLicenceDeclaration, declaration_id, "open-licence declaration")
 
 
 def withdraw(
@@ -166,7 +164,7 @@ def withdraw(
     """Withdraw a declaration; licences already granted stay valid."""
     today = today or today_utc()
     declaration = get_declaration(session, declaration_id)
-    patent = _patent(session, declaration.patent_id)
+    patent = get_or_404(session, Patent, declaration.patent_id, "patent")
     _require_owner(principal, patent)
     if declaration.status is DeclarationStatus.WITHDRAWN:
         raise Conflict(f"declaration {declaration_id} was already withdrawn")
@@ -175,7 +173,7 @@ def withdraw(
     declaration.withdrawal_reason = reason.strip()
     session.add(declaration)
     licensed = bool(active_licences(session, declaration.patent_id, today))
-    _set_conversion(
+    set_conversion(
         session, patent, ConversionStatus.LICENSED if licensed else ConversionStatus.IDLE
     )
     session.flush()
@@ -193,7 +191,7 @@ def _licence_start(
 ) -> tuple[Patent, date]:
     if declaration.status is not DeclarationStatus.ACTIVE:
         raise Conflict(f"declaration {declaration.id} was withdrawn; no new licences")
-    patent = _patent(session, declaration.patent_id)
+    patent = get_or_404(session, Patent, declaration.patent_id, "patent")
     lapsed = rules.check_patent_in_force(patent.legal_status, patent.expiry_date, today)
     if lapsed:
         raise Conflict(f"patent {patent.id} is no longer in force: {lapsed[0].message}")

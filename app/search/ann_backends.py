@@ -71,8 +71,7 @@ class FlatBackend:
 
     def upsert(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         """Replace any existing vectors of ``ids``, then add."""
-        if len(self):
-            self._index.remove_ids(faiss.IDSelectorBatch(ids))
+        self.delete(ids)
         self._index.add_with_ids(vectors, ids)
 
     def delete(self, ids: np.ndarray) -> None:

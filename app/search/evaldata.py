@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from app.errors import BadRequest
+from app.search.provision import sha256_of
 
 
 @dataclass
@@ -34,11 +35,7 @@ class EvalCorpus:
 
 def file_digest(path: Path) -> str:
     """First 16 hex digits of the file's SHA-256 (cache keys)."""
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()[:16]
+    return sha256_of(path)[:16]
 
 
 def _read_jsonl(path: Path) -> list[tuple[int, dict[str, object]]]:
@@ -165,3 +162,11 @@ def text_digest(texts: Sequence[str]) -> str:
     for text in texts:
         h.update(text.encode("utf-8") + b"\x00")
     return h.hexdigest()[:16]
+
+
+def embedding_key(model: str, kind: str, texts: Sequence[str]) -> str:
+    """Cache key of ``texts`` encoded by ``model`` as queries ("q") or documents ("d").
+
+    One format for ``eval``, the engine's scheme prior and the benchmarks, so they share vectors.
+    """
+    return f"emb-{model}-{kind}-{text_digest(texts)}"

@@ -18,7 +18,7 @@ import numpy as np
 from app.catalog.ipc import SCHEME_RELATIVE_PATH
 from app.search.calibration import DEFAULT_CALIBRATION, Calibration
 from app.search.encoder import Encoder
-from app.search.evaldata import EvalCorpus, Run, cached_vectors, text_digest
+from app.search.evaldata import EvalCorpus, Run, cached_vectors, embedding_key
 from app.search.ipc_inference import IpcTable, SchemePrior, read_scheme_titles
 from app.search.lexical import LexicalIndex
 from app.search.ranking import Ranking, RankingParams, rank_hybrid
@@ -60,7 +60,7 @@ def embed(index: EvalIndex, texts: Sequence[str], kind: str) -> np.ndarray:
     encode = encoder.encode_queries if kind == "q" else encoder.encode_documents
     if index.cache_dir is None:
         return encode(texts)
-    key = f"emb-{encoder.name}-{kind}-{text_digest(texts)}"
+    key = embedding_key(encoder.name, kind, texts)
     return cached_vectors(index.cache_dir, key, lambda: encode(texts))
 
 

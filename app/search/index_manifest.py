@@ -69,7 +69,7 @@ def check_files(directory: Path, manifest: Manifest) -> None:
 
 
 def fsync_file(path: Path) -> None:
-    """Flush a written file to disk so the manifest never points at unwritten data."""
+    """Flush a file (or a folder's renames) to disk so a manifest never names unwritten data."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -77,23 +77,20 @@ def fsync_file(path: Path) -> None:
         os.close(fd)
 
 
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` beside ``path``, flush it, then rename it over ``path`` in one step."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    fsync_file(tmp)
+    os.replace(tmp, path)
+
+
 def commit_manifest(directory: Path, manifest: Manifest) -> None:
     """Atomically replace ``manifest.json``, then remove data files the new one doesn't name."""
-    tmp = directory / f".{MANIFEST}.tmp"
-    tmp.write_text(json.dumps(asdict(manifest), indent=2, sort_keys=True), encoding="utf-8")
-    fsync_file(tmp)
-    os.replace(tmp, directory / MANIFEST)
-    _fsync_dir(directory)
+    write_atomic(directory / MANIFEST, json.dumps(asdict(manifest), indent=2, sort_keys=True))
+    # Make the rename itself durable.
+    fsync_file(directory)
     keep = set(manifest.files.values()) | {MANIFEST}
     for path in directory.iterdir():
         if path.name not in keep and path.name.startswith(("vectors-", "labels-")):
             path.unlink(missing_ok=True)
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Make the rename itself durable."""
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -6,6 +6,7 @@ indexed only while published, since only published needs may be matched.
 
 import time
 from collections.abc import Callable, Iterator, Sequence
+from typing import TypeVar
 
 import numpy as np
 from sqlalchemy import func
@@ -27,6 +28,7 @@ REBUILD_BATCH = 2_000
 # and how many such ids are remembered at most.
 GAP_TIMEOUT_S = 300.0
 MAX_GAPS = 10_000
+Row = TypeVar("Row", Patent, TechNeed)
 
 
 def _batches(session: Session, model: type[Patent] | type[TechNeed]) -> Iterator[list[int]]:
@@ -39,25 +41,25 @@ def _batches(session: Session, model: type[Patent] | type[TechNeed]) -> Iterator
         yield ids[start : start + REBUILD_BATCH]
 
 
-def load_patents(session: Session, ids: Sequence[int]) -> list[Patent]:
-    """Patent rows of ``ids`` (missing ones are left out), ordered by id."""
-    rows: list[Patent] = []
+def _load_rows(session: Session, model: type[Row], ids: Sequence[int]) -> list[Row]:
+    """Rows of ``model`` with ``ids`` (missing ones are left out), ordered by id."""
+    rows: list[Row] = []
     # In batches: SQLite caps the number of bound parameters of one statement.
     for start in range(0, len(ids), REBUILD_BATCH):
         batch = list(ids[start : start + REBUILD_BATCH])
-        stmt = select(Patent).where(col(Patent.id).in_(batch)).order_by(col(Patent.id))
+        stmt = select(model).where(col(model.id).in_(batch)).order_by(col(model.id))
         rows.extend(session.exec(stmt))
     return rows
+
+
+def load_patents(session: Session, ids: Sequence[int]) -> list[Patent]:
+    """Patent rows of ``ids`` (missing ones are left out), ordered by id."""
+    return _load_rows(session, Patent, ids)
 
 
 def load_needs(session: Session, ids: Sequence[int]) -> list[TechNeed]:
     """Need rows of ``ids`` (missing ones are left out), ordered by id."""
-    rows: list[TechNeed] = []
-    for start in range(0, len(ids), REBUILD_BATCH):
-        batch = list(ids[start : start + REBUILD_BATCH])
-        stmt = select(TechNeed).where(col(TechNeed.id).in_(batch)).order_by(col(TechNeed.id))
-        rows.extend(session.exec(stmt))
-    return rows
+    return _load_rows(session, TechNeed, ids)
 
 
 def index_patents(

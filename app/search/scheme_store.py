@@ -19,7 +19,7 @@ import numpy as np
 from app.catalog.ipc import SCHEME_RELATIVE_PATH
 from app.errors import ServiceUnavailable
 from app.search.encoder import Encoder
-from app.search.evaldata import text_digest
+from app.search.evaldata import embedding_key, file_digest
 from app.search.index_manifest import fsync_file
 from app.search.ipc_inference import SchemePrior, read_scheme_titles
 from app.settings import Settings
@@ -41,7 +41,7 @@ def scheme_path(settings: Settings) -> Path:
 
 def scheme_file_name(csv_path: Path, model: str, dim: int) -> str:
     """The prior's file name: a digest of the scheme file's bytes and a tag of the model."""
-    digest = hashlib.sha256(csv_path.read_bytes()).hexdigest()[:16]
+    digest = file_digest(csv_path)
     tag = hashlib.sha256(f"{model}:{dim}".encode()).hexdigest()[:8]
     return f"{SCHEME_PREFIX}{digest}-{tag}.npz"
 
@@ -67,7 +67,7 @@ def _encode_titles(
     encoder: Encoder, titles: list[str], cache_dir: Path | None, progress: Progress | None
 ) -> np.ndarray:
     """Scheme title vectors: from the eval cache when it has them, else encoded in batches."""
-    key = f"emb-{encoder.name}-d-{text_digest(titles)}.npy"
+    key = embedding_key(encoder.name, "d", titles) + ".npy"
     cached = None if cache_dir is None else cache_dir / key
     if cached is not None and cached.is_file():
         vectors = np.load(cached)

@@ -19,7 +19,6 @@ the old manifest a moment ago can still load its files.
 
 import json
 import logging
-import os
 import secrets
 import shutil
 from dataclasses import asdict, dataclass, field
@@ -30,7 +29,7 @@ import numpy as np
 
 from app.errors import ServiceUnavailable
 from app.search.ann_params import AnnParams
-from app.search.index_manifest import fsync_file
+from app.search.index_manifest import fsync_file, write_atomic
 from app.search.ipc_inference import IpcTable, SchemePrior
 from app.search.lexical import LexicalIndex, Tokenizer
 from app.search.scheme_store import load_scheme, remove_stale_schemes
@@ -219,10 +218,7 @@ def save_indexes(index_dir: Path, indexes: EngineIndexes, model: str, dim: int) 
             created_at=datetime.now(UTC).isoformat(timespec="seconds"),
             scheme=indexes.scheme_file,
         )
-        tmp = index_dir / f".{ENGINE_MANIFEST}.tmp"
-        tmp.write_text(json.dumps(asdict(manifest), indent=2), encoding="utf-8")
-        fsync_file(tmp)
-        os.replace(tmp, index_dir / ENGINE_MANIFEST)
+        write_atomic(index_dir / ENGINE_MANIFEST, json.dumps(asdict(manifest), indent=2))
         committed = True
     finally:
         if not committed:

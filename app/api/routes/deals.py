@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from sqlmodel import Session, col, or_, select
 
 from app.api.deps import PrincipalDep, SessionDep, SettingsDep, require_roles
-from app.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, SortSpec, paginate
+from app.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, paginate_by_id
 from app.api.principal import Principal, Role
 from app.api.schemas.common import DbId, Page, problem_responses
 from app.api.writes import commit_and_sync
@@ -43,7 +43,6 @@ IdempotencyKey = Annotated[
     ),
 ]
 StationOrAdmin = Annotated[Principal, Depends(require_roles(Role.STATION))]
-_SORT: SortSpec[Deal] = SortSpec("id", col(Deal.id), lambda d: d.id)
 
 
 def deal_out(deal: Deal) -> DealOut:
@@ -119,10 +118,9 @@ def list_deals(
         stmt = stmt.where(or_(mine, column.is_(None)) if principal.role is Role.STATION else mine)
     if state is not None:
         stmt = stmt.where(Deal.state == state)
-    rows, next_cursor = paginate(
-        session, stmt, sort=_SORT, id_column=col(Deal.id), descending=True, cursor=cursor,
-        limit=limit,
-    )  # fmt: skip
+    rows, next_cursor = paginate_by_id(
+        session, stmt, col(Deal.id), descending=True, cursor=cursor, limit=limit
+    )
     return Page(items=[deal_out(d) for d in rows], next_cursor=next_cursor)
 
 

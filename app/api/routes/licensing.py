@@ -5,13 +5,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from sqlmodel import Session
 
+from app.api.access import get_or_404
 from app.api.deps import MatcherDep, PrincipalDep, SessionDep, require_roles
 from app.api.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from app.api.principal import Principal, Role
 from app.api.schemas.common import DbId, Page, problem_responses
 from app.api.writes import commit_and_sync
 from app.catalog.models import Patent
-from app.errors import NotFound
 from app.licensing import listing, service
 from app.licensing.advice import AdviceParams, declaration_advice, open_licence_candidates
 from app.licensing.models import DeclarationStatus, OpenLicenceDeclaration, PaymentMode
@@ -34,9 +34,7 @@ EnterpriseDep = Annotated[Principal, Depends(require_roles(Role.ENTERPRISE))]
 
 
 def _out(session: Session, declaration: OpenLicenceDeclaration) -> DeclarationOut:
-    patent = session.get(Patent, declaration.patent_id)
-    if patent is None:
-        raise NotFound(f"patent {declaration.patent_id} does not exist")
+    patent = get_or_404(session, Patent, declaration.patent_id, "patent")
     return declaration_out(declaration, patent)
 
 

@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from sqlmodel import col, select
 
-from app.api.access import get_visible_need, need_visible
+from app.api.access import get_or_404, get_visible_need, need_visible
 from app.api.codes import clean_ipc_prefix
 from app.api.deps import MatcherDep, PrincipalDep, SessionDep
 from app.api.principal import Principal
@@ -25,7 +25,6 @@ from app.api.schemas.matching import (
 )
 from app.catalog.enums import LegalStatus, OrgKind, PatentType
 from app.catalog.models import Organisation, Patent, TechNeed
-from app.errors import NotFound
 from app.search.engine import Match, MatchFilters, MatchResult
 
 router = APIRouter(tags=["matching"])
@@ -161,8 +160,7 @@ def match_patent(
     k: KQuery = 10,
 ) -> NeedMatches:
     """Patent → needs."""
-    if session.get(Patent, patent_id) is None:
-        raise NotFound(f"patent {patent_id} does not exist")
+    get_or_404(session, Patent, patent_id, "patent")
     return _need_matches(session, principal, matcher.match_patent(session, patent_id, k))
 
 
@@ -182,6 +180,5 @@ def match_portfolio(
     k: KQuery = 10,
 ) -> NeedMatches:
     """Portfolio → needs."""
-    if session.get(Organisation, org_id) is None:
-        raise NotFound(f"organisation {org_id} does not exist")
+    get_or_404(session, Organisation, org_id, "organisation")
     return _need_matches(session, principal, matcher.match_portfolio(session, org_id, k))

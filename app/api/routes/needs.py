@@ -9,7 +9,7 @@ from sqlmodel import col, select
 from app.api.access import ensure_owner, get_visible_need, owner_for_write, owning_org
 from app.api.codes import clean_industry, clean_region, clean_region_prefix
 from app.api.deps import MatcherDep, PrincipalDep, SessionDep, require_roles
-from app.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, SortSpec, paginate
+from app.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, paginate_by_id
 from app.api.principal import Principal, Role
 from app.api.schemas.common import DbId, Page, problem_responses
 from app.api.schemas.needs import NeedCreate, NeedOut, NeedUpdate
@@ -229,14 +229,7 @@ def list_needs(
         stmt = stmt.where(col(TechNeed.region).startswith(prefix))
     if industry_prefix:
         stmt = stmt.where(_industry_filter(industry_prefix))
-    sort: SortSpec[TechNeed] = SortSpec("id", col(TechNeed.id), key_of=lambda n: n.id)
-    items, next_cursor = paginate(
-        session,
-        stmt,
-        sort=sort,
-        id_column=col(TechNeed.id),
-        descending=True,
-        cursor=cursor,
-        limit=limit,
+    items, next_cursor = paginate_by_id(
+        session, stmt, col(TechNeed.id), descending=True, cursor=cursor, limit=limit
     )
     return Page(items=[NeedOut.model_validate(n) for n in items], next_cursor=next_cursor)

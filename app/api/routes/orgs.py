@@ -5,17 +5,17 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from sqlmodel import col, select
 
-from app.api.access import org_view, sees_private
+from app.api.access import get_or_404, org_view, sees_private
 from app.api.codes import clean_coverage, clean_region, clean_region_prefix, clean_uscc
 from app.api.deps import PrincipalDep, SessionDep, require_roles
-from app.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, SortSpec, paginate
+from app.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, paginate_by_id
 from app.api.principal import Principal, Role
 from app.api.schemas.common import DbId, Page, problem_responses
 from app.api.schemas.orgs import OrgCreate, OrgPrivate, OrgPublic, OrgUpdate
 from app.api.writes import commit_and_sync
 from app.catalog.enums import OrgKind
 from app.catalog.models import Organisation
-from app.errors import Conflict, Forbidden, NotFound
+from app.errors import Conflict, Forbidden
 
 router = APIRouter(prefix="/organisations", tags=["organisations"])
 
@@ -26,13 +26,6 @@ def _ensure_unique_uscc(session: SessionDep, uscc: str | None, org_id: int | Non
     found = session.exec(select(Organisation).where(Organisation.uscc == uscc)).first()
     if found is not None and found.id != org_id:
         raise Conflict(f"organisation {found.id} already has USCC {uscc}")
-
-
-def _get(session: SessionDep, org_id: int) -> Organisation:
-    org = session.get(Organisation, org_id)
-    if org is None:
-        raise NotFound(f"organisation {org_id} does not exist")
-    return org
 
 
 @router.post(
@@ -74,7 +67,7 @@ def create_org(
 )
 def read_org(org_id: DbId, session: SessionDep, principal: PrincipalDep) -> OrgPublic | OrgPrivate:
     """Read one organisation in the view the caller is entitled to."""
-    return org_view(_get(session, org_id), principal)
+    return org_view(get_or_404(session, Organisation, org_id, "organisation"), principal)
 
 
 @router.patch(
@@ -88,7 +81,7 @@ def update_org(
     org_id: DbId, body: OrgUpdate, session: SessionDep, principal: PrincipalDep
 ) -> OrgPrivate:
     """Update an organisation (self or admin)."""
-    org = _get(session, org_id)
+    org = get_or_404(session, Organisation, org_id, "organisation")
     if not sees_private(principal, org.id):
         raise Forbidden(f"you may only update your own organisation, not organisation {org_id}")
     changes = body.model_dump(exclude_unset=True)
@@ -137,18 +130,7 @@ def list_orgs(
     prefix = clean_region_prefix(region_prefix)
     if prefix:
         stmt = stmt.where(col(Organisation.region).startswith(prefix))
-    sort: SortSpec[Organisation] = SortSpec(
-        "id",
-        col(Organisation.id),
-        key_of=lambda o: o.id,
-    )
-    items, next_cursor = paginate(
-        session,
-        stmt,
-        sort=sort,
-        id_column=Organisation.id,
-        descending=False,
-        cursor=cursor,
-        limit=limit,
+    items, next_cursor = paginate_by_id(
+        session, stmt, col(Organisation.id), descending=False, cursor=cursor, limit=limit
     )
     return Page(items=[org_view(o, principal) for o in items], next_cursor=next_cursor)

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query, Response
 from sqlmodel import col, select
 
-from app.api.access import ensure_owner, owner_for_write, owning_org
+from app.api.access import ensure_owner, get_or_404, owner_for_write, owning_org
 from app.api.codes import clean_ipc_prefix
 from app.api.deps import MatcherDep, PrincipalDep, SessionDep, require_roles
 from app.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, SortSpec, paginate
@@ -23,7 +23,7 @@ from app.catalog.models import Patent
 from app.catalog.text import converter, to_simplified
 from app.deals.models import Deal
 from app.deals.scanner import forget_patent
-from app.errors import Conflict, NotFound
+from app.errors import Conflict
 from app.licensing.models import OpenLicenceDeclaration, PatentLicence
 from app.licensing.service import active_declaration
 
@@ -59,13 +59,6 @@ def _sort_spec(sort: PatentSort) -> SortSpec[Patent]:
 
 # Simplified→Traditional conversions tried for title search: standard and Taiwan forms.
 _S2T = ("s2t", "s2tw")
-
-
-def _get(session: SessionDep, patent_id: int) -> Patent:
-    patent = session.get(Patent, patent_id)
-    if patent is None:
-        raise NotFound(f"patent {patent_id} does not exist")
-    return patent
 
 
 def _save(session: SessionDep, matcher: Any, patent: Patent, op: ChangeOp) -> None:
@@ -130,7 +123,7 @@ def create_patent(
 )
 def read_patent(patent_id: DbId, session: SessionDep, _principal: PrincipalDep) -> Patent:
     """Read one patent."""
-    return _get(session, patent_id)
+    return get_or_404(session, Patent, patent_id, "patent")
 
 
 @router.patch(
@@ -148,7 +141,7 @@ def update_patent(
     matcher: MatcherDep,
 ) -> Patent:
     """Update a patent (owner or admin)."""
-    patent = _get(session, patent_id)
+    patent = get_or_404(session, Patent, patent_id, "patent")
     ensure_owner(principal, patent.owner_org_id, f"patent {patent_id}")
     changes = body.model_dump(exclude_unset=True)
     new_owner = changes.get("owner_org_id")
@@ -173,7 +166,7 @@ def delete_patent(
     patent_id: DbId, session: SessionDep, principal: TtoOrAdmin, matcher: MatcherDep
 ) -> Response:
     """Delete a patent (owner or admin)."""
-    patent = _get(session, patent_id)
+    patent = get_or_404(session, Patent, patent_id, "patent")
     ensure_owner(principal, patent.owner_org_id, f"patent {patent_id}")
     _ensure_deletable(session, patent_id)
     forget_patent(session, patent_id)
