@@ -22,6 +22,7 @@ import numpy as np
 
 from app.catalog.text import normalise_for_search
 from app.errors import ServiceUnavailable
+from app.search.index_manifest import write_atomic
 
 LEXICAL_FORMAT = 1
 TOKENS_FILE = "tokens.jsonl"
@@ -236,11 +237,12 @@ class LexicalIndex:
         with tmp.open("w", encoding="utf-8") as f:
             for doc_id, tokens in items:
                 f.write(json.dumps({"id": doc_id, "t": tokens}, ensure_ascii=False) + "\n")
+            # On disk before the rename: an engine manifest written next may name this file.
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, directory / TOKENS_FILE)
         params = {"format": LEXICAL_FORMAT, "k1": self.k1, "b": self.b, "documents": len(items)}
-        tmp = directory / (PARAMS_FILE + ".tmp")
-        tmp.write_text(json.dumps(params), encoding="utf-8")
-        os.replace(tmp, directory / PARAMS_FILE)
+        write_atomic(directory / PARAMS_FILE, json.dumps(params))
 
     @classmethod
     def load(cls, directory: Path, *, tokenizer: Tokenizer | None = None) -> LexicalIndex:
