@@ -8,19 +8,13 @@ import typer
 
 from app.api.keys import active_admin_key, create_key, list_keys, revoke_key
 from app.api.principal import Role
+from app.cli_errors import fail
 from app.db import engine_from_settings, session_scope
 from app.errors import AppError
 from app.settings import get_settings
 
 serve_app = typer.Typer(help="Run the HTTP API.")
 keys_app = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=True)
-
-
-def _fail(error: AppError) -> typer.Exit:
-    typer.secho(f"error: {error.detail}", err=True, fg=typer.colors.RED)
-    for item in error.extra.get("errors", []):
-        typer.secho(f"  {item['field']}: {item['message']}", err=True, fg=typer.colors.RED)
-    return typer.Exit(code=1)
 
 
 @serve_app.callback(invoke_without_command=True)
@@ -58,7 +52,7 @@ def create(
             )
             key_id, expires = key.id, key.expires_at
     except AppError as error:
-        raise _fail(error) from None
+        raise fail(error) from None
     finally:
         engine.dispose()
     typer.echo(f"created key {key_id} ({role.value}, organisation {org or '-'})")
@@ -128,7 +122,7 @@ def revoke(key_id: Annotated[int, typer.Argument(help="Key id (see `keys list`)"
             key = revoke_key(session, key_id)
             prefix = key.prefix
     except AppError as error:
-        raise _fail(error) from None
+        raise fail(error) from None
     finally:
         engine.dispose()
     typer.echo(f"revoked key {key_id} ({prefix})")

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import typer
 
+from app.cli_errors import fail
 from app.errors import AppError
 from app.settings import get_settings
 
@@ -22,14 +23,6 @@ model_app = typer.Typer(
 index_app = typer.Typer(
     help="Search indexes: rebuild from the database, status.", no_args_is_help=True
 )
-
-
-def fail(error: AppError) -> typer.Exit:
-    """Print an expected error plainly (no traceback) and give the exit to raise."""
-    typer.secho(f"error: {error.detail}", err=True, fg=typer.colors.RED)
-    for item in error.extra.get("errors", []):
-        typer.secho(f"  {item.get('field')}: {item.get('message')}", err=True)
-    return typer.Exit(code=1)
 
 
 @model_app.command("fetch")

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from app.cli_errors import fail
 from app.errors import AppError
-from app.search.cli import fail
 from app.settings import Settings, get_settings
 
 if TYPE_CHECKING:
