@@ -66,13 +66,8 @@ def _explanation(match: Match) -> ExplanationOut:
     return ExplanationOut.model_validate(asdict(match.explanation))
 
 
-def _ordered(result: MatchResult) -> list[Match]:
-    # Ties broken by id so equal scores always come back in the same order.
-    return sorted(result.matches, key=lambda m: (-m.score, m.id))
-
-
 def _patent_matches(session: SessionDep, result: MatchResult) -> PatentMatches:
-    matches = _ordered(result)
+    matches = result.matches  # best first, ties by id (MatchEngine._result)
     ids = [m.id for m in matches]
     rows = {p.id: p for p in session.exec(select(Patent).where(col(Patent.id).in_(ids)))}
     out = [
@@ -90,7 +85,7 @@ def _patent_matches(session: SessionDep, result: MatchResult) -> PatentMatches:
 
 
 def _need_matches(session: SessionDep, principal: Principal, result: MatchResult) -> NeedMatches:
-    matches = _ordered(result)
+    matches = result.matches  # best first, ties by id (MatchEngine._result)
     ids = [m.id for m in matches]
     rows = {n.id: n for n in session.exec(select(TechNeed).where(col(TechNeed.id).in_(ids)))}
     out = [
