@@ -1,11 +1,11 @@
 """The outcome of an import: counts, row issues, and the CSV error report users open in Excel."""
 
-import csv
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from app.catalog.records import Issues
+from app.csv_safe import SafeCsvWriter
 
 ERROR_REPORT_DIR = Path("import-errors")
 ERROR_REPORT_COLUMNS = ("row", "field", "reason", "value", "level")
@@ -77,7 +77,7 @@ def write_error_report(report: ImportReport, path: Path) -> Path:
     rows += [(issue, "warning") for issue in report.warnings]
     rows.sort(key=lambda pair: (pair[0].row, pair[1]))
     with path.open("w", encoding="utf-8-sig", newline="") as handle:
-        writer = csv.writer(handle)
+        writer = SafeCsvWriter(handle)
         writer.writerow(ERROR_REPORT_COLUMNS)
         for issue, level in rows:
             writer.writerow((issue.row, issue.field, issue.reason, issue.value or "", level))

@@ -6,7 +6,6 @@ grouped by the deal: the demand's region and industry, the patent's IPC section,
 organisation, the month the deal was requested (contracts: the month they were signed).
 """
 
-import csv
 import io
 from collections import defaultdict
 from datetime import date, datetime
@@ -18,6 +17,7 @@ from sqlmodel import Session, col, select
 
 from app.catalog.enums import ConversionStatus, LegalStatus
 from app.catalog.models import Organisation, Patent
+from app.csv_safe import SafeCsvWriter
 from app.deals.models import Deal, DealContract
 from app.deals.states import SIGNED_STATES, DealState
 from app.licensing.models import LicenceKind, OpenLicenceDeclaration, PatentLicence
@@ -180,7 +180,7 @@ _SCALARS = [n for n in FigureRow.model_fields if n not in ("key", "label", "deal
 def figures_csv(rows: list[FigureRow]) -> str:
     """The figures as CSV: one row per group, one deals_<state> column per deal state."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = SafeCsvWriter(buffer, lineterminator="\n")
     states = [s.value for s in DealState]
     writer.writerow(["key", "label", *_SCALARS, *(f"deals_{s}" for s in states)])
     for row in rows:
