@@ -28,3 +28,7 @@ app.add_typer(eval_app, name="eval")
 def main() -> None:
     """Console-script entry point."""
     app()
+
+
+if __name__ == "__main__":
+    main()
