@@ -26,6 +26,7 @@ from app.licensing.schemas import (
     declaration_out,
     licence_out,
 )
+from app.types import Line
 
 router = APIRouter(tags=["open licensing"])
 
@@ -49,10 +50,12 @@ def _out(session: Session, declaration: OpenLicenceDeclaration) -> DeclarationOu
 def list_open_licences(
     session: SessionDep,
     _principal: PrincipalDep,
-    ipc: Annotated[str | None, Query(description="IPC prefix, e.g. H01M", max_length=20)] = None,
+    ipc: Annotated[Line | None, Query(description="IPC prefix, e.g. H01M", max_length=20)] = None,
     payment_mode: PaymentMode | None = None,
     status: DeclarationStatus | None = DeclarationStatus.ACTIVE,
-    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+    cursor: Annotated[
+        Line | None, Query(max_length=200, description="next_cursor of the previous page")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> Page[DeclarationOut]:
     """List declarations."""

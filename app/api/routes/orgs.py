@@ -16,6 +16,7 @@ from app.api.writes import commit_and_sync
 from app.catalog.enums import OrgKind
 from app.catalog.models import Organisation
 from app.errors import Conflict, Forbidden
+from app.types import Line
 
 router = APIRouter(prefix="/organisations", tags=["organisations"])
 
@@ -119,8 +120,10 @@ def list_orgs(
     session: SessionDep,
     principal: PrincipalDep,
     kind: Annotated[list[OrgKind] | None, Query(description="Organisation kinds")] = None,
-    region_prefix: Annotated[str | None, Query(examples=["3301"])] = None,
-    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+    region_prefix: Annotated[Line | None, Query(max_length=12, examples=["3301"])] = None,
+    cursor: Annotated[
+        Line | None, Query(max_length=200, description="next_cursor of the previous page")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> Page[OrgPrivate | OrgPublic]:
     """List organisations the caller may see, in their views."""
@@ -129,7 +132,7 @@ def list_orgs(
         stmt = stmt.where(col(Organisation.kind).in_(kind))
     prefix = clean_region_prefix(region_prefix)
     if prefix:
-        stmt = stmt.where(col(Organisation.region).startswith(prefix))
+        stmt = stmt.where(col(Organisation.region).startswith(prefix, autoescape=True))
     items, next_cursor = paginate_by_id(
         session, stmt, col(Organisation.id), descending=False, cursor=cursor, limit=limit
     )

@@ -26,6 +26,7 @@ from app.deals.scanner import forget_patent
 from app.errors import Conflict
 from app.licensing.models import OpenLicenceDeclaration, PatentLicence
 from app.licensing.service import active_declaration
+from app.types import Line
 
 router = APIRouter(prefix="/patents", tags=["patents"])
 
@@ -181,7 +182,7 @@ def _has_ipc_prefix(prefix: str) -> Any:
     compact = clean_ipc_prefix(prefix) or ""
     stored = compact[:4] + (" " + compact[4:] if len(compact) > 4 else "")
     # The codes are a JSON list of normalised strings; a quote anchors the prefix at a code start.
-    return sa.cast(col(Patent.ipc_codes), sa.String).contains(f'"{stored}')
+    return sa.cast(col(Patent.ipc_codes), sa.String).contains(f'"{stored}', autoescape=True)
 
 
 def _filtered(
@@ -208,7 +209,9 @@ def _filtered(
         # scripts, Taiwan's Traditional variants included.
         text = q.strip()
         variants = {text, to_simplified(text), *(converter(c).convert(text) for c in _S2T)}
-        stmt = stmt.where(sa.or_(*(col(Patent.title).contains(v) for v in variants)))
+        stmt = stmt.where(
+            sa.or_(*(col(Patent.title).contains(v, autoescape=True) for v in variants))
+        )
     return stmt
 
 
@@ -224,15 +227,17 @@ def _filtered(
 def list_patents(
     session: SessionDep,
     _principal: PrincipalDep,
-    ipc_prefix: Annotated[str | None, Query(examples=["H01M"])] = None,
+    ipc_prefix: Annotated[Line | None, Query(max_length=20, examples=["H01M"])] = None,
     legal_status: Annotated[list[LegalStatus] | None, Query()] = None,
     patent_type: Annotated[list[PatentType] | None, Query()] = None,
     owner_org_id: DbId | None = None,
     conversion_status: Annotated[list[ConversionStatus] | None, Query()] = None,
-    q: Annotated[str | None, Query(description="Text in the title", examples=["锂电池"])] = None,
+    q: Annotated[
+        Line | None, Query(max_length=200, description="Text in the title", examples=["锂电池"])
+    ] = None,
     sort: PatentSort = PatentSort.UPDATED_AT,
     order: Annotated[str, Query(pattern="^(asc|desc)$")] = "desc",
-    cursor: str | None = None,
+    cursor: Annotated[Line | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> Page[PatentOut]:
     """List patents with filters, sorting and cursor pagination."""
