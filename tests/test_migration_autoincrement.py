@@ -41,7 +41,9 @@ def _seed(url: str) -> tuple[int, int]:
         session.add(org)
         session.flush()
         assert org.id is not None
-        patents = [Patent(natural_key=f"k{i}", title=f"专利{i}", owner_org_id=org.id) for i in (1, 2)]
+        patents = [
+            Patent(natural_key=f"k{i}", title=f"专利{i}", owner_org_id=org.id) for i in (1, 2)
+        ]
         session.add_all(patents)
         session.flush()
         declaration = OpenLicenceDeclaration(
@@ -74,10 +76,13 @@ def test_migration_rebuilds_tables_with_their_rows_and_references(tmp_path: Path
     with Session(engine) as session:
         session.delete(session.get(Patent, last_patent))
         session.commit()
-        again = Patent(natural_key="k3", title="专利3", owner_org_id=org_id, filing_date=date.today())
+        again = Patent(
+            natural_key="k3", title="专利3", owner_org_id=org_id, filing_date=date.today()
+        )
         session.add(again)
         session.commit()
-        assert again.id is not None and again.id > last_patent
+        assert again.id is not None
+        assert again.id > last_patent
     engine.dispose()
 
 

@@ -86,7 +86,12 @@ def test_multi_line_text_keeps_newlines_and_tabs(client: TestClient, tto: Actor)
 
 @pytest.mark.parametrize(
     "path",
-    ["/patents?q=a%00b", "/needs?region_prefix=33%00", "/ipc?q=H01M%00", "/organisations?cursor=%00"],
+    [
+        "/patents?q=a%00b",
+        "/needs?region_prefix=33%00",
+        "/ipc?q=H01M%00",
+        "/organisations?cursor=%00",
+    ],
 )
 def test_control_characters_in_query_parameters_are_422(
     client: TestClient, enterprise: Actor, path: str
@@ -98,7 +103,9 @@ def test_name_lists_are_bounded_and_deduplicated(client: TestClient, tto: Actor)
     many = [f"权利人{i}" for i in range(101)]
     response = client.post(f"{BASE}/patents", json=patent_body(patentees=many), headers=tto.headers)
     assert _fields(assert_problem(response, 422)) == {"patentees"}
-    repeated = patent_body(patentees=["浙江大学", "浙江大学", "杭州研究院"], ipc_codes=["H01M4/36"] * 3)
+    repeated = patent_body(
+        patentees=["浙江大学", "浙江大学", "杭州研究院"], ipc_codes=["H01M4/36"] * 3
+    )
     created = client.post(f"{BASE}/patents", json=repeated, headers=tto.headers)
     assert created.status_code == 201, created.text
     assert created.json()["patentees"] == ["浙江大学", "杭州研究院"]

@@ -1,0 +1,51 @@
+"""CSV formula injection regressions: the figures export (HTTP) and the import error file (CLI)."""
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from app.catalog.cli import import_app
+from tests.api.conftest import Actor
+from tests.api.helpers import patent_body
+
+FORMULA = "=cmd|' /C calc'!A0"
+
+
+def test_figures_csv_neutralises_organisation_names(client: TestClient, admin: Actor) -> None:
+    org = {"kind": "university", "name": FORMULA, "region": "330106"}
+    created = client.post("/api/v1/organisations", json=org, headers=admin.headers)
+    assert created.status_code == 201, created.text
+    patent = patent_body(owner_org_id=created.json()["id"])
+    assert client.post("/api/v1/patents", json=patent, headers=admin.headers).status_code == 201
+    response = client.get(
+        "/api/v1/figures", params={"group_by": "org", "format": "csv"}, headers=admin.headers
+    )
+    assert response.status_code == 200, response.text
+    cells = [cell for row in csv.reader(io.StringIO(response.text)) for cell in row]
+    assert "'" + FORMULA in cells
+    assert FORMULA not in cells
+    assert not any(cell.startswith(("=", "+", "@")) for cell in cells)
+
+
+def test_import_error_file_neutralises_values(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATENTMATCH_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    monkeypatch.setenv("PATENTMATCH_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("PATENTMATCH_SHARED_DIR", str(tmp_path / "no-shared"))
+    source = tmp_path / "patents.csv"
+    source.write_text(f'申请号,专利名称\n"{FORMULA}",一种电池\n', encoding="utf-8")
+    result = CliRunner().invoke(import_app, ["patents", str(source), "--json"])
+    assert result.exit_code == 2, result.output
+    error_file = Path(json.loads(result.stdout)["error_file"])
+    with error_file.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert rows, "the rejected row is reported"
+    values = [cell for row in rows for cell in row.values()]
+    assert "'" + FORMULA in values
+    assert not any(cell.startswith(("=", "+", "@")) for cell in values)
