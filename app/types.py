@@ -58,6 +58,11 @@ def _checker(pattern: re.Pattern[str]) -> Any:
     return check
 
 
+def strip_control(text: str) -> str:
+    """``text`` without the characters no text field may hold (tabs and newlines stay)."""
+    return _CONTROL_MULTILINE.sub("", text)
+
+
 # One line of text (names, titles, codes, query parameters): no control characters at all.
 Line = Annotated[str, AfterValidator(_checker(_CONTROL))]
 # Free text over several lines (abstracts, claims, descriptions, notes): tabs and newlines too.

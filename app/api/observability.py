@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -174,7 +174,11 @@ def health_router() -> APIRouter:
         "Takes an admin API key or the configured `metrics_token` as a bearer token, unless "
         "`PATENTMATCH_METRICS_PUBLIC` is true.",
         dependencies=[Depends(require_metrics_access)],
-        responses=problem_responses(401, 403, 429),
+        response_class=PlainTextResponse,
+        responses={
+            **problem_responses(401, 403, 429),
+            200: {"content": {"text/plain": {"schema": {"type": "string"}}}},
+        },
     )
     def metrics(request: Request) -> Response:
         registry = request.app.state.metrics.registry

@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from typer.testing import CliRunner
 
 from app.catalog.cli import import_app
 from tests.api.conftest import Actor
-from tests.api.helpers import patent_body
+from tests.api.helpers import new_appno, patent_body
 
 FORMULA = "=cmd|' /C calc'!A0"
 
@@ -49,3 +50,26 @@ def test_import_error_file_neutralises_values(
     values = [cell for row in rows for cell in row.values()]
     assert "'" + FORMULA in values
     assert not any(cell.startswith(("=", "+", "@")) for cell in values)
+
+
+def test_control_characters_in_an_import_file_are_dropped(
+    client: TestClient, tto: Actor, tmp_path: Path
+) -> None:
+    # A NUL in an export made the whole batch fail on PostgreSQL.
+    appno = new_appno()
+    data = f"申请号,专利名称,分类号\n{appno},一种\x00钛合金\x01焊接方法,B23K 9/00\n".encode()
+    response = client.post(
+        "/api/v1/imports/patents",
+        files={"file": ("p.csv", data, "text/csv")},
+        headers=tto.headers,
+    )
+    assert response.status_code == 202, response.text
+    job = response.json()
+    for _ in range(200):
+        job = client.get(f"/api/v1/imports/{job['id']}", headers=tto.headers).json()
+        if job["status"] in {"succeeded", "failed"}:
+            break
+        time.sleep(0.05)
+    assert (job["status"], job["inserted"]) == ("succeeded", 1), job
+    found = client.get("/api/v1/patents", params={"q": "钛合金焊接"}, headers=tto.headers)
+    assert [p["title"] for p in found.json()["items"]] == ["一种钛合金焊接方法"]
