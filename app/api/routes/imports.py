@@ -12,13 +12,14 @@ from pydantic import TypeAdapter, ValidationError
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException
 
-from app.api.access import owner_for_write, owning_org, sees_private
 from app.api.deps import PrincipalDep, SessionDep, SettingsDep, require_roles
-from app.api.jobs import ImportJob, ImportTask, run_import_job
-from app.api.principal import Principal, Role
-from app.api.schemas.common import INT32_MAX, DbId, problem_responses
+from app.api.schemas.common import problem_responses
 from app.api.schemas.imports import ImportJobOut
+from app.auth.access import owner_for_write, owning_org, sees_private
+from app.auth.principal import Principal, Role
+from app.catalog.jobs import ImportJob, ImportTask, run_import_job
 from app.errors import NotFound, ValidationFailed
+from app.types import INT32_MAX, DbId
 
 router = APIRouter(prefix="/imports", tags=["imports"])
 

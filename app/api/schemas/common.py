@@ -4,12 +4,7 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel, Field
 
-from app.types import INT32_MAX, MAX_TEXT, YUAN_MAX, DbId, UtcDatetime
-
 T = TypeVar("T")
-
-
-__all__ = ["INT32_MAX", "MAX_TEXT", "YUAN_MAX", "DbId", "Page", "Problem", "UtcDatetime"]
 
 
 class Page(BaseModel, Generic[T]):

@@ -3,9 +3,8 @@
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 
-from app.api.schemas.common import UtcDatetime
 from app.catalog.enums import OrgKind
-from app.types import CodeList, Line
+from app.types import CodeList, Line, UtcDatetime
 
 _EXAMPLE: JsonDict = {
     "kind": "university",
