@@ -73,3 +73,17 @@ def test_control_characters_in_an_import_file_are_dropped(
     assert (job["status"], job["inserted"]) == ("succeeded", 1), job
     found = client.get("/api/v1/patents", params={"q": "钛合金焊接"}, headers=tto.headers)
     assert [p["title"] for p in found.json()["items"]] == ["一种钛合金焊接方法"]
+
+
+def test_every_csv_writer_is_the_formula_safe_one() -> None:
+    # Eval run files are tab-separated ids read back by score_run.py, not spreadsheets: an
+    # apostrophe there would change the ids being scored.
+    machine_formats = {"app/search/evaldata.py"}
+    root = Path(__file__).resolve().parents[2]
+    raw = {
+        str(path.relative_to(root))
+        for path in (root / "app").rglob("*.py")
+        if "csv.writer(" in path.read_text(encoding="utf-8")
+        or "csv.DictWriter(" in path.read_text(encoding="utf-8")
+    }
+    assert raw - machine_formats == {"app/csv_safe.py"}
