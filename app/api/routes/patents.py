@@ -16,8 +16,8 @@ from app.api.writes import commit_and_sync
 from app.auth.access import ensure_owner, owner_for_write, owning_org
 from app.auth.principal import Principal, Role
 from app.catalog.changes import record_change
-from app.catalog.codes import clean_ipc_prefix
 from app.catalog.enums import ChangeOp, ConversionStatus, EntityKind, LegalStatus, PatentType
+from app.catalog.ipc import IpcPrefix
 from app.catalog.models import Patent
 from app.catalog.text import converter, to_simplified
 from app.db import get_or_404
@@ -178,12 +178,10 @@ def delete_patent(
     return Response(status_code=204)
 
 
-def _has_ipc_prefix(prefix: str) -> Any:
+def _has_ipc_prefix(prefix: IpcPrefix) -> Any:
     """Any of the patent's IPC codes starts with ``prefix`` (typed with or without the space)."""
-    compact = clean_ipc_prefix(prefix) or ""
-    stored = compact[:4] + (" " + compact[4:] if len(compact) > 4 else "")
     # The codes are a JSON list of normalised strings; a quote anchors the prefix at a code start.
-    return sa.cast(col(Patent.ipc_codes), sa.String).contains(f'"{stored}')
+    return sa.cast(col(Patent.ipc_codes), sa.String).contains(f'"{prefix.stored}')
 
 
 def _filtered(
@@ -195,8 +193,9 @@ def _filtered(
     q: str | None,
 ) -> Any:
     stmt = select(Patent)
-    if ipc_prefix:
-        stmt = stmt.where(_has_ipc_prefix(ipc_prefix))
+    prefix = IpcPrefix.parse_optional(ipc_prefix)
+    if prefix is not None:
+        stmt = stmt.where(_has_ipc_prefix(prefix))
     if legal_status:
         stmt = stmt.where(col(Patent.legal_status).in_(legal_status))
     if patent_type:
