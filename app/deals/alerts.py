@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 from app.auth.principal import Principal
 from app.catalog.enums import LegalStatus, NeedStatus
 from app.catalog.models import Organisation, Patent, TechNeed
+from app.db import persisted_id
 from app.deals.alert_schemas import SubscriptionCreate
 from app.deals.events import invalid_field
 from app.deals.models import (
@@ -208,21 +209,21 @@ def enqueue(session: Session, event: PatentEvent, now: datetime) -> int:
     # The patent's bigrams once per event, not once per subscription (text normalisation is slow).
     grams = bigrams(patent_text(patent)) if subscriptions else set()
     for subscription in subscriptions:
-        assert subscription.id is not None
+        subscription_id = persisted_id(subscription)
         score = match_score(session, subscription, patent, grams)
         seen = select(AlertDelivery.id).where(
-            AlertDelivery.subscription_id == subscription.id,
+            AlertDelivery.subscription_id == subscription_id,
             AlertDelivery.event_id == event.event_id,
         )
         if score < subscription.min_score or session.exec(seen).first() is not None:
             continue
         session.add(
             AlertDelivery(
-                subscription_id=subscription.id,
+                subscription_id=subscription_id,
                 event_id=event.event_id,
                 event_type=event.event_type,
                 patent_id=patent.id,
-                payload=_payload(event, patent, subscription.id, score),
+                payload=_payload(event, patent, subscription_id, score),
                 next_attempt_at=now,
             )
         )

@@ -3,11 +3,11 @@
 from datetime import date
 from typing import Any
 
-from app.api.schemas.patents import PatentCreate
 from app.catalog.appno import parse_application_number
 from app.catalog.enums import ConversionStatus, PatentType
 from app.catalog.ipc import InvalidIpcCode, split_ipc_list
 from app.catalog.models import Patent
+from app.catalog.schemas.patents import PatentCreate
 from app.catalog.terms import compute_expiry
 from app.catalog.text import detect_script
 from app.errors import Conflict, ValidationFailed
