@@ -9,4 +9,6 @@ bash scripts/setup.sh
 ruff check .
 ruff format --check .
 mypy app
+# The layer order of docs/architecture.md ([tool.importlinter] in pyproject.toml).
+lint-imports --no-cache
 python -m pytest "$@"
