@@ -34,14 +34,17 @@ def clean_uscc(value: str | None, field: str = "uscc") -> str | None:
         raise exc.for_field(field) from None
 
 
-def clean_industry(value: str | None, field: str = "industry_code") -> str | None:
-    """A GB/T 4754-2017 industry code such as ``C3841``, ``3841`` or ``C``, upper-cased; or None."""
-    if value is None:
-        return None
+def industry_code(value: str, field: str = "industry_code") -> str:
+    """A GB/T 4754-2017 industry code such as ``C3841``, ``3841`` or ``C``, upper-cased."""
     code = value.strip().upper()
     if not _INDUSTRY.fullmatch(code):
         raise InvalidValue(f"{value!r} is not a GB/T 4754-2017 code (e.g. C3841)", field=field)
     return code
+
+
+def clean_industry(value: str | None, field: str = "industry_code") -> str | None:
+    """``industry_code``, or None."""
+    return None if value is None else industry_code(value, field)
 
 
 def clean_coverage(regions: list[str], industries: list[str]) -> tuple[list[str], list[str]]:
