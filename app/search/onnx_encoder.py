@@ -1,7 +1,8 @@
 """``OnnxEncoder``: the int8 ONNX export of a model run with onnxruntime, no torch at run time.
 
 Texts are tokenised with the model's own fast tokenizer (``tokenizer.json``, the same one
-sentence-transformers uses), get the same prompts, and are batched by token length: sorted, then
+sentence-transformers uses; its chain of character replacements folded into one ``str.translate``,
+see ``fast_normaliser``), get the same prompts, and are batched by token length: sorted, then
 cut into batches of at most ``batch_size`` texts and ``token_budget`` padded tokens, so a short
 title is never padded to the longest abstract of a random batch. The graph pools and normalises.
 """
@@ -17,6 +18,7 @@ import numpy as np
 from app.errors import ServiceUnavailable
 from app.progress import RateReporter
 from app.search.encoder import normalise_rows, read_prompts
+from app.search.fast_normaliser import load_tokenizer
 from app.search.onnx_export import INT8_FILE, OUTPUT_NAME, onnx_files_ok
 
 # Padded tokens per batch for an average batch of 32 (keeps long texts in small batches).
@@ -79,7 +81,6 @@ class OnnxEncoder:
                 f"{model_dir} has no ONNX export; run `patentmatch model fetch {model}`"
             )
         import onnxruntime as ort
-        from tokenizers import Tokenizer
 
         options = ort.SessionOptions()
         options.intra_op_num_threads = max(0, threads)
@@ -88,7 +89,7 @@ class OnnxEncoder:
             str(model_dir / INT8_FILE), options, providers=["CPUExecutionProvider"]
         )
         self._inputs = {i.name for i in self._session.get_inputs()}
-        self._tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        self._tokenizer, self._normalise = load_tokenizer(model_dir / "tokenizer.json")
         max_length = _max_seq_length(model_dir)
         self._tokenizer.enable_truncation(max_length)
         self._tokenizer.no_padding()
@@ -122,7 +123,10 @@ class OnnxEncoder:
         """Encode ``prompt + text`` for each text; float32 unit rows in input order."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        encodings = self._tokenizer.encode_batch([prompt + t for t in texts])
+        prompted = [prompt + t for t in texts]
+        if self._normalise is not None:
+            prompted = [self._normalise(t) for t in prompted]
+        encodings = self._tokenizer.encode_batch(prompted)
         ids = [e.ids for e in encodings]
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if progress is None and self.show_progress and len(texts) >= PROGRESS_MIN_TEXTS:
