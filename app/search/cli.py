@@ -83,13 +83,13 @@ def _run_engine(verb: str, work: "Callable[[MatchEngine, Session], T]") -> "tupl
     from sqlmodel import Session
 
     from app.db import engine_from_settings
-    from app.search.encoder import load_encoder
+    from app.search.encoder import load_encoder, vectors_tag
     from app.search.engine import MatchEngine
 
     settings = get_settings()
     try:
         encoder = load_encoder(settings)
-        typer.echo(f"{verb} {settings.index_dir} with {encoder.name} (dim {encoder.dim})")
+        typer.echo(f"{verb} {settings.index_dir} with {vectors_tag(encoder)} (dim {encoder.dim})")
         matcher = MatchEngine(settings, encoder)
         with Session(engine_from_settings(settings)) as session:
             return matcher, work(matcher, session)

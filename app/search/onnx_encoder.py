@@ -131,6 +131,8 @@ class OnnxEncoder:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if progress is None and self.show_progress and len(texts) >= PROGRESS_MIN_TEXTS:
             progress = RateReporter()
+        if progress is not None:
+            progress("encoding", 0, len(texts))
         done = 0
         for batch in length_batches(
             [len(i) for i in ids], self.batch_size, self.batch_size * TOKENS_PER_TEXT
