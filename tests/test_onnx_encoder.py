@@ -1,6 +1,8 @@
 """ONNX export at model fetch, the OnnxEncoder, backend choice and length-bucketed batches."""
 
 import json
+import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -95,3 +97,13 @@ def test_backend_choice(tiny_model, tmp_path):
     assert isinstance(load_encoder(Settings(model_name=str(bare))), SentenceTransformerEncoder)
     with pytest.raises(ServiceUnavailable, match="model fetch"):
         load_encoder(Settings(model_name=str(bare), encoder_backend="onnx"))
+
+
+def test_fetch_completes_a_model_under_a_relative_models_dir(tiny_model, tmp_path, monkeypatch):
+    from app.search.cli import _complete_model
+
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(tiny_model, tmp_path / "models" / "tiny")
+    settings = Settings(models_dir=Path("models"), shared_dir=tmp_path / "no-shared")
+    _complete_model(Path("models") / "tiny", settings)
+    assert onnx_files_ok(Path("models") / "tiny", verify=True)

@@ -56,7 +56,8 @@ def _complete_model(model_dir: Path, settings: Settings) -> None:
     from app.search.onnx_export import ensure_onnx
 
     ensure_onnx(model_dir, say=typer.echo)
-    encoder = load_encoder(settings.model_copy(update={"model_name": str(model_dir)}))
+    # An absolute path: a relative one would be read as a name under models_dir.
+    encoder = load_encoder(settings.model_copy(update={"model_name": str(model_dir.resolve())}))
     ensure_scheme_vectors(model_dir, encoder, settings.shared_dir, say=typer.echo)
 
 
