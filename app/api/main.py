@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
+from app.api.docs import install_docs
 from app.api.observability import Metrics, ObservabilityMiddleware, health_router
 from app.api.problems import install_problem_handlers
 from app.api.ratelimit import RateLimiter
@@ -128,6 +129,8 @@ def create_app(
         description=DESCRIPTION,
         openapi_tags=TAGS,
         lifespan=_lifespan(settings, engine, matcher),
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.metrics = Metrics()
@@ -143,4 +146,5 @@ def create_app(
     install_problem_handlers(app)
     app.include_router(health_router())
     app.include_router(_api_router())
+    install_docs(app, app.openapi_url or "/openapi.json")
     return app
