@@ -9,7 +9,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
 from app.accounts import audit
 from app.accounts.models import AccountToken, TokenPurpose, UserAccount
@@ -227,3 +227,13 @@ def platform_admin_count(session: Session) -> int:
         )
     )
     return int(session.exec(stmt).one())
+
+
+def first_platform_admin(session: Session) -> UserAccount | None:
+    """The oldest active platform administrator (admin role, no organisation), if any."""
+    stmt = select(UserAccount).where(
+        UserAccount.role == "admin",
+        col(UserAccount.active).is_(True),
+        col(UserAccount.org_id).is_(None),
+    )
+    return session.exec(stmt.order_by(col(UserAccount.id))).first()

@@ -20,6 +20,7 @@ from app.api.routes import deals as deal_routes
 from app.api.routes import figures as figure_routes
 from app.api.routes import imports, ipc, licensing, matching, needs, orgs, patents
 from app.catalog.ipc import load_ipc_scheme
+from app.console.setup import install_console
 from app.db import engine_from_settings, writer_engine
 from app.search.encoder import load_encoder
 from app.search.engine import MatchEngine
@@ -147,4 +148,5 @@ def create_app(
     app.include_router(health_router())
     app.include_router(_api_router())
     install_docs(app, app.openapi_url or "/openapi.json")
+    install_console(app)
     return app
