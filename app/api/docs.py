@@ -16,6 +16,13 @@ from fastapi.staticfiles import StaticFiles
 from starlette.responses import HTMLResponse
 
 DOCS_STATIC_URL = "/static/docs"
+# The browser may load nothing from elsewhere: ReDoc's bundle hard-codes an outside logo image,
+# which this blocks before any request is made (the image hides itself on error).
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline' blob:; worker-src 'self' blob:; "
+    "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; "
+    "connect-src 'self'"
+)
 OAUTH2_REDIRECT_URL = "/docs/oauth2-redirect"
 
 
@@ -33,7 +40,7 @@ def install_docs(app: FastAPI, openapi_url: str) -> None:
     @router.get("/docs")
     def swagger_ui() -> HTMLResponse:
         """Swagger UI with local assets."""
-        return get_swagger_ui_html(
+        page = get_swagger_ui_html(
             openapi_url=openapi_url,
             title=f"{title} - Swagger UI",
             oauth2_redirect_url=OAUTH2_REDIRECT_URL,
@@ -43,6 +50,8 @@ def install_docs(app: FastAPI, openapi_url: str) -> None:
             # The default validator badge fetches an image from an outside service.
             swagger_ui_parameters={"validatorUrl": None},
         )
+        page.headers["Content-Security-Policy"] = DOCS_CSP
+        return page
 
     @router.get(OAUTH2_REDIRECT_URL)
     def swagger_ui_redirect() -> HTMLResponse:
@@ -52,12 +61,14 @@ def install_docs(app: FastAPI, openapi_url: str) -> None:
     @router.get("/redoc")
     def redoc() -> HTMLResponse:
         """ReDoc with local assets and no web fonts from outside."""
-        return get_redoc_html(
+        page = get_redoc_html(
             openapi_url=openapi_url,
             title=f"{title} - ReDoc",
             redoc_js_url=f"{DOCS_STATIC_URL}/redoc.standalone.js",
             redoc_favicon_url=f"{DOCS_STATIC_URL}/favicon.png",
             with_google_fonts=False,
         )
+        page.headers["Content-Security-Policy"] = DOCS_CSP
+        return page
 
     app.include_router(router)

@@ -30,6 +30,7 @@ def test_doc_pages_name_only_local_assets_that_are_served(client: TestClient, pa
         assert client.get(url).status_code == 200, url
     assert "fonts.googleapis" not in response.text
     assert "cdn." not in response.text
+    assert "default-src 'self'" in response.headers["content-security-policy"]
 
 
 def test_swagger_ui_disables_the_online_validator(client: TestClient) -> None:
