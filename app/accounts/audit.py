@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from app.accounts.models import AuditEntry, UserAccount
-from app.catalog.models import utcnow
+from app.types import utcnow
 
 
 def record(

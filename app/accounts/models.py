@@ -7,7 +7,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from app.catalog.models import enum_type, utcnow
+from app.catalog.models import enum_type
+from app.types import utcnow
 
 
 class TokenPurpose(StrEnum):

@@ -15,9 +15,9 @@ from app.accounts import audit
 from app.accounts.models import AccountToken, TokenPurpose, UserAccount
 from app.accounts.passwords import check_new_password, password_hasher, verify_password
 from app.accounts.sessions import aware, close_all_sessions, open_session, token_hash
-from app.catalog.models import utcnow
 from app.errors import Conflict, Forbidden, NotFound, RateLimited, Unauthorized, ValidationFailed
 from app.settings import Settings
+from app.types import utcnow
 
 ROLE_VALUES = ("enterprise", "tto", "station", "admin")
 

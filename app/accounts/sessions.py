@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from app.accounts.models import UserAccount, UserSession
-from app.catalog.models import utcnow
+from app.types import utcnow
 
 
 def token_hash(token: str) -> str:

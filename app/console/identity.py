@@ -9,8 +9,8 @@ from sqlmodel import Session
 
 from app.accounts import audit, service
 from app.accounts.models import TokenPurpose, UserAccount
-from app.api.keys import ROLE_KINDS, create_key, revoke_key
-from app.api.principal import Role
+from app.auth.keys import ROLE_KINDS, create_key, revoke_key
+from app.auth.principal import Role
 from app.catalog.enums import OrgKind
 from app.catalog.models import Organisation
 from app.console.forms import clean_region

@@ -10,13 +10,14 @@ from datetime import date
 
 from sqlmodel import Session
 
-from app.api.codes import clean_industry
-from app.api.principal import Principal, Role
+from app.auth.principal import Principal, Role
 from app.catalog.changes import record_change
+from app.catalog.codes import clean_industry
 from app.catalog.enums import ChangeOp, CooperationMode, EntityKind, NeedStatus
-from app.catalog.models import TechNeed, utcnow
+from app.catalog.models import TechNeed
 from app.console.forms import clean_region, invalid
 from app.errors import Conflict, Forbidden, NotFound
+from app.types import utcnow
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from fastapi.routing import APIRoute
 from sqlmodel import Session
 
 from app.accounts.sessions import SignedIn, resolve
-from app.api.principal import Principal, Role
+from app.auth.principal import Principal, Role
 from app.console.i18n import DEFAULT_LANGUAGE, LANGUAGES, Catalogue
 from app.errors import AppError, Forbidden, Unauthorized, ValidationFailed
 from app.settings import Settings

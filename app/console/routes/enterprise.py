@@ -7,7 +7,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from sqlmodel import Session, col, select
 
-from app.api.principal import Principal, Role
+from app.auth.principal import Principal, Role
 from app.catalog.enums import CooperationMode, NeedStatus
 from app.catalog.models import Organisation, Patent, TechNeed
 from app.console.forms import enum_values, optional_date, optional_int

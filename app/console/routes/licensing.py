@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from app.api.principal import Role
+from app.auth.principal import Role
 from app.catalog.models import Patent
 from app.console.forms import enum_value, invalid, optional_date, optional_int
 from app.console.web import ConsoleRoute, DbSession, FormUser, User, redirect, render, require_role

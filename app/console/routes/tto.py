@@ -9,9 +9,9 @@ from typing import Annotated
 from fastapi import APIRouter, File, Query, Request, UploadFile
 from fastapi.responses import Response
 
-from app.api.jobs import ImportJob, ImportTask, run_import_job
-from app.api.principal import Principal, Role
+from app.auth.principal import Principal, Role
 from app.catalog.enums import ConversionStatus, LegalStatus, PatentType
+from app.catalog.jobs import ImportJob, ImportTask, run_import_job
 from app.catalog.models import Patent
 from app.console.forms import enum_values, invalid
 from app.console.portfolio import PAGE_SIZE, PortfolioQuery, list_portfolio, patent_view
