@@ -18,9 +18,9 @@ users_app = typer.Typer(
 )
 
 
-def link(settings: Settings, token: str) -> str:
+def link(base_url: str, token: str) -> str:
     """The one-time link that lets a person set their password."""
-    return f"{settings.public_url.rstrip('/')}/welcome?token={token}"
+    return f"{base_url.rstrip('/')}/welcome?token={token}"
 
 
 @users_app.command("create-admin")
@@ -50,7 +50,7 @@ def create_admin(
         raise fail(exc) from None
     finally:
         engine.dispose()
-    typer.echo(link(settings, token))
+    typer.echo(link(settings.public_url, token))
 
 
 def _first_sign_in(session: Session, settings: Settings, email: str) -> str:
@@ -70,7 +70,8 @@ def _first_sign_in(session: Session, settings: Settings, email: str) -> str:
         token = service.issue_token(session, admin, TokenPurpose.INVITE, settings, actor=None)
     else:
         return f"sign in at {settings.public_url.rstrip('/')}/signin as {admin.email}"
-    return f"first sign-in: open {link(settings, token)} and choose a password for {admin.email}"
+    url = link(settings.public_url, token)
+    return f"first sign-in: open {url} and choose a password for {admin.email}"
 
 
 @users_app.command("ensure-admin")

@@ -30,9 +30,14 @@ from tests.api.conftest import IPC_FIXTURE
 
 CHROMIUM = os.environ.get("PATENTMATCH_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]  # fmt: skip
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 PASSWORD = "correct horse battery"
 
 
@@ -59,8 +64,15 @@ def _appno(serial: int) -> str:
 
 
 def _person(session: Session, settings: Settings, org: Organisation, email: str) -> None:
-    made = invite(session, settings, org_id=org.id, email=email, display_name=email.split("@")[0],
-                  is_org_admin=True, actor=None)  # fmt: skip
+    made = invite(
+        session,
+        settings,
+        org_id=org.id,
+        email=email,
+        display_name=email.split("@")[0],
+        is_org_admin=True,
+        actor=None,
+    )
     service.redeem_token(session, made.token, PASSWORD, settings)
 
 
@@ -68,26 +80,40 @@ def _seed(session: Session, settings: Settings) -> int:
     uni = Organisation(kind=OrgKind.UNIVERSITY, name="示例大学技术转移中心", region="330106")
     ent = Organisation(kind=OrgKind.ENTERPRISE, name="杭州示例新能源科技有限公司", region="330110")
     other = Organisation(kind=OrgKind.ENTERPRISE, name="宁波示例电池有限公司", region="330200")
-    station = Organisation(kind=OrgKind.SERVICE_STATION, name="杭州知识产权服务站", region="330100",
-                           coverage_regions=["33"])  # fmt: skip
+    station = Organisation(
+        kind=OrgKind.SERVICE_STATION,
+        name="杭州知识产权服务站",
+        region="330100",
+        coverage_regions=["33"],
+    )
     session.add_all([uni, ent, other, station])
     session.flush()
     _person(session, settings, uni, "tto@example.edu.cn")
     _person(session, settings, ent, "buyer@example.cn")
     patent = Patent(
-        natural_key=_appno(1234567), application_number=_appno(1234567),
-        patent_type=PatentType.INVENTION, title="一种高镍三元正极材料的表面包覆方法",
+        natural_key=_appno(1234567),
+        application_number=_appno(1234567),
+        patent_type=PatentType.INVENTION,
+        title="一种高镍三元正极材料的表面包覆方法",
         abstract="通过氧化铝表面包覆提高高镍正极材料在高温下的循环稳定性和容量保持率。",
-        ipc_codes=["H01M 4/36"], ipc_main="H01M 4/36", applicants=["示例大学"],
-        filing_date=date(2018, 3, 1), grant_date=date(2020, 6, 5), expiry_date=date(2038, 3, 1),
-        legal_status=LegalStatus.GRANTED, owner_org_id=uni.id,
-    )  # fmt: skip
+        ipc_codes=["H01M 4/36"],
+        ipc_main="H01M 4/36",
+        applicants=["示例大学"],
+        filing_date=date(2018, 3, 1),
+        grant_date=date(2020, 6, 5),
+        expiry_date=date(2038, 3, 1),
+        legal_status=LegalStatus.GRANTED,
+        owner_org_id=uni.id,
+    )
     assert other.id is not None
     need = TechNeed(
-        org_id=other.id, title="高镍正极材料高温循环稳定性提升", region="330200",
+        org_id=other.id,
+        title="高镍正极材料高温循环稳定性提升",
+        region="330200",
         description="需要提升高镍三元正极材料在高温下的循环稳定性。",
-        status=NeedStatus.PUBLISHED, published_at=utcnow(),
-    )  # fmt: skip
+        status=NeedStatus.PUBLISHED,
+        published_at=utcnow(),
+    )
     session.add_all([patent, need])
     session.flush()
     assert patent.id is not None
@@ -105,18 +131,26 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     scheme.parent.mkdir(parents=True)
     scheme.write_text(IPC_FIXTURE, encoding="utf-8")
     settings = Settings(
-        model_name="hashing", database_url=f"sqlite:///{root / 'console.db'}",
-        index_dir=root / "index", var_dir=root / "var", shared_dir=root / "shared",
-        argon2_time_cost=1, argon2_memory_kib=8192, argon2_parallelism=1,
-    )  # fmt: skip
+        model_name="hashing",
+        database_url=f"sqlite:///{root / 'console.db'}",
+        index_dir=root / "index",
+        var_dir=root / "var",
+        shared_dir=root / "shared",
+        argon2_time_cost=1,
+        argon2_memory_kib=8192,
+        argon2_parallelism=1,
+    )
     engine = make_engine(settings.database_url)
     create_schema(engine)
     with Session(engine) as session:
         patent_id = _seed(session, settings)
         session.commit()
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, engine=engine), host="127.0.0.1",
-                                           port=port, log_level="warning"))  # fmt: skip
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings, engine=engine), host="127.0.0.1", port=port, log_level="warning"
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 60
@@ -125,8 +159,13 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             raise RuntimeError("the console server did not start")
         time.sleep(0.05)
     shots = os.environ.get("PATENTMATCH_SCREENSHOT_DIR")
-    yield Site(f"http://127.0.0.1:{port}", "tto@example.edu.cn", "buyer@example.cn", patent_id,
-               Path(shots) if shots else None)  # fmt: skip
+    yield Site(
+        f"http://127.0.0.1:{port}",
+        "tto@example.edu.cn",
+        "buyer@example.cn",
+        patent_id,
+        Path(shots) if shots else None,
+    )
     server.should_exit = True
     thread.join(timeout=10)
     engine.dispose()
@@ -153,11 +192,11 @@ class Tab:
     outside: list[str]
     site: Site
 
-    def shot(self, name: str) -> None:
-        """Save a full-page screenshot when PATENTMATCH_SCREENSHOT_DIR is set."""
+    def shot(self, name: str, *, full_page: bool = True) -> None:
+        """Save a screenshot when PATENTMATCH_SCREENSHOT_DIR is set."""
         if self.site.shots is not None:
             self.site.shots.mkdir(parents=True, exist_ok=True)
-            self.page.screenshot(path=str(self.site.shots / f"{name}.png"), full_page=True)
+            self.page.screenshot(path=str(self.site.shots / f"{name}.png"), full_page=full_page)
 
     def sign_in(self, email: str) -> None:
         """Sign in through the form."""

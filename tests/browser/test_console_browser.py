@@ -27,10 +27,10 @@ def test_docs_and_redoc_render_offline(tab: Tab) -> None:
     tab.page.goto(f"{tab.site.url}/docs")
     tab.page.wait_for_selector(".swagger-ui .info .title")
     assert "patentmatch API" in tab.page.inner_text(".swagger-ui .info .title")
-    tab.shot("docs")
+    tab.shot("docs", full_page=False)
     tab.page.goto(f"{tab.site.url}/redoc")
     tab.page.wait_for_selector("h1:has-text('patentmatch API')")
-    tab.shot("redoc")
+    tab.shot("redoc", full_page=False)
 
 
 def test_tto_imports_a_file_and_sees_the_bad_row(tab: Tab, tmp_path) -> None:

@@ -83,7 +83,7 @@ def invite_colleague(
         request,
         session,
         signed,
-        link=link(settings_of(request), made.token),
+        link=link(str(request.base_url), made.token),
         link_for=made.user.email,
     )
 
@@ -109,7 +109,7 @@ def reset_colleague(
     )
     session.commit()
     return _team_page(
-        request, session, signed, link=link(settings_of(request), token), link_for=user.email
+        request, session, signed, link=link(str(request.base_url), token), link_for=user.email
     )
 
 
@@ -174,5 +174,5 @@ def create_organisation(
     )
     session.commit()
     return _orgs_page(
-        request, session, link=link(settings_of(request), made.token), link_for=made.user.email
+        request, session, link=link(str(request.base_url), made.token), link_for=made.user.email
     )
