@@ -11,9 +11,11 @@ Writes nothing to the demo database besides the two users and one small import j
 
 import argparse
 import json
+import shutil
 import statistics
 import sys
 import time
+from datetime import date, timedelta
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -21,19 +23,58 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from app.accounts import service
+from app.accounts.models import UserAccount
 from app.api.main import create_app
+from app.auth.principal import Principal, Role
+from app.catalog.changes import record_change
 from app.catalog.demo import load_demo
-from app.catalog.enums import NeedStatus
+from app.catalog.enums import ChangeOp, EntityKind, LegalStatus, NeedStatus
 from app.catalog.models import Patent, TechNeed
 from app.console.identity import invite
 from app.db import create_schema, make_engine
+from app.licensing.models import DeclarationStatus, OpenLicenceDeclaration, PaymentMode
+from app.licensing.schemas import DeclarationCreate
+from app.licensing.service import declare as declare_patent
 from app.settings import Settings, get_settings
 
 PASSWORD = "bench password 123"
 TARGET_P95_MS = 200.0
 
 
-def _prepare(settings: Settings, root: Path) -> tuple[int, int]:
+def _declare_one(session: Session, tto: int) -> None:
+    """Give the TTO one granted patent and declare it for open licensing (once)."""
+    declared = select(OpenLicenceDeclaration.id).where(
+        OpenLicenceDeclaration.status == DeclarationStatus.ACTIVE
+    )
+    if session.exec(declared).first() is not None:
+        return
+    cutoff = date.today() + timedelta(days=5 * 366)
+    patent = session.exec(
+        select(Patent).where(
+            Patent.legal_status == LegalStatus.GRANTED, col(Patent.expiry_date) > cutoff
+        )
+    ).first()
+    assert patent is not None
+    assert patent.id is not None
+    patent.owner_org_id = tto
+    session.add(patent)
+    record_change(session, EntityKind.PATENT, patent.id, ChangeOp.UPSERT)
+    user = session.exec(
+        select(UserAccount).where(UserAccount.email == "bench-tto@example.cn")
+    ).one()
+    assert user.actor_key_id is not None
+    principal = Principal(key_id=user.actor_key_id, org_id=tto, role=Role.TTO)
+    terms = DeclarationCreate(
+        payment_mode=PaymentMode.LUMP_SUM,
+        fee_yuan=50_000,
+        term_years=3,
+        contact_name="技术转移中心",
+        contact_phone="0571-00000000",
+    )
+    declare_patent(session, principal, patent.id, terms)
+
+
+def _prepare(settings: Settings, root: Path, *, declare: bool) -> tuple[int, int]:
     """The demo database (built once) and the ids of the busiest TTO and enterprise."""
     engine = make_engine(settings.database_url)
     create_schema(engine)
@@ -57,9 +98,7 @@ def _prepare(settings: Settings, root: Path) -> tuple[int, int]:
         for org_id, email in ((tto[0], "bench-tto@example.cn"), (ent, "bench-ent@example.cn")):
             if (
                 session.exec(
-                    select(func.count())
-                    .select_from(service.UserAccount)
-                    .where(service.UserAccount.email == email)
+                    select(func.count()).select_from(UserAccount).where(UserAccount.email == email)
                 ).one()
                 == 0
             ):
@@ -74,6 +113,9 @@ def _prepare(settings: Settings, root: Path) -> tuple[int, int]:
                 )
                 service.redeem_token(session, made.token, PASSWORD, settings)
         session.commit()
+        if declare:
+            _declare_one(session, int(tto[0]))
+            session.commit()
     engine.dispose()
     return int(tto[0]), int(ent)
 
@@ -129,10 +171,21 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None, help="embedding model (default: the settings')")
     parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument(
+        "--declare",
+        action="store_true",
+        help="on a copy of the demo database, declare one patent for open licensing first",
+    )
     args = parser.parse_args()
     base = get_settings()
     root = Path("var/bench_console") / (args.model or base.model_name)
     root.mkdir(parents=True, exist_ok=True)
+    if args.declare:
+        # The demo declares nothing; this variant measures pages once one patent is declared.
+        plain, root = root, root / "declared"
+        root.mkdir(exist_ok=True)
+        if not (root / "demo.db").exists() and (plain / "demo.db").exists():
+            shutil.copy(plain / "demo.db", root / "demo.db")
     settings = base.model_copy(
         update={
             "database_url": f"sqlite:///{root / 'demo.db'}",
@@ -140,7 +193,7 @@ def main() -> int:
             "model_name": args.model or base.model_name,
         }
     )
-    tto, ent = _prepare(settings, root)
+    tto, ent = _prepare(settings, root, declare=args.declare)
     tto_pages, ent_pages = _pages(settings, tto, ent)
     worst = 0.0
     with TestClient(create_app(settings)) as client:

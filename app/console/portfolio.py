@@ -102,16 +102,21 @@ def _need_matches(
     session: Session, matcher: MatchEngine, patent_id: int
 ) -> tuple[list[NeedMatch], bool]:
     result = matcher.match_patent(session, patent_id, 10)
+    ids = [m.id for m in result.matches]
+    # Two queries for the page instead of two per match.
+    needs = {n.id: n for n in session.exec(select(TechNeed).where(col(TechNeed.id).in_(ids)))}
+    org_ids = {n.org_id for n in needs.values()}
+    orgs = session.exec(select(Organisation).where(col(Organisation.id).in_(org_ids)))
+    names = {o.id: o.name for o in orgs}
     found: list[NeedMatch] = []
     for match in result.matches:
-        need = session.get(TechNeed, match.id)
+        need = needs.get(match.id)
         if need is None:
             continue
-        org = session.get(Organisation, need.org_id)
         found.append(
             NeedMatch(
                 need,
-                org.name if org else "",
+                names.get(need.org_id, ""),
                 match.confidence,
                 list(match.explanation.matched_terms),
                 list(match.explanation.shared_ipc),
