@@ -42,7 +42,7 @@ from app.catalog.models import Organisation, Patent, TechNeed
 from app.db import create_schema, make_engine
 from app.search.ann_params import AnnParams
 from app.search.documents import CHUNK_SLOTS
-from app.search.encoder import Encoder, load_encoder
+from app.search.encoder import Encoder, load_encoder, vectors_tag
 from app.search.engine import MatchEngine, MatchFilters, StageTimer
 from app.search.evaldata import cached_vectors, embedding_key, load_corpus
 from app.search.scheme_store import prepare_scheme
@@ -146,7 +146,7 @@ def patent_vectors(
     encoder: Encoder, titles: list[str], rows: list[tuple[str, int]], cache: Path
 ) -> np.ndarray:
     """Real vectors for the corpus titles (cached), perturbed copies for the synthetic ones."""
-    key = embedding_key(encoder.name, "d", titles)
+    key = embedding_key(vectors_tag(encoder), "d", titles)
     say(f"document vectors for {len(titles)} titles (cache {cache / key}.npy)")
     real = cached_vectors(cache, key, lambda: encoder.encode_documents(titles))
     bases = np.array([base for _, base in rows[len(titles) :]], dtype=np.int64)
@@ -170,7 +170,7 @@ def build_indexes(
     indexes.patent_lexical.index(ids.tolist(), [title for title, _ in rows])
     indexes.patent_ipc.upsert(ids.tolist(), [ipc[base] for _, base in rows])
     indexes.patent_ids.update(ids.tolist())
-    say("scheme prior (scheme title vectors from var/cache when `eval` computed them)")
+    say("scheme prior (title vectors from the model folder, stored at `model fetch`)")
     indexes.scheme, indexes.scheme_file = prepare_scheme(settings, encoder)
     save_indexes(settings.index_dir, indexes, encoder.name, encoder.dim)
 
