@@ -13,7 +13,7 @@ from app.db import import_all_models, make_engine
 from app.dbcli import alembic_config, upgrade_database
 from app.licensing.models import OpenLicenceDeclaration, PaymentMode
 
-BEFORE = "a9aec462492f"
+BEFORE = "c0a5e1acc001"  # the revision before ours
 
 
 def _schema_sql(path: Path) -> dict[str, str]:

@@ -1,7 +1,7 @@
 """security: SQLite ids are never reused (AUTOINCREMENT on every generated id)
 
 Revision ID: c7e5a1d3b9f2
-Revises: a9aec462492f
+Revises: c0a5e1acc001
 Create Date: 2026-12-01 23:10:00
 
 SQLite reuses the largest rowid after a delete unless a table is declared AUTOINCREMENT, and
@@ -16,11 +16,11 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "c7e5a1d3b9f2"
-down_revision: str | None = "a9aec462492f"
+down_revision: str | None = "c0a5e1acc001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# Every table of the initial schema with a generated integer id.
+# Every table with a generated integer id (initial schema and console accounts).
 TABLES = (
     "index_change",
     "organisation",
@@ -36,6 +36,10 @@ TABLES = (
     "patent_licence",
     "deal_contract",
     "delivery_attempt",
+    "user_account",
+    "account_token",
+    "audit_entry",
+    "user_session",
 )
 
 
