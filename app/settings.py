@@ -1,6 +1,7 @@
 """Settings from the environment (prefix ``PATENTMATCH_``); never read at import time."""
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -20,8 +21,11 @@ class Settings(BaseSettings):
     # MIT-licensed; m3e-small (non-commercial licence) stays available as an option.
     model_name: str = "multilingual-e5-small"
     encode_batch_size: int = 32
-    # torch intra-op threads for encoding; 0 keeps torch's default (all cores).
+    # Intra-op threads for encoding (torch or onnxruntime); 0 keeps the library's default.
     encode_threads: int = 0
+    # "onnx": the model's int8 ONNX export (onnxruntime); "torch": sentence-transformers;
+    # "auto": onnx where `patentmatch model fetch` exported it, else torch.
+    encoder_backend: Literal["auto", "onnx", "torch"] = "auto"
     # Below this many vectors the index is exact (flat); above it, HNSW.
     ann_threshold: int = 20_000  # exact search costs ~1.5 ms/query at 20k × 512, ~3.5 ms at 50k
     hnsw_m: int = 48  # M 32 plateaued at recall@10 0.93 at 1M; 48 reaches 0.96 (bench_search)

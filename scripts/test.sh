@@ -20,4 +20,6 @@ fi
 ruff check .
 ruff format --check .
 mypy app
+# The layer order of docs/architecture.md ([tool.importlinter] in pyproject.toml).
+lint-imports --no-cache
 python -m pytest "$@"

@@ -22,10 +22,10 @@ from app.api.routes import imports, ipc, licensing, matching, needs, orgs, paten
 from app.catalog.ipc import load_ipc_scheme
 from app.console.setup import install_console
 from app.db import engine_from_settings, writer_engine
-from app.deals.declines import decline_penalties
 from app.search.encoder import load_encoder
 from app.search.engine import MatchEngine
 from app.settings import Settings, get_settings
+from app.wiring import catalog_hooks, match_penalties
 
 API_PREFIX = "/api/v1"
 # Import threads still running at shutdown get this long to finish their batch.
@@ -75,7 +75,7 @@ TAGS = [
 
 def build_match_engine(settings: Settings, engine: Engine) -> MatchEngine:
     """Load the encoder and the indexes (rebuilding them from the database when stale)."""
-    matcher = MatchEngine(settings, load_encoder(settings), penalties=decline_penalties)
+    matcher = MatchEngine(settings, load_encoder(settings), penalties=match_penalties())
     with Session(engine) as session:
         matcher.load_or_rebuild(session)
     return matcher
@@ -136,6 +136,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.metrics = Metrics()
+    app.state.catalog_hooks = catalog_hooks()
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
