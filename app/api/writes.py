@@ -1,4 +1,4 @@
-"""Commit a catalog write and make it searchable right away."""
+"""Commit a catalog write and wake the background indexer."""
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
@@ -8,7 +8,8 @@ from app.search.engine import MatchEngine
 
 
 def commit_and_sync(session: Session, matcher: MatchEngine | None) -> None:
-    """Commit, then replay the change log into the match engine so the write is searchable.
+    """Commit, then tell the match engine's indexer, which makes the write searchable shortly
+    (well under a second at idle) without encoding anything in this request.
 
     A unique-constraint violation at commit (a concurrent duplicate) becomes a 409.
     """
@@ -18,4 +19,4 @@ def commit_and_sync(session: Session, matcher: MatchEngine | None) -> None:
         session.rollback()
         raise Conflict(f"conflicts with an existing record: {exc.orig}") from None
     if matcher is not None:
-        matcher.sync(session)
+        matcher.mark_written()

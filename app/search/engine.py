@@ -2,18 +2,23 @@
 
 Directions: need or free text → patents (hybrid dense + BM25, IPC re-ranked, filtered against
 database rows), patent → published needs, organisation portfolio (its idle patents in force) →
-published needs. Every match call first replays the change log (``sync``), so a catalog write is
-searchable right after its commit. ``sync`` works in memory; ``save`` (also done by
-``load_or_rebuild`` and ``rebuild``) persists the indexes atomically under ``index_dir``.
+published needs. Match calls never replay the change log: the background indexer
+(``app.search.indexer``) does, in rounds (``replay_round``) that encode outside any transaction
+and outside the engine lock. ``sync`` replays everything at once (CLI, tests); both work in
+memory, and ``save`` (also done by ``load_or_rebuild`` and ``rebuild``) persists the indexes
+atomically under ``index_dir``.
 """
 
 import threading
-from datetime import date
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 
+from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 
 from app.catalog.enums import ConversionStatus
-from app.catalog.models import Organisation, Patent, TechNeed
+from app.catalog.models import IndexChange, Organisation, Patent, TechNeed
 from app.deals.declines import decline_penalties
 from app.errors import NotFound, ValidationFailed
 from app.search.ann_params import AnnParams
@@ -21,10 +26,11 @@ from app.search.calibration import DEFAULT_CALIBRATION, Calibration
 from app.search.documents import DEFAULT_MAX_CHARS, need_text, patent_text
 from app.search.encoder import Encoder
 from app.search.filters import INACTIVE_STATUSES, MatchFilters
-from app.search.indexing import Progress, apply_changes, build_all, pending_count
+from app.search.indexing import Progress, build_all
 from app.search.lexical import Tokenizer
 from app.search.querying import QueryContext, search_needs, search_patents, subclass_weights
 from app.search.ranking import RankingParams
+from app.search.replay import apply_encoded, encode_pending, pending_count, read_pending
 from app.search.results import Explanation, Match, MatchResult, StageTimer
 from app.search.scheme_store import prepare_scheme
 from app.search.store import (
@@ -43,6 +49,14 @@ __all__ = ["Explanation", "Match", "MatchEngine", "MatchFilters", "MatchResult",
 PORTFOLIO_LIMIT = 100
 PORTFOLIO_CHARS = 256
 MAX_K = 200
+
+
+@dataclass(frozen=True)
+class IndexLag:
+    """How far the in-memory indexes are behind the change log."""
+
+    pending_changes: int
+    seconds_behind: float
 
 
 class MatchEngine:
@@ -65,8 +79,13 @@ class MatchEngine:
         # One tokenizer for every lexical index this engine builds: loading jieba takes seconds.
         self._tokenizer = tokenizer or Tokenizer()
         self._indexes = self._empty()
-        # Serialises index writers (sync, rebuild, save); searches rely on each index's own lock.
+        # Held while the indexes change or are saved (never while encoding); searches rely on
+        # each index's own lock and never take it.
         self._lock = threading.RLock()
+        # Serialises replay rounds (read → encode → apply), so that they apply in log order.
+        self._replay_lock = threading.Lock()
+        # Called after a catalog write commits (the indexer's wake-up); see ``mark_written``.
+        self._listeners: list[Callable[[], object]] = []
         self._max_chars = int(getattr(encoder, "max_chars", DEFAULT_MAX_CHARS))
 
     def _context(self, timer: StageTimer | None = None) -> QueryContext:
@@ -88,6 +107,13 @@ class MatchEngine:
         )
         with self._lock:
             self._indexes = indexes
+
+    def open(self, session: Session) -> None:
+        """Load the saved indexes, or build them when there are none (no catching up here)."""
+        if read_engine_manifest(self.settings.index_dir) is None:
+            self.rebuild(session)
+        else:
+            self.load()
 
     def load_or_rebuild(self, session: Session) -> None:
         """Load the saved indexes (rebuild when there are none), then catch up with the log."""
@@ -127,9 +153,26 @@ class MatchEngine:
         return manifest
 
     def sync(self, session: Session) -> int:
-        """Replay ``IndexChange`` rows newer than the indexes; returns how many were replayed."""
-        with self._lock:
-            return apply_changes(session, self.encoder, self._indexes, self._context())
+        """Replay every ``IndexChange`` newer than the indexes, in ``session``; returns how many."""
+        with self._replay_lock:
+            docs = read_pending(session, self._indexes, self._max_chars)
+            if docs is None:
+                return 0
+            encoded = encode_pending(self.encoder, docs)
+            with self._lock:
+                return apply_encoded(self._indexes, encoded, self._context())
+
+    def replay_round(self, db: Engine, limit: int) -> int:
+        """Replay up to ``limit`` changes: read in a short transaction, encode with no
+        transaction and no lock held, then apply under the lock; returns how many."""
+        with self._replay_lock:
+            with Session(db) as session:
+                docs = read_pending(session, self._indexes, self._max_chars, limit)
+            if docs is None:
+                return 0
+            encoded = encode_pending(self.encoder, docs)
+            with self._lock:
+                return apply_encoded(self._indexes, encoded, self._context())
 
     def save(self) -> EngineManifest:
         """Persist the current indexes atomically."""
@@ -138,9 +181,35 @@ class MatchEngine:
                 self.settings.index_dir, self._indexes, self.encoder.name, self.encoder.dim
             )
 
+    def add_write_listener(self, listener: Callable[[], object]) -> None:
+        """Call ``listener`` after each catalog write that ``mark_written`` reports."""
+        self._listeners.append(listener)
+
+    def remove_write_listener(self, listener: Callable[[], object]) -> None:
+        """Stop calling ``listener`` (an indexer that stopped)."""
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    def mark_written(self) -> None:
+        """A catalog write committed: wake the indexer (it does the encoding, not the caller)."""
+        for listener in list(self._listeners):
+            listener()
+
     def pending_changes(self, session: Session) -> int:
         """Changes in the log that the indexes do not contain yet."""
         return pending_count(session, self._indexes.last_change_id)
+
+    def lag(self, session: Session) -> IndexLag:
+        """Pending changes and the age of the oldest one (0 s when there is none)."""
+        after = self._indexes.last_change_id
+        stmt = select(func.count(), func.min(IndexChange.created_at)).where(
+            col(IndexChange.id) > after
+        )
+        count, oldest = session.exec(stmt).one()
+        if not count or oldest is None:
+            return IndexLag(0, 0.0)
+        oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=UTC)
+        return IndexLag(int(count), max(0.0, (datetime.now(UTC) - oldest).total_seconds()))
 
     def stats(self) -> dict[str, object]:
         """Model, dimension, what the indexes hold and the last change they contain."""
@@ -171,10 +240,8 @@ class MatchEngine:
         ctx: QueryContext,
         need_id: int | None = None,
     ) -> MatchResult:
-        """Sync, take the need's stored query vector or encode ``text``, then search."""
+        """Take the need's stored query vector or encode ``text`` (the query), then search."""
         _check_query(text, k)
-        with ctx.timer.stage("sync"):
-            self.sync(session)
         with ctx.timer.stage("encode"):
             stored = None if need_id is None else self._indexes.need_queries.get(need_id)
             vector = self.encoder.encode_queries([text])[0] if stored is None else stored
@@ -219,7 +286,6 @@ class MatchEngine:
         text = patent_text(patent)
         _check_query(text, k)
         ctx = self._context()
-        self.sync(session)
         vectors = self.encoder.encode_queries([text])
         weights = subclass_weights([patent.ipc_codes])
         return self._result(search_needs(session, self._indexes, (text, vectors, weights), k, ctx))
@@ -232,7 +298,6 @@ class MatchEngine:
         patents = _portfolio(session, org_id)
         if not patents:
             return MatchResult([], no_good_match=True)
-        self.sync(session)
         texts = [patent_text(p)[:PORTFOLIO_CHARS] for p in patents]
         vectors = self.encoder.encode_queries(texts)
         weights = subclass_weights([p.ipc_codes for p in patents])
