@@ -1,7 +1,7 @@
 """FastAPI dependencies as ``Annotated`` aliases: settings, session, principal, match engine."""
 
 from collections.abc import Callable, Iterator
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
@@ -20,17 +20,33 @@ def get_settings_dep(request: Request) -> Settings:
     return settings
 
 
-# Methods that never write (the key's last-use time aside, which is best effort).
+# Methods that never write.
 _READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_READ_ONLY_MARK = "__patentmatch_read_only__"
+
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+
+
+def read_only(endpoint: Endpoint) -> Endpoint:
+    """Mark a POST route that only reads (e.g. ``POST /match/text``): it gets a read session."""
+    setattr(endpoint, _READ_ONLY_MARK, True)
+    return endpoint
+
+
+def _reads_only(request: Request) -> bool:
+    route = request.scope.get("route")
+    marked = getattr(getattr(route, "endpoint", None), _READ_ONLY_MARK, False)
+    return request.method in _READ_ONLY_METHODS or bool(marked)
 
 
 def get_session(request: Request) -> Iterator[Session]:
     """One session per request; routes commit explicitly, anything uncommitted is rolled back.
 
-    Writing requests use the writer engine, so that concurrent writes queue on SQLite.
+    Writing requests use the writer engine, so that concurrent writes queue on SQLite; reading
+    ones a plain transaction, which on SQLite (WAL) neither waits for writers nor blocks them.
     """
     state = request.app.state
-    engine = state.engine if request.method in _READ_ONLY_METHODS else state.write_engine
+    engine = state.engine if _reads_only(request) else state.write_engine
     with Session(engine) as session:
         yield session
 
@@ -63,6 +79,9 @@ def get_principal(
     principal = authenticate(session, secret)
     request.state.principal = principal  # for the request log
     request.app.state.rate_limiter.hit(principal.key_id)
+    usage = getattr(request.app.state, "key_usage", None)
+    if usage is not None:
+        usage.touch(principal.key_id)
     return principal
 
 

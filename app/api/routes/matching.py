@@ -8,7 +8,7 @@ from sqlmodel import col, select
 
 from app.api.access import get_or_404, get_visible_need, need_visible
 from app.api.codes import clean_ipc_prefix
-from app.api.deps import MatcherDep, PrincipalDep, SessionDep
+from app.api.deps import MatcherDep, PrincipalDep, SessionDep, read_only
 from app.api.principal import Principal
 from app.api.schemas.common import DbId, problem_responses
 from app.api.schemas.matching import (
@@ -111,6 +111,7 @@ def _need_matches(session: SessionDep, principal: Principal, result: MatchResult
     "and `no_good_match` when nothing fits well.",
     responses=problem_responses(401, 422, 429),
 )
+@read_only
 def match_text(
     body: TextMatchRequest, session: SessionDep, _principal: PrincipalDep, matcher: MatcherDep
 ) -> PatentMatches:
