@@ -72,14 +72,18 @@ def start_patent_import(
     owner = owner_for_write(principal, owner_org_id, Role.TTO)
     owning_org(session, owner, Role.TTO, "owner_org_id")
     path = _store_upload(file, settings.var_dir / "uploads")
+    state = request.app.state
     job = ImportJob(
-        owner_org_id=owner, key_id=principal.key_id, filename=Path(file.filename or "").name
+        owner_org_id=owner,
+        key_id=principal.key_id,
+        filename=Path(file.filename or "").name,
+        lease_owner=state.lease_owner,
+        upload_path=str(path),
     )
     session.add(job)
     session.commit()
     session.refresh(job)
     assert job.id is not None
-    state = request.app.state
     task = ImportTask(
         job_id=job.id,
         path=path,
@@ -87,6 +91,7 @@ def start_patent_import(
         batch_size=settings.import_batch_size,
         ipc_scheme=getattr(state, "ipc_scheme", None),
         filename=job.filename,
+        lease_owner=state.lease_owner,
     )
     worker = threading.Thread(
         target=run_import_job,
