@@ -8,8 +8,11 @@ It starts nothing by itself and only talks to 127.0.0.1 / localhost. Scenarios:
 - ``visibility``: create a patent through ``--base`` and poll ``POST /match/text`` through
   ``--read-base`` (another replica, or the same server) until it is returned; prints seconds.
 
-Prints requests/s, p50/p99 latency and errors by status. Keys: ``--keys FILE`` holds one API key
-per line (rotated over the connections; any role reads); ``--write-key`` is a tto key.
+Prints requests/s, p50/p99 latency and errors by status; with ``--pid`` (the server's processes,
+e.g. ``$(pgrep -f 'app.cli serve')``) also the server's CPU seconds per request, the fairer
+figure on a machine shared with other work, and the client's own CPU time. Keys: ``--keys FILE``
+holds one API key per line (rotated over the connections; any role reads); ``--write-key`` is a
+tto key.
 
     python scripts/bench_load.py --base http://127.0.0.1:8103 --keys var/bench-keys \\
         --write-key "$TTO_KEY" --scenario mixed --connections 50 --seconds 30
@@ -18,7 +21,9 @@ per line (rotated over the connections; any role reads); ``--write-key`` is a tt
 import argparse
 import asyncio
 import json
+import os
 import random
+import resource
 import statistics
 import sys
 import time
@@ -172,8 +177,23 @@ def _report(scenario: str, connections: int, elapsed: float, tally: Tally) -> di
     }
 
 
+def _cpu_seconds(pids: list[int]) -> float:
+    """utime + stime of processes (and their waited-for children), from /proc."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _client_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 async def _load(args: argparse.Namespace, w: Workload) -> dict[str, object]:
     tally = Tally()
+    server_before, client_before = _cpu_seconds(args.pid), _client_cpu()
     started = time.perf_counter()
     deadline = started + args.seconds
     await asyncio.gather(
@@ -182,7 +202,14 @@ async def _load(args: argparse.Namespace, w: Workload) -> dict[str, object]:
             for i in range(args.connections)
         )
     )
-    return _report(args.scenario, args.connections, time.perf_counter() - started, tally)
+    report = _report(args.scenario, args.connections, time.perf_counter() - started, tally)
+    requests = max(1, int(str(report["requests"])))
+    if args.pid:
+        server_cpu = _cpu_seconds(args.pid) - server_before
+        report["server_cpu_ms_per_req"] = round(server_cpu / requests * 1000, 1)
+    report["client_cpu_s"] = round(_client_cpu() - client_before, 1)
+    report["load_average"] = [round(x, 1) for x in os.getloadavg()]
+    return report
 
 
 async def _visible_after(
@@ -209,7 +236,8 @@ async def _visible_after(
 
 
 async def _visibility(args: argparse.Namespace, w: Workload) -> dict[str, object]:
-    rng = random.Random(args.seed)
+    # Not the load's seed: its application numbers may be in the database already.
+    rng = random.Random(f"visibility-{time.time_ns()}")
     async with httpx.AsyncClient(timeout=args.timeout) as client:
         seconds = [await _visible_after(client, args, w, rng) for _ in range(args.repeat)]
     return {
@@ -252,7 +280,9 @@ def _args() -> argparse.Namespace:
     parser.add_argument("--timeout", type=float, default=30.0, help="per request")
     parser.add_argument("--repeat", type=int, default=10, help="visibility rounds")
     parser.add_argument("--visibility-timeout", type=float, default=10.0)
-    parser.add_argument("--seed", type=int, default=1)
+    # Fresh by default: new patents of an earlier run must not collide with this one's.
+    parser.add_argument("--seed", type=int, default=time.time_ns() % 10**9)
+    parser.add_argument("--pid", type=int, action="append", default=[], help="server process")
     args = parser.parse_args()
     args.base = _local(args.base)
     args.read_base = _local(args.read_base or args.base)

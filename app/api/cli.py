@@ -47,6 +47,12 @@ def serve(
         port=port,
         reload=reload,
         workers=None if reload else workers,
+        # The app logs every request itself (JSON, with its request id); uvicorn's own access
+        # line would double the logging work per request.
+        access_log=False,
+        # Loading the index holds the GIL in long C calls, so a starting worker may answer the
+        # supervisor's ping late; uvicorn's default of 5 s had it killed and restarted in a loop.
+        timeout_worker_healthcheck=120,
         # Seconds open requests get after SIGTERM before the lifespan saves the index.
         timeout_graceful_shutdown=20,
     )

@@ -5,6 +5,7 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from app.api.keys import authenticate
@@ -39,6 +40,26 @@ def _reads_only(request: Request) -> bool:
     return request.method in _READ_ONLY_METHODS or bool(marked)
 
 
+class WriteSession(Session):
+    """A writing request's session: its transaction takes the write lock (SQLite); once it
+    has committed, what the request still reads (the response) runs on the read engine, so
+    the lock is held only from the route's first statement to its commit."""
+
+    def __init__(self, write: Engine, read: Engine) -> None:
+        super().__init__(write)
+        self._read = read
+        self._committed = False
+
+    def get_bind(self, *args: Any, **kwargs: Any) -> Any:
+        """The read engine after the commit, else the writer."""
+        return self._read if self._committed else super().get_bind(*args, **kwargs)
+
+    def commit(self) -> None:
+        """Commit; later statements of the request read."""
+        super().commit()
+        self._committed = True
+
+
 def get_session(request: Request) -> Iterator[Session]:
     """One session per request; routes commit explicitly, anything uncommitted is rolled back.
 
@@ -46,9 +67,12 @@ def get_session(request: Request) -> Iterator[Session]:
     ones a plain transaction, which on SQLite (WAL) neither waits for writers nor blocks them.
     """
     state = request.app.state
-    engine = state.engine if _reads_only(request) else state.write_engine
-    with Session(engine) as session:
-        yield session
+    if _reads_only(request):
+        with Session(state.engine) as session:
+            yield session
+    else:
+        with WriteSession(state.write_engine, state.engine) as session:
+            yield session
 
 
 def get_match_engine(request: Request) -> MatchEngine:
@@ -68,7 +92,6 @@ _bearer = HTTPBearer(auto_error=False, description="The same API key as a bearer
 
 def get_principal(
     request: Request,
-    session: Annotated[Session, Depends(get_session)],
     x_api_key: Annotated[str | None, Depends(_api_key_header)],
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
@@ -76,7 +99,9 @@ def get_principal(
     secret = x_api_key or (bearer.credentials if bearer else None)
     if not secret:
         raise Unauthorized("missing API key: send X-API-Key or Authorization: Bearer")
-    principal = authenticate(session, secret)
+    # Its own short read: a writing request's transaction (and lock) starts with the route.
+    with Session(request.app.state.engine) as session:
+        principal = authenticate(session, secret)
     request.state.principal = principal  # for the request log
     request.app.state.rate_limiter.hit(principal.key_id)
     usage = getattr(request.app.state, "key_usage", None)
