@@ -28,7 +28,7 @@ import statistics
 import sys
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -196,13 +196,23 @@ async def _load(args: argparse.Namespace, w: Workload) -> dict[str, object]:
     server_before, client_before = _cpu_seconds(args.pid), _client_cpu()
     started = time.perf_counter()
     deadline = started + args.seconds
+    # Connections are spread over the servers (replicas) round robin.
+    bases = args.bases
     await asyncio.gather(
         *(
-            _connection(w, args.scenario, deadline, tally, args.seed + i, args.timeout)
+            _connection(
+                replace(w, base=bases[i % len(bases)]),
+                args.scenario,
+                deadline,
+                tally,
+                args.seed + i,
+                args.timeout,
+            )
             for i in range(args.connections)
         )
     )
     report = _report(args.scenario, args.connections, time.perf_counter() - started, tally)
+    report["servers"] = len(bases)
     requests = max(1, int(str(report["requests"])))
     if args.pid:
         server_cpu = _cpu_seconds(args.pid) - server_before
@@ -268,7 +278,9 @@ async def _main(args: argparse.Namespace) -> dict[str, object]:
 
 def _args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--base", required=True, help="e.g. http://127.0.0.1:8103")
+    parser.add_argument(
+        "--base", required=True, help="e.g. http://127.0.0.1:8103; several: comma-separated"
+    )
     parser.add_argument("--read-base", help="visibility: the server to read through")
     parser.add_argument("--keys", required=True, help="file with one API key per line")
     parser.add_argument("--write-key", help="a tto key (mixed and visibility)")
@@ -284,7 +296,8 @@ def _args() -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=time.time_ns() % 10**9)
     parser.add_argument("--pid", type=int, action="append", default=[], help="server process")
     args = parser.parse_args()
-    args.base = _local(args.base)
+    args.bases = [_local(b) for b in args.base.split(",") if b.strip()]
+    args.base = args.bases[0]
     args.read_base = _local(args.read_base or args.base)
     if not 1 <= args.connections <= MAX_CONNECTIONS:
         parser.error(f"--connections must be 1..{MAX_CONNECTIONS}")

@@ -114,6 +114,9 @@ class MatchEngine:
             self.rebuild(session)
         else:
             self.load()
+        # jieba loads its dictionary on first use (seconds): at startup, not in a first request
+        # that would also hold up the indexer's first round.
+        self._tokenizer("预热")
 
     def load_or_rebuild(self, session: Session) -> None:
         """Load the saved indexes (rebuild when there are none), then catch up with the log."""
