@@ -79,28 +79,34 @@ class AdvisoryLock:
         self.engine = engine
         self.key = advisory_key(name)
         self._connection: Connection | None = None
+        self._backend = 0  # the server process of the session that holds the lock
 
     def try_acquire(self) -> bool:
         """Take the lock if no other session holds it."""
         if self.held():
             return True
         connection = self.engine.connect()
-        got = connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key})
-        if bool(got.scalar()):
+        got = connection.execute(
+            text("SELECT pg_try_advisory_lock(:k), pg_backend_pid()"), {"k": self.key}
+        ).one()
+        if bool(got[0]):
             connection.commit()  # end the implicit transaction; the lock is session-level
-            self._connection = connection
+            self._connection, self._backend = connection, int(got[1])
             return True
         connection.close()
         return False
 
     def held(self) -> bool:
-        """True while the lock's connection is alive (a dropped connection loses the lock)."""
+        """True while the lock's session is alive: a dropped connection loses the lock, and a
+        reconnected one is another session that does not hold it."""
         if self._connection is None:
             return False
         try:
-            self._connection.execute(text("SELECT 1"))
+            backend = self._connection.execute(text("SELECT pg_backend_pid()")).scalar()
             self._connection.commit()
         except DBAPIError:
+            backend = None
+        if backend != self._backend:
             self._drop()
             return False
         return True
