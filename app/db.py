@@ -4,12 +4,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, event
 from sqlmodel import Session, SQLModel, create_engine
 
+from app.errors import NotFound
 from app.settings import Settings
+
+RowT = TypeVar("RowT", bound=SQLModel)
 
 
 def _sqlite_connect_hook(busy_timeout_ms: int, wal: bool) -> Any:
@@ -127,3 +130,11 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def get_or_404(session: Session, model: type[RowT], row_id: int, what: str) -> RowT:
+    """The ``model`` row with this primary key, or 404 "<what> <row_id> does not exist"."""
+    row = session.get(model, row_id)
+    if row is None:
+        raise NotFound(f"{what} {row_id} does not exist")
+    return row

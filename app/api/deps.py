@@ -8,8 +8,8 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from app.api.keys import authenticate
-from app.api.principal import Principal, Role
+from app.auth.keys import authenticate
+from app.auth.principal import Principal, Role
 from app.errors import Forbidden, ServiceUnavailable, Unauthorized
 from app.search.engine import MatchEngine
 from app.settings import Settings

@@ -11,8 +11,6 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from app.api.job_leases import new_lease_owner
-from app.api.key_usage import KeyUsage
 from app.api.maintenance import Maintenance
 from app.api.observability import Metrics, ObservabilityMiddleware, health_router
 from app.api.problems import install_problem_handlers
@@ -21,8 +19,11 @@ from app.api.routes import alerts as alert_routes
 from app.api.routes import deals as deal_routes
 from app.api.routes import figures as figure_routes
 from app.api.routes import imports, ipc, licensing, matching, needs, orgs, patents
+from app.auth.key_usage import KeyUsage
 from app.catalog.ipc import load_ipc_scheme
+from app.catalog.job_leases import new_lease_owner
 from app.db import engine_from_settings, writer_engine
+from app.deals.declines import decline_penalties
 from app.search.encoder import load_encoder
 from app.search.engine import MatchEngine
 from app.search.indexer import Indexer, inline_indexer
@@ -79,7 +80,7 @@ def build_match_engine(settings: Settings, engine: Engine) -> MatchEngine:
 
     Catching up with the change log is the indexer's job, after startup.
     """
-    matcher = MatchEngine(settings, load_encoder(settings))
+    matcher = MatchEngine(settings, load_encoder(settings), penalties=decline_penalties)
     with Session(engine) as session:
         matcher.open(session)
     return matcher

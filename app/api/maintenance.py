@@ -8,8 +8,8 @@ import threading
 
 from sqlalchemy import Engine
 
-from app.api.job_leases import reap_dead_jobs
-from app.api.key_usage import KeyUsage
+from app.auth.key_usage import KeyUsage
+from app.catalog.job_leases import reap_dead_jobs
 from app.settings import Settings
 
 log = logging.getLogger("patentmatch.api.maintenance")

@@ -14,8 +14,8 @@ from types import FrameType
 import typer
 from sqlalchemy import Engine
 
-from app.api.job_leases import new_lease_owner, reap_dead_jobs
 from app.api.main import build_match_engine
+from app.catalog.job_leases import new_lease_owner, reap_dead_jobs
 from app.db import engine_from_settings
 from app.deals.cli import run_rounds
 from app.locks import ExclusiveLock, named_lock

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
-from app.api.principal import Role
+from app.auth.principal import Role
 from app.catalog.appno import compute_check_char
 from app.catalog.enums import OrgKind
 from app.db import create_schema, make_engine

@@ -10,10 +10,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from app.api.key_usage import KeyUsage
-from app.api.keys import ApiKey
 from app.api.main import create_app
 from app.api.ratelimit import RedisRateLimiter
+from app.auth.key_usage import KeyUsage
+from app.auth.keys import ApiKey
 from app.catalog.changes import record_change
 from app.catalog.enums import ChangeOp, EntityKind
 from app.catalog.models import utcnow

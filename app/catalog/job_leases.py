@@ -18,8 +18,8 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from app.api.jobs import ImportJob, JobStatus
-from app.catalog.models import utcnow
+from app.catalog.jobs import ImportJob, JobStatus
+from app.types import assume_utc, utcnow
 
 log = logging.getLogger("patentmatch.api.imports")
 
@@ -57,15 +57,9 @@ def _owner_gone(owner: str | None, me: str) -> bool:
     return pid == int(my_rest.partition(":")[0]) or not _pid_alive(pid)
 
 
-def _aware(moment: datetime | None) -> datetime | None:
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=utcnow().tzinfo)
-
-
 def _expired(job: ImportJob, cutoff: datetime) -> bool:
-    last = _aware(job.heartbeat_at) or _aware(job.created_at)
-    return last is not None and last < cutoff
+    last = job.heartbeat_at or job.created_at
+    return last is not None and assume_utc(last) < cutoff
 
 
 def reap_dead_jobs(db: Engine, me: str, lease_seconds: float) -> list[int]:

@@ -11,8 +11,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, update
 from sqlmodel import Session, col
 
-from app.api.keys import ApiKey
-from app.catalog.models import utcnow
+from app.auth.keys import ApiKey
+from app.types import utcnow
 
 # Coarser than this nobody needs "last used"; finer would only add writes.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
