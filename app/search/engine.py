@@ -10,15 +10,14 @@ atomically under ``index_dir``.
 """
 
 import threading
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from collections.abc import Mapping
+from datetime import date
 
-from sqlalchemy import Engine, func
+from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from app.catalog.enums import ConversionStatus
-from app.catalog.models import IndexChange, Organisation, Patent, TechNeed
+from app.catalog.models import Organisation, Patent, TechNeed
 from app.errors import NotFound, ValidationFailed
 from app.search.ann_params import AnnParams
 from app.search.calibration import DEFAULT_CALIBRATION, Calibration
@@ -30,7 +29,15 @@ from app.search.lexical import Tokenizer
 from app.search.penalties import PenaltyProvider, no_penalties
 from app.search.querying import QueryContext, search_needs, search_patents, subclass_weights
 from app.search.ranking import RankingParams
-from app.search.replay import apply_encoded, encode_pending, pending_count, read_pending
+from app.search.replay import (
+    IndexLag,
+    PendingDocs,
+    apply_encoded,
+    encode_pending,
+    index_lag,
+    pending_count,
+    read_pending,
+)
 from app.search.results import Explanation, Match, MatchResult, StageTimer
 from app.search.scheme_store import prepare_scheme
 from app.search.store import (
@@ -40,6 +47,7 @@ from app.search.store import (
     read_engine_manifest,
     save_indexes,
 )
+from app.search.write_signal import WriteSignal
 from app.settings import Settings
 
 __all__ = ["Explanation", "Match", "MatchEngine", "MatchFilters", "MatchResult", "StageTimer"]
@@ -49,14 +57,6 @@ __all__ = ["Explanation", "Match", "MatchEngine", "MatchFilters", "MatchResult",
 PORTFOLIO_LIMIT = 100
 PORTFOLIO_CHARS = 256
 MAX_K = 200
-
-
-@dataclass(frozen=True)
-class IndexLag:
-    """How far the in-memory indexes are behind the change log."""
-
-    pending_changes: int
-    seconds_behind: float
 
 
 class MatchEngine:
@@ -87,8 +87,8 @@ class MatchEngine:
         self._lock = threading.RLock()
         # Serialises replay rounds (read → encode → apply), so that they apply in log order.
         self._replay_lock = threading.Lock()
-        # Called after a catalog write commits (the indexer's wake-up); see ``mark_written``.
-        self._listeners: list[Callable[[], object]] = []
+        # Fired after a catalog write commits: the indexer listens (``mark_written``).
+        self.writes = WriteSignal()
         self._max_chars = int(getattr(encoder, "max_chars", DEFAULT_MAX_CHARS))
 
     def _context(self, timer: StageTimer | None = None) -> QueryContext:
@@ -161,12 +161,7 @@ class MatchEngine:
     def sync(self, session: Session) -> int:
         """Replay every ``IndexChange`` newer than the indexes, in ``session``; returns how many."""
         with self._replay_lock:
-            docs = read_pending(session, self._indexes, self._max_chars)
-            if docs is None:
-                return 0
-            encoded = encode_pending(self.encoder, docs)
-            with self._lock:
-                return apply_encoded(self._indexes, encoded, self._context())
+            return self._apply(read_pending(session, self._indexes, self._max_chars))
 
     def replay_round(self, db: Engine, limit: int) -> int:
         """Replay up to ``limit`` changes: read in a short transaction, encode with no
@@ -174,11 +169,15 @@ class MatchEngine:
         with self._replay_lock:
             with Session(db) as session:
                 docs = read_pending(session, self._indexes, self._max_chars, limit)
-            if docs is None:
-                return 0
-            encoded = encode_pending(self.encoder, docs)
-            with self._lock:
-                return apply_encoded(self._indexes, encoded, self._context())
+            return self._apply(docs)
+
+    def _apply(self, docs: PendingDocs | None) -> int:
+        """Encode (no lock held), then apply under the lock; callers hold the replay lock."""
+        if docs is None:
+            return 0
+        encoded = encode_pending(self.encoder, docs)
+        with self._lock:
+            return apply_encoded(self._indexes, encoded, self._context())
 
     def save(self) -> EngineManifest:
         """Persist the current indexes atomically."""
@@ -187,19 +186,9 @@ class MatchEngine:
                 self.settings.index_dir, self._indexes, self.encoder.name, self.encoder.dim
             )
 
-    def add_write_listener(self, listener: Callable[[], object]) -> None:
-        """Call ``listener`` after each catalog write that ``mark_written`` reports."""
-        self._listeners.append(listener)
-
-    def remove_write_listener(self, listener: Callable[[], object]) -> None:
-        """Stop calling ``listener`` (an indexer that stopped)."""
-        if listener in self._listeners:
-            self._listeners.remove(listener)
-
     def mark_written(self) -> None:
         """A catalog write committed: wake the indexer (it does the encoding, not the caller)."""
-        for listener in list(self._listeners):
-            listener()
+        self.writes.fire()
 
     def pending_changes(self, session: Session) -> int:
         """Changes in the log that the indexes do not contain yet."""
@@ -207,15 +196,7 @@ class MatchEngine:
 
     def lag(self, session: Session) -> IndexLag:
         """Pending changes and the age of the oldest one (0 s when there is none)."""
-        after = self._indexes.last_change_id
-        stmt = select(func.count(), func.min(IndexChange.created_at)).where(
-            col(IndexChange.id) > after
-        )
-        count, oldest = session.exec(stmt).one()
-        if not count or oldest is None:
-            return IndexLag(0, 0.0)
-        oldest = oldest if oldest.tzinfo else oldest.replace(tzinfo=UTC)
-        return IndexLag(int(count), max(0.0, (datetime.now(UTC) - oldest).total_seconds()))
+        return index_lag(session, self._indexes.last_change_id)
 
     def stats(self) -> dict[str, object]:
         """Model, dimension, what the indexes hold and the last change they contain."""

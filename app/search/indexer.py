@@ -111,14 +111,14 @@ class Indexer:
 
     def start(self) -> None:
         """Run the loop in a daemon thread, woken by the engine's writes."""
-        self.matcher.add_write_listener(self.notify)
+        self.matcher.writes.add(self.notify)
         self._thread = threading.Thread(target=self.run, name="patentmatch-indexer", daemon=True)
         self._thread.start()
 
     def stop(self, *, save: bool = True) -> None:
         """Stop the loop, then publish what it replayed since the last save."""
-        self.matcher.remove_write_listener(self.notify)
-        self.matcher.remove_write_listener(self.catch_up)
+        self.matcher.writes.remove(self.notify)
+        self.matcher.writes.remove(self.catch_up)
         self._stop.set()
         self._wake.set()
         if self._thread is not None:
@@ -136,5 +136,5 @@ class Indexer:
 def inline_indexer(matcher: MatchEngine, db: Engine, settings: Settings) -> Indexer:
     """Tests only: every reported write is replayed at once, in the writing thread."""
     indexer = Indexer(matcher, db, settings)
-    matcher.add_write_listener(indexer.catch_up)
+    matcher.writes.add(indexer.catch_up)
     return indexer

@@ -22,6 +22,7 @@ from app.search.encoder import Encoder
 from app.search.indexing import load_needs, load_patents, remove_needs, remove_patents
 from app.search.querying import QueryContext, infer_subclasses
 from app.search.store import EngineIndexes
+from app.types import assume_utc, utcnow
 
 # How long a skipped change id is looked for again (an open transaction may still commit it),
 # and how many such ids are remembered at most.
@@ -53,6 +54,26 @@ class EncodedDocs:
     chunk_vectors: np.ndarray
     need_vectors: np.ndarray
     need_queries: np.ndarray
+
+
+@dataclass(frozen=True)
+class IndexLag:
+    """How far the in-memory indexes are behind the change log."""
+
+    pending_changes: int
+    seconds_behind: float
+
+
+def index_lag(session: Session, after_id: int) -> IndexLag:
+    """Changes newer than ``after_id`` and the age of the oldest (0 s when there is none)."""
+    stmt = select(func.count(), func.min(IndexChange.created_at)).where(
+        col(IndexChange.id) > after_id
+    )
+    count, oldest = session.exec(stmt).one()
+    if not count or oldest is None:
+        return IndexLag(0, 0.0)
+    age = (utcnow() - assume_utc(oldest)).total_seconds()
+    return IndexLag(int(count), max(0.0, age))
 
 
 def pending_count(session: Session, after_id: int) -> int:
