@@ -12,29 +12,19 @@ import threading
 from types import FrameType
 
 import typer
-from sqlalchemy import Engine
 
 from app.api.main import build_match_engine
 from app.catalog.job_leases import new_lease_owner, reap_dead_jobs
 from app.db import engine_from_settings
 from app.deals.cli import run_rounds
-from app.locks import ExclusiveLock, named_lock
+from app.deals.webhooks import DISPATCHER_LOCK
+from app.locks import named_lock
 from app.search.indexer import Indexer
 from app.settings import Settings, get_settings
 
 log = logging.getLogger("patentmatch.worker")
 
-DISPATCHER_LOCK = "alert-dispatcher"
-
 worker_app = typer.Typer(help="Background worker: indexer, import-job reaper, alert dispatcher.")
-
-
-def dispatch_once(db: Engine, settings: Settings, lock: ExclusiveLock) -> bool:
-    """One dispatcher round if this process holds (or can take) the lock; True if it ran."""
-    if not (lock.try_acquire() and lock.held()):
-        return False
-    run_rounds(db, settings, 1, 0.0)
-    return True
 
 
 def run_worker(settings: Settings, stop: threading.Event, *, alerts: bool, interval: float) -> None:
@@ -50,7 +40,7 @@ def run_worker(settings: Settings, stop: threading.Event, *, alerts: bool, inter
             try:
                 reap_dead_jobs(db, me, settings.import_lease_seconds)
                 if alerts:
-                    dispatch_once(db, settings, lock)
+                    run_rounds(db, settings, 1, 0.0, lock=lock)
             except Exception:
                 # The loop's boundary: log, and try again next round.
                 log.exception("worker round failed")

@@ -16,9 +16,12 @@ from app.auth.key_usage import KeyUsage
 from app.auth.keys import ApiKey
 from app.catalog.changes import record_change
 from app.catalog.enums import ChangeOp, EntityKind
-from app.catalog.models import utcnow
+from app.deals.cli import run_rounds
+from app.deals.webhooks import DISPATCHER_LOCK
 from app.errors import RateLimited
+from app.locks import named_lock
 from app.settings import Settings
+from app.types import utcnow
 from tests.api.conftest import Actor
 
 TEXT = "/api/v1/match/text"
@@ -111,3 +114,20 @@ def test_redis_outage_falls_back_to_in_process_limits() -> None:
     limiter.hit(7)
     with pytest.raises(RateLimited):
         limiter.hit(7)
+
+
+def test_one_alert_dispatcher_at_a_time(
+    client: TestClient, api_settings: Settings, api_engine: Engine, admin: Actor
+) -> None:
+    held = named_lock(api_engine, DISPATCHER_LOCK, api_settings.var_dir)
+    assert held.try_acquire()  # e.g. `patentmatch worker` elsewhere
+    try:
+        response = client.post("/api/v1/alerts/dispatch", headers=admin.headers)
+        assert response.status_code == 409
+        lock = named_lock(api_engine, DISPATCHER_LOCK, api_settings.var_dir)
+        slept: list[float] = []
+        assert run_rounds(api_engine, api_settings, 2, 1.0, sleep=slept.append, lock=lock) == 0
+        assert slept == [1.0]  # both rounds skipped, no dispatch
+    finally:
+        held.release()
+    assert client.post("/api/v1/alerts/dispatch", headers=admin.headers).status_code == 200
