@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
+from app.api.docs import install_docs
 from app.api.maintenance import Maintenance
 from app.api.observability import Metrics, ObservabilityMiddleware, health_router
 from app.api.problems import install_problem_handlers
@@ -22,12 +23,13 @@ from app.api.routes import imports, ipc, licensing, matching, needs, orgs, paten
 from app.auth.key_usage import KeyUsage
 from app.catalog.ipc import load_ipc_scheme
 from app.catalog.job_leases import new_lease_owner
+from app.console.setup import install_console
 from app.db import engine_from_settings, writer_engine
-from app.deals.declines import decline_penalties
 from app.search.encoder import load_encoder
 from app.search.engine import MatchEngine
 from app.search.indexer import Indexer, inline_indexer
 from app.settings import Settings, get_settings
+from app.wiring import catalog_hooks, match_penalties
 
 API_PREFIX = "/api/v1"
 # Import threads still running at shutdown get this long to finish their batch.
@@ -80,7 +82,7 @@ def build_match_engine(settings: Settings, engine: Engine) -> MatchEngine:
 
     Catching up with the change log is the indexer's job, after startup.
     """
-    matcher = MatchEngine(settings, load_encoder(settings), penalties=decline_penalties)
+    matcher = MatchEngine(settings, load_encoder(settings), penalties=match_penalties())
     with Session(engine) as session:
         matcher.open(session)
     return matcher
@@ -164,9 +166,12 @@ def create_app(
         description=DESCRIPTION,
         openapi_tags=TAGS,
         lifespan=_lifespan(settings, engine, matcher),
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.metrics = Metrics()
+    app.state.catalog_hooks = catalog_hooks()
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -179,4 +184,6 @@ def create_app(
     install_problem_handlers(app)
     app.include_router(health_router())
     app.include_router(_api_router())
+    install_docs(app, app.openapi_url or "/openapi.json")
+    install_console(app)
     return app
