@@ -1,5 +1,6 @@
 """FastAPI dependencies as ``Annotated`` aliases: settings, session, principal, engine, hooks."""
 
+import hmac
 from collections.abc import Callable, Iterator
 from typing import Annotated, Any, TypeVar
 
@@ -106,15 +107,41 @@ def get_principal(
     secret = x_api_key or (bearer.credentials if bearer else None)
     if not secret:
         raise Unauthorized("missing API key: send X-API-Key or Authorization: Bearer")
+    # Guessing keys costs a token per failure from the caller's address; once they are
+    # spent, even a right guess gets 429 until the bucket refills.
+    failures = request.app.state.auth_failure_limiter
+    client = ("auth-failure", request.client.host if request.client else "")
+    failures.check(client)
     # Its own short read: a writing request's transaction (and lock) starts with the route.
     with Session(request.app.state.engine) as session:
-        principal = authenticate(session, secret)
+        try:
+            principal = authenticate(session, secret)
+        except Unauthorized:
+            failures.hit(client)
+            raise
     request.state.principal = principal  # for the request log
     request.app.state.rate_limiter.hit(principal.key_id)
     usage = getattr(request.app.state, "key_usage", None)
     if usage is not None:
         usage.touch(principal.key_id)
     return principal
+
+
+def require_metrics_access(
+    request: Request,
+    x_api_key: Annotated[str | None, Depends(_api_key_header)],
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    """Admit /metrics callers: anyone if ``metrics_public``, else the token or an admin key."""
+    settings: Settings = request.app.state.settings
+    if settings.metrics_public:
+        return
+    token = bearer.credentials if bearer else ""
+    if settings.metrics_token and hmac.compare_digest(token, settings.metrics_token):
+        return
+    principal = get_principal(request, x_api_key, bearer)
+    if not principal.is_admin():
+        raise Forbidden("metrics are for admins and the configured metrics token")
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]

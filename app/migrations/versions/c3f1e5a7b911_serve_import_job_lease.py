@@ -1,7 +1,7 @@
 """import job lease: lease_owner, heartbeat_at, upload_path (serve)
 
 Revision ID: c3f1e5a7b911
-Revises: c0a5e1acc001
+Revises: c7e5a1d3b9f2
 Create Date: 2026-12-01 23:00:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 
 
 revision: str = 'c3f1e5a7b911'
-down_revision: str | None = 'c0a5e1acc001'
+down_revision: str | None = 'c7e5a1d3b9f2'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
