@@ -57,9 +57,10 @@ def list_(
     kind: Annotated[OrgKind | None, typer.Option(help="Only organisations of this kind")] = None,
 ) -> None:
     """List organisations: id, kind, region, USCC, name."""
-    typer.echo(_ROW.format("id", "kind", "region", "uscc", "name"))
     with _session() as session:
-        for org in list_orgs(session, kind):
+        orgs = list_orgs(session, kind)
+        typer.echo(_ROW.format("id", "kind", "region", "uscc", "name"))
+        for org in orgs:
             region, uscc = org.region or "-", org.uscc or "-"
             typer.echo(_ROW.format(org.id or "-", org.kind.value, region, uscc, org.name))
 

@@ -184,3 +184,10 @@ def _jsonl_rows(
         on_bad_row(number, reason)
     if not seen:
         raise UnreadableFile(f"{path.name}: the file is empty")
+
+
+def check_readable(path: Path, kind: str) -> None:
+    """Raise :class:`UnreadableFile` now if ``path`` has no header or no data row (cheap:
+    stops at the first data row), so an upload is refused before a job starts."""
+    rows = read_rows(path, on_bad_row=lambda _number, _why: None, kind=kind)
+    next(iter(rows), None)
