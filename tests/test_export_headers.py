@@ -195,3 +195,22 @@ def test_real_samples_still_import(session: Session, shared_dir: Path, sample: s
     assert report.read > 0
     assert report.rejected == 0, report.errors[:3]
     assert report.inserted + report.updated + report.unchanged == report.read
+
+
+def test_needs_sheet_under_a_title_and_the_needs_message(session: Session, tmp_path: Path) -> None:
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["2026年企业技术需求征集汇总表"])
+    sheet.merge_cells("A1:C1")
+    sheet.append(["需求名称", "需求描述", "企业名称"])
+    sheet.append(["高镍正极循环寿命提升", "需提升高温循环稳定性。", "杭州示例新能源科技有限公司"])
+    book.save(tmp_path / "needs.xlsx")
+    rows = list(read_rows(tmp_path / "needs.xlsx", kind="need"))
+    assert [(r.number, r.sheet, r.cells["需求名称"]) for r in rows] == [
+        (3, "Sheet", "高镍正极循环寿命提升")
+    ]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("申请号,专利名称\n2019100000001,x\n", encoding="utf-8")
+    with pytest.raises(UnreadableFile, match="no 需求名称 header in rows 1–30 of bad.csv"):
+        list(read_rows(bad, kind="need"))
