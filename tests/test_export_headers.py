@@ -212,5 +212,5 @@ def test_needs_sheet_under_a_title_and_the_needs_message(session: Session, tmp_p
     ]
     bad = tmp_path / "bad.csv"
     bad.write_text("申请号,专利名称\n2019100000001,x\n", encoding="utf-8")
-    with pytest.raises(UnreadableFile, match="no 需求名称 header in rows 1–30 of bad.csv"):
+    with pytest.raises(UnreadableFile, match=r"no 需求名称 header in rows 1–30 of bad\.csv"):
         list(read_rows(bad, kind="need"))
