@@ -4,6 +4,7 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     HF_HUB_OFFLINE=1 \
+    PATENTMATCH_HOME=/data \
     PATENTMATCH_DATABASE_URL=sqlite:////data/patentmatch.db \
     PATENTMATCH_INDEX_DIR=/data/index \
     PATENTMATCH_MODELS_DIR=/opt/patentmatch/models \
