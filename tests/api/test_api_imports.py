@@ -108,6 +108,7 @@ def test_full_report_downloads_as_csv_and_xlsx(
     job = _wait(client, tto, response.json()["id"])
     assert (job["inserted"], job["rejected"]) == (3, 1)
     url = f"/api/v1/imports/{job['id']}/report"
+    assert job["report_url"] == url
     as_csv = client.get(url, headers=tto.headers)
     assert as_csv.status_code == 200
     assert as_csv.headers["content-type"].startswith("text/csv")

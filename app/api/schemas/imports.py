@@ -1,6 +1,6 @@
 """Import job schemas."""
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 from pydantic.config import JsonDict
 
 from app.catalog.jobs import JobStatus
@@ -26,7 +26,7 @@ _EXAMPLE: JsonDict = {
     "warnings": [{"row": 3, "field": "ipc", "value": "C23C14/35", "sheet": None,
                   "reason": "not in the IPC scheme file (kept; the file may be incomplete): "
                             "C23C 14/35"}],
-    "failure": None, "created_at": "2026-11-25T09:22:32Z",
+    "failure": None, "report_url": "/api/v1/imports/2/report", "created_at": "2026-11-25T09:22:32Z",
     "started_at": "2026-11-25T09:22:32Z", "finished_at": "2026-11-25T09:22:33Z",
 }  # fmt: skip
 
@@ -56,3 +56,11 @@ class ImportJobOut(BaseModel):
     created_at: UtcDatetime
     started_at: UtcDatetime | None
     finished_at: UtcDatetime | None
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description="Every error and warning of the job, errors first: CSV, or `?format=xlsx`"
+    )
+    @property
+    def report_url(self) -> str:
+        """Where the job's full report is downloaded."""
+        return f"/api/v1/imports/{self.id}/report"
