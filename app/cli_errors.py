@@ -3,6 +3,7 @@
 import typer
 from sqlalchemy.exc import DBAPIError
 
+from app.db import NOT_INITIALISED
 from app.errors import AppError
 
 
@@ -16,7 +17,6 @@ def fail(error: AppError) -> typer.Exit:
 
 # PostgreSQL's SQLSTATE for "relation does not exist".
 _UNDEFINED_TABLE = "42P01"
-NOT_INITIALISED = "database not initialised: run `patentmatch db upgrade`"
 
 
 def database_failure(error: DBAPIError) -> str:

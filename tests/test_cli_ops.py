@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from app.catalog import cli as catalog_cli
 from app.cli import app, package_version
-from app.cli_errors import NOT_INITIALISED
+from app.db import NOT_INITIALISED
 from app.dbcli import upgrade_database
 from tests.export_builders import Row, incopat_workbook, patents, titled_csv
 
@@ -180,7 +180,16 @@ def test_interrupted_import_reports_the_committed_batches(
 
 def test_unmigrated_database_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATENTMATCH_DATABASE_URL", f"sqlite:///{tmp_path / 'fresh.db'}")
-    for args in (["keys", "list"], ["orgs", "list"], ["keys", "create", "--role", "admin"]):
+    monkeypatch.setenv("PATENTMATCH_MODEL_NAME", "hashing")
+    monkeypatch.setenv("PATENTMATCH_INDEX_DIR", str(tmp_path / "index"))
+    commands = (
+        ["keys", "list"],
+        ["orgs", "list"],
+        ["keys", "create", "--role", "admin"],
+        ["index", "update"],
+        ["alerts", "dispatch"],
+    )
+    for args in commands:
         code, out, err = _run(*args)
         assert code == 1
         assert err.strip() == f"error: {NOT_INITIALISED}"
