@@ -13,7 +13,7 @@ from app.catalog import cli as catalog_cli
 from app.cli import app, package_version
 from app.db import NOT_INITIALISED
 from app.dbcli import upgrade_database
-from tests.export_builders import Row, incopat_workbook, patents, titled_csv
+from tests.export_builders import Row, incopat_workbook, patents, patsnap_workbook, titled_csv
 
 VALID_USCC = "91330106MA27XL1B2R"
 
@@ -151,17 +151,20 @@ def test_empty_and_header_only_files_exit_1(
     assert out == ""
 
 
+@contextmanager
+def ctrl_c_at_row_3(_file: Path, _enabled: bool) -> Iterator[Callable[[int], None]]:
+    """A progress callback that acts like Ctrl-C once three rows were read."""
+
+    def update(rows: int) -> None:
+        if rows >= 3:
+            raise KeyboardInterrupt
+
+    yield update
+
+
 def test_interrupted_import_reports_the_committed_batches(
     home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    @contextmanager
-    def ctrl_c_at_row_3(_file: Path, _enabled: bool) -> Iterator[Callable[[int], None]]:
-        def update(rows: int) -> None:
-            if rows >= 3:
-                raise KeyboardInterrupt
-
-        yield update
-
     monkeypatch.setattr(catalog_cli, "_progress", ctrl_c_at_row_3)
     rows = [Row("2019100000000", "坏号"), *patents(4, "中断")]
     errors = tmp_path / "errors.csv"
@@ -194,3 +197,15 @@ def test_unmigrated_database_is_one_line(tmp_path: Path, monkeypatch: pytest.Mon
         assert code == 1
         assert err.strip() == f"error: {NOT_INITIALISED}"
         assert "Traceback" not in out + err
+
+
+def test_interrupted_workbook_import_still_names_its_sheets(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(catalog_cli, "_progress", ctrl_c_at_row_3)
+    path = patsnap_workbook(tmp_path / "p.xlsx", [patents(2, "页一"), patents(2, "页二")])
+    code, out, _ = _run("import", "patents", str(path), "--batch-size", "1", "--json")
+    assert code == 130
+    payload = json.loads(out)
+    assert (payload["read"], payload["inserted"]) == (2, 2)
+    assert [s["sheet"] for s in payload["sheets"]][:1] == ["第1页"]

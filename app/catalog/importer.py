@@ -17,7 +17,7 @@ from app.catalog.models import Organisation
 from app.catalog.need_import import upsert_needs
 from app.catalog.need_records import NeedRecord, build_need_record
 from app.catalog.patent_upsert import OwnedRecord, PatentWriter
-from app.catalog.readers import TableInfo, read_rows
+from app.catalog.readers import read_rows
 from app.catalog.records import Issues, PatentRecord, build_patent_record
 from app.catalog.report import ImportReport, RowIssue, add_patent_notes
 from app.errors import NotFound
@@ -59,31 +59,17 @@ def _validated(
 ) -> Iterator[tuple[int, str | None, R]]:
     """(row number, sheet, record) of each valid row; counts reads, records every row's issues."""
     mapper = _Mapper(kind, report)
-    info = TableInfo()
     rows = read_rows(
-        path, on_bad_row=lambda n, why: report.reject(n, "row", why), kind=kind, info=info
+        path, on_bad_row=lambda n, why: report.reject(n, "row", why), kind=kind, info=report.table
     )
-    try:
-        for number, row, sheet in rows:
-            report.read += 1
-            record, issues = build(mapper.apply(row))
-            report.add_issues(number, issues, sheet)
-            if record is None:
-                report.rejected += 1
-            else:
-                yield number, sheet, record
-    finally:
-        # Also when interrupted: the report says which sheets were (being) read.
-        _record_sheets(report, info)
-
-
-def _record_sheets(report: ImportReport, info: TableInfo) -> None:
-    report.sheets = [
-        {"sheet": sheet.name, "header_row": sheet.header_row, "rows": sheet.rows}
-        for sheet in info.sheets
-        if sheet.name is not None
-    ]
-    report.skipped_sheets = list(info.skipped) if report.sheets else []
+    for number, row, sheet in rows:
+        report.read += 1
+        record, issues = build(mapper.apply(row))
+        report.add_issues(number, issues, sheet)
+        if record is None:
+            report.rejected += 1
+        else:
+            yield number, sheet, record
 
 
 def _progress(report: ImportReport, on_progress: Progress | None) -> Callable[[], None]:

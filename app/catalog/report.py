@@ -5,6 +5,7 @@ from datetime import datetime
 from pathlib import Path
 
 from app.catalog.records import UNKNOWN_IPC_REASON, Issues
+from app.catalog.tables import TableInfo
 from app.csv_safe import SafeCsvWriter
 
 REPORT_DIR = Path("import-reports")
@@ -42,9 +43,8 @@ class ImportReport:
     errors: list[RowIssue] = field(default_factory=list)
     warnings: list[RowIssue] = field(default_factory=list)
     ignored_headers: list[str] = field(default_factory=list)
-    # Sheets read ({sheet, header_row, rows}) and skipped (no recognisable header, or empty).
-    sheets: list[dict[str, object]] = field(default_factory=list)
-    skipped_sheets: list[str] = field(default_factory=list)
+    # What the reader found, filled while it reads (so it is there after an interruption too).
+    table: TableInfo = field(default_factory=TableInfo)
     # Things the user should know about the whole run (no owner, an incomplete IPC scheme).
     notes: list[str] = field(default_factory=list)
     # Set when the run was interrupted: the report then covers the committed batches only.
@@ -67,6 +67,20 @@ class ImportReport:
             "notes": list(self.notes),
             "interrupted": self.interrupted,
         }
+
+    @property
+    def sheets(self) -> list[dict[str, object]]:
+        """Workbook sheets read: ``{sheet, header_row, rows}`` (empty for csv and jsonl)."""
+        return [
+            {"sheet": s.name, "header_row": s.header_row, "rows": s.rows}
+            for s in self.table.sheets
+            if s.name is not None
+        ]
+
+    @property
+    def skipped_sheets(self) -> list[str]:
+        """Workbook sheets skipped: no recognisable header, or empty."""
+        return list(self.table.skipped) if self.sheets else []
 
     def add_issues(self, row: int, issues: Issues, sheet: str | None = None) -> None:
         """Record a row's field errors and warnings under its row number (and sheet)."""
