@@ -11,6 +11,7 @@ from app.api.cli import keys_app, serve_app
 from app.catalog.cli import demo_app, import_app
 from app.catalog.org_cli import orgs_app
 from app.cli_errors import database_failure
+from app.console.cli import users_app
 from app.dbcli import db_app
 from app.deals.cli import alerts_app
 from app.search.cli import index_app, model_app
@@ -68,6 +69,7 @@ app.add_typer(orgs_app, name="orgs")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(serve_app, name="serve")
 app.add_typer(keys_app, name="keys")
+app.add_typer(users_app, name="users")
 app.add_typer(import_app, name="import")
 app.add_typer(demo_app, name="demo")
 app.add_typer(model_app, name="model")

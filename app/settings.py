@@ -7,6 +7,7 @@ behaves the same from any working directory.
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -32,8 +33,11 @@ class Settings(BaseSettings):
     # MIT-licensed; m3e-small (non-commercial licence) stays available as an option.
     model_name: str = "multilingual-e5-small"
     encode_batch_size: int = 32
-    # torch intra-op threads for encoding; 0 keeps torch's default (all cores).
+    # Intra-op threads for encoding (torch or onnxruntime); 0 keeps the library's default.
     encode_threads: int = 0
+    # "onnx": the model's int8 ONNX export (onnxruntime); "torch": sentence-transformers;
+    # "auto": onnx where `patentmatch model fetch` exported it, else torch.
+    encoder_backend: Literal["auto", "onnx", "torch"] = "auto"
     # Below this many vectors the index is exact (flat); above it, HNSW.
     ann_threshold: int = 20_000  # exact search costs ~1.5 ms/query at 20k × 512, ~3.5 ms at 50k
     hnsw_m: int = 48  # M 32 plateaued at recall@10 0.93 at 1M; 48 reaches 0.96 (bench_search)
@@ -59,6 +63,21 @@ class Settings(BaseSettings):
     webhook_backoff_seconds: float = 2.0
     # Lets webhooks target loopback/private addresses (tests, intranet deployments).
     webhook_allow_private_hosts: bool = False
+
+    # People's accounts and the console.
+    # Argon2id cost: argon2-cffi's default, the second recommended profile of RFC 9106.
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65_536
+    argon2_parallelism: int = 4
+    session_hours: int = 12
+    # Mark the session cookie Secure: set true whenever the console is served over HTTPS.
+    cookie_secure: bool = False
+    signin_max_failures: int = 5  # per e-mail address within the window
+    signin_max_failures_per_ip: int = 20
+    signin_window_minutes: int = 15
+    account_token_hours: int = 72  # invitation and reset links
+    # Where people reach the service; links printed by the CLI start with it.
+    public_url: str = "http://127.0.0.1:8000"
 
     @model_validator(mode="after")
     def _resolve_paths(self) -> "Settings":

@@ -132,7 +132,7 @@ def scheme(shared_dir: Path) -> IpcScheme:
 
 
 def test_scheme_loads_fully(shared_dir: Path) -> None:
-    # No timing here (speed targets belong in scripts/, not in timed tests).
+    # No time limit here: speed targets belong in scripts/ benchmarks, not in timed tests.
     loaded = load_ipc_scheme(shared_dir)
     assert loaded is not None
     # 77,249 rows, 5 of them truncated upstream (E01D101/0 …).

@@ -1,7 +1,7 @@
 """cli import issue report
 
 Revision ID: fd03c1cd42d6
-Revises: a9aec462492f
+Revises: c0a5e1acc001
 Create Date: 2026-12-01 22:51:30.338172
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 
 
 revision: str = 'fd03c1cd42d6'
-down_revision: str | None = 'a9aec462492f'
+down_revision: str | None = 'c0a5e1acc001'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
