@@ -2,15 +2,14 @@
 
 from dataclasses import dataclass
 
+from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
+from app.catalog import service
 from app.catalog.enums import OrgKind
 from app.catalog.models import Organisation
-from app.catalog.region import InvalidRegionCode, validate_region
-from app.catalog.uscc import InvalidUscc, validate_uscc
+from app.catalog.schemas.orgs import OrgCreate
 from app.errors import Conflict, NotFound, ValidationFailed
-
-NAME_MAX = 200
 
 
 @dataclass(frozen=True)
@@ -23,42 +22,27 @@ class NewOrg:
     uscc: str | None = None
 
 
-def _invalid(field: str, message: str) -> ValidationFailed:
-    return ValidationFailed(f"invalid {field}", errors=[{"field": field, "message": message}])
-
-
-def _clean(new: NewOrg) -> NewOrg:
-    name = new.name.strip()
-    if not name or len(name) > NAME_MAX:
-        raise _invalid("name", f"must be 1–{NAME_MAX} characters")
-    try:
-        region = validate_region(new.region) if new.region else None
-    except InvalidRegionCode as exc:
-        raise _invalid("region", str(exc)) from None
-    try:
-        uscc = validate_uscc(new.uscc) if new.uscc else None
-    except InvalidUscc as exc:
-        raise _invalid("uscc", str(exc)) from None
-    return NewOrg(new.kind, name, region, uscc)
+def _invalid(error: ValidationError) -> ValidationFailed:
+    errors = [
+        {"field": ".".join(str(part) for part in item["loc"]), "message": item["msg"]}
+        for item in error.errors()
+    ]
+    return ValidationFailed("invalid organisation", errors=errors)
 
 
 def create_org(session: Session, new: NewOrg) -> Organisation:
-    """Add an organisation after validating its codes; names and USCCs must be unused.
+    """Add an organisation (codes validated by the catalog service); names must be unused.
 
     Names stay unique so that ``--org NAME`` always means one organisation. Flushes only.
     """
-    clean = _clean(new)
-    same_name = session.exec(select(Organisation).where(Organisation.name == clean.name)).first()
+    try:
+        body = OrgCreate(kind=new.kind, name=new.name, region=new.region, uscc=new.uscc)
+    except ValidationError as error:
+        raise _invalid(error) from None
+    same_name = session.exec(select(Organisation).where(Organisation.name == body.name)).first()
     if same_name is not None:
-        raise Conflict(f"organisation {same_name.id} is already named {clean.name!r}")
-    if clean.uscc is not None:
-        same = session.exec(select(Organisation).where(Organisation.uscc == clean.uscc)).first()
-        if same is not None:
-            raise Conflict(f"organisation {same.id} already has USCC {clean.uscc}")
-    org = Organisation(kind=clean.kind, name=clean.name, region=clean.region, uscc=clean.uscc)
-    session.add(org)
-    session.flush()
-    return org
+        raise Conflict(f"organisation {same_name.id} is already named {body.name!r}")
+    return service.create_org(session, body)
 
 
 def resolve_org(session: Session, ref: str) -> Organisation:

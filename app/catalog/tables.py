@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 from app.catalog.headers import NeedField, PatentField, map_headers
 from app.errors import BadRequest
+from app.types import strip_control
 
 Row = dict[str, str | None]
 # Raw records of one table: (row number, cell values).
@@ -130,7 +131,9 @@ def cell_text(value: object) -> str | None:
         text = json.dumps(value, ensure_ascii=False)
     else:
         text = str(value)
-    text = text.strip()
+    # A stray NUL or other control character in an export would fail the whole batch on
+    # PostgreSQL; it carries nothing, so it goes.
+    text = strip_control(text).strip()
     return text or None
 
 

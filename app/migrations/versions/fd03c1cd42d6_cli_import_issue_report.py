@@ -1,7 +1,7 @@
 """cli import issue report
 
 Revision ID: fd03c1cd42d6
-Revises: c0a5e1acc001
+Revises: c7e5a1d3b9f2
 Create Date: 2026-12-01 22:51:30.338172
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 
 
 revision: str = 'fd03c1cd42d6'
-down_revision: str | None = 'c0a5e1acc001'
+down_revision: str | None = 'c7e5a1d3b9f2'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -30,7 +30,9 @@ def upgrade() -> None:
     sa.Column('reason', sa.Text(), nullable=False),
     sa.Column('value', sa.Text(), nullable=True),
     sa.ForeignKeyConstraint(['job_id'], ['import_job.id'], ),
-    sa.PrimaryKeyConstraint('id')
+    sa.PrimaryKeyConstraint('id'),
+    # Like every table with a generated id (c7e5a1d3b9f2): SQLite never reuses an id.
+    sqlite_autoincrement=True,
     )
     with op.batch_alter_table('import_issue', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_import_issue_job_id'), ['job_id'], unique=False)
