@@ -8,6 +8,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from typer.core import TyperGroup
 
 from app.api.cli import keys_app, serve_app
+from app.api.worker import worker_app
 from app.catalog.cli import demo_app, import_app
 from app.catalog.org_cli import orgs_app
 from app.cli_errors import database_failure
@@ -68,6 +69,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(orgs_app, name="orgs")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(serve_app, name="serve")
+app.add_typer(worker_app, name="worker")
 app.add_typer(keys_app, name="keys")
 app.add_typer(users_app, name="users")
 app.add_typer(import_app, name="import")

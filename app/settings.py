@@ -24,6 +24,13 @@ class Settings(BaseSettings):
     # Where relative paths below point; see default_home().
     home: Path | None = None
     database_url: str = "sqlite:///var/patentmatch.db"
+    # Connection pool per process (PostgreSQL and SQLite files): requests beyond size+overflow
+    # wait up to pool_timeout seconds for a connection instead of failing at once.
+    db_pool_size: int = 10
+    db_max_overflow: int = 20
+    db_pool_timeout: float = 30.0
+    # SQLite: how long a writer waits for the write lock before "database is locked".
+    sqlite_busy_timeout_ms: int = 15_000
     shared_dir: Path = Path("../shared")
     var_dir: Path = Path("var")
     models_dir: Path = Path("models")
@@ -50,11 +57,26 @@ class Settings(BaseSettings):
     # At 0.3, flagged dev title queries had P@10 0.19 against 0.56 for the rest.
     match_min_confidence: float = 0.3
 
+    # Background indexer: how often it looks for catalog changes (other processes' writes
+    # included), how many changes it encodes per round, how often it saves a generation.
+    index_poll_seconds: float = 0.25
+    index_batch_size: int = 256
+    index_save_seconds: float = 60.0
+    # /readyz says not ready while the index is this far behind the catalog.
+    index_max_lag_seconds: float = 30.0
+    # Tests only: index each write inside the request that made it (deterministic asserts).
+    # Production keeps it off: request handlers never encode catalog text.
+    index_inline: bool = False
+
     # Import.
     import_batch_size: int = 500
+    # An import job whose heartbeat is older than this is taken for dead and marked failed.
+    import_lease_seconds: float = 120.0
 
     # API.
     rate_limit_per_minute: int = 600
+    # Shared rate limits across processes/replicas (redis://host:port/db); in-process when unset.
+    redis_url: str | None = None
     # Failed authentications per client address and minute before it gets 429s (0: no limit).
     auth_failures_per_minute: int = 30
     cors_origins: list[str] = []

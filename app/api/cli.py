@@ -23,8 +23,15 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
     reload: Annotated[bool, typer.Option(help="Reload on code changes (development)")] = False,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Server processes sharing the port")
+    ] = 1,
 ) -> None:
-    """Serve the API with uvicorn (settings from PATENTMATCH_* variables)."""
+    """Serve the API with uvicorn (settings from PATENTMATCH_* variables).
+
+    With ``--workers N`` each process loads the index and runs its own indexer thread; one of
+    them (the holder of the index folder's lock) publishes generations there.
+    """
     import uvicorn
 
     # Request logs are already JSON lines; print them bare on stderr next to uvicorn's own.
@@ -34,7 +41,22 @@ def serve(
     app_logger.addHandler(handler)
     app_logger.setLevel(logging.INFO)
 
-    uvicorn.run("app.api.main:create_app", factory=True, host=host, port=port, reload=reload)
+    uvicorn.run(
+        "app.api.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        reload=reload,
+        workers=None if reload else workers,
+        # The app logs every request itself (JSON, with its request id); uvicorn's own access
+        # line would double the logging work per request.
+        access_log=False,
+        # Loading the index holds the GIL in long C calls, so a starting worker may answer the
+        # supervisor's ping late; uvicorn's default of 5 s had it killed and restarted in a loop.
+        timeout_worker_healthcheck=120,
+        # Seconds open requests get after SIGTERM before the lifespan saves the index.
+        timeout_graceful_shutdown=20,
+    )
 
 
 @keys_app.command("create")

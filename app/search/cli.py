@@ -134,7 +134,7 @@ def status() -> None:
     from sqlmodel import Session
 
     from app.db import engine_from_settings
-    from app.search.indexing import pending_count
+    from app.search.replay import pending_count
     from app.search.store import read_engine_manifest
 
     settings = get_settings()

@@ -175,12 +175,18 @@ def start_patent_import(
     owning_org(session, owner, Role.TTO, "owner_org_id")
     path = _store_upload(upload.file, settings.var_dir / "uploads", settings.max_upload_bytes)
     _check_content(path, _shown_name(upload.file))
-    job = ImportJob(owner_org_id=owner, key_id=principal.key_id, filename=_shown_name(upload.file))
+    state = request.app.state
+    job = ImportJob(
+        owner_org_id=owner,
+        key_id=principal.key_id,
+        filename=_shown_name(upload.file),
+        lease_owner=state.lease_owner,
+        upload_path=str(path),
+    )
     session.add(job)
     session.commit()
     session.refresh(job)
     job_id = persisted_id(job)
-    state = request.app.state
     task = ImportTask(
         job_id=job_id,
         path=path,
@@ -188,6 +194,7 @@ def start_patent_import(
         batch_size=settings.import_batch_size,
         ipc_scheme=getattr(state, "ipc_scheme", None),
         filename=job.filename,
+        lease_owner=state.lease_owner,
     )
     worker = threading.Thread(
         target=run_import_job,

@@ -1,7 +1,7 @@
 """cli import issue report
 
 Revision ID: fd03c1cd42d6
-Revises: c7e5a1d3b9f2
+Revises: c3f1e5a7b911
 Create Date: 2026-12-01 22:51:30.338172
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 
 
 revision: str = 'fd03c1cd42d6'
-down_revision: str | None = 'c7e5a1d3b9f2'
+down_revision: str | None = 'c3f1e5a7b911'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
