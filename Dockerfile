@@ -15,6 +15,7 @@ ARG MODEL_NAME=multilingual-e5-small
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     HF_HUB_OFFLINE=1 \
+    PATENTMATCH_HOME=/data \
     PIP_INDEX_URL=${PIP_INDEX_URL} \
     PATENTMATCH_DATABASE_URL=sqlite:////data/patentmatch.db \
     PATENTMATCH_INDEX_DIR=/data/index \

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import Connection, Engine, MetaData, event
+from sqlalchemy import Connection, Engine, MetaData, event, inspect
 from sqlmodel import Session, SQLModel, create_engine
 
-from app.errors import NotFound
+from app.errors import NotFound, ServiceUnavailable
 from app.settings import Settings
 
 RowT = TypeVar("RowT", bound=SQLModel)
@@ -105,6 +105,20 @@ def writer_engine(engine: Engine) -> Engine:
     """The same engine (and pool) for sessions that will write: on SQLite they queue for the
     write lock up front instead of failing when two writers meet; elsewhere a no-op."""
     return engine.execution_options(**{SQLITE_IMMEDIATE: True})
+
+
+NOT_INITIALISED = "database not initialised: run `patentmatch db upgrade`"
+
+
+def require_initialised(settings: Settings) -> None:
+    """Raise ``ServiceUnavailable`` naming `patentmatch db upgrade` when the schema is missing
+    (a cheap check for commands that would otherwise do minutes of work first)."""
+    engine = engine_from_settings(settings)
+    try:
+        if not inspect(engine).has_table("patent"):
+            raise ServiceUnavailable(NOT_INITIALISED)
+    finally:
+        engine.dispose()
 
 
 def engine_from_settings(settings: Settings) -> Engine:

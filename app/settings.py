@@ -1,9 +1,19 @@
-"""Settings from the environment (prefix ``PATENTMATCH_``); never read at import time."""
+"""Settings from the environment (prefix ``PATENTMATCH_``); never read at import time.
 
+Relative paths (the defaults included) are resolved against the home folder: ``PATENTMATCH_HOME``,
+else the project root when run from a checkout, else the user data folder, so every command
+behaves the same from any working directory.
+"""
+
+import os
 from pathlib import Path
 from typing import Literal
 
+from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_CHECKOUT = Path(__file__).resolve().parents[1]
+_SQLITE = "sqlite:///"
 
 
 class Settings(BaseSettings):
@@ -11,6 +21,8 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="PATENTMATCH_", env_file=".env", extra="ignore")
 
+    # Where relative paths below point; see default_home().
+    home: Path | None = None
     database_url: str = "sqlite:///var/patentmatch.db"
     # Connection pool per process (PostgreSQL and SQLite files): requests beyond size+overflow
     # wait up to pool_timeout seconds for a connection instead of failing at once.
@@ -98,7 +110,42 @@ class Settings(BaseSettings):
     # Where people reach the service; links printed by the CLI start with it.
     public_url: str = "http://127.0.0.1:8000"
 
+    @model_validator(mode="after")
+    def _resolve_paths(self) -> "Settings":
+        home = Path(os.path.normpath((self.home or default_home()).expanduser().absolute()))
+        self.home = home
+        for name in ("shared_dir", "var_dir", "models_dir", "index_dir"):
+            setattr(self, name, _under(home, getattr(self, name)))
+        self.database_url = _sqlite_under(home, self.database_url)
+        return self
+
+
+def default_home() -> Path:
+    """The project root when this code runs from a checkout, else the user data folder."""
+    if (_CHECKOUT / "pyproject.toml").is_file() and (_CHECKOUT / "app").is_dir():
+        return _CHECKOUT
+    data = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data) / "patentmatch"
+
+
+def _under(home: Path, path: Path) -> Path:
+    path = path.expanduser()
+    return path if path.is_absolute() else Path(os.path.normpath(home / path))
+
+
+def _sqlite_under(home: Path, url: str) -> str:
+    """A relative SQLite file path made absolute under ``home``; other URLs unchanged."""
+    if not url.startswith(_SQLITE) or url.startswith(_SQLITE + ":memory:"):
+        return url
+    rest = url.removeprefix(_SQLITE)
+    file, sep, query = rest.partition("?")
+    if not file or file.startswith("/"):
+        return url
+    return f"{_SQLITE}{_under(home, Path(file))}{sep}{query}"
+
 
 def get_settings() -> Settings:
-    """Read settings from the environment now."""
-    return Settings()
+    """Read settings from the environment now (and from ``.env`` in the home and working folder)."""
+    given = os.environ.get("PATENTMATCH_HOME")
+    home = Path(given).expanduser() if given else default_home()
+    return Settings(_env_file=(home / ".env", ".env"))

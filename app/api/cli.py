@@ -8,6 +8,7 @@ import typer
 
 from app.auth.keys import active_admin_key, create_key, list_keys, revoke_key
 from app.auth.principal import Role
+from app.catalog.orgs import resolve_org
 from app.cli_errors import fail
 from app.db import engine_from_settings, session_scope
 from app.errors import AppError
@@ -61,7 +62,9 @@ def serve(
 @keys_app.command("create")
 def create(
     role: Annotated[Role, typer.Option(help="enterprise, tto, station or admin")],
-    org: Annotated[int | None, typer.Option(help="Organisation id (optional for admin)")] = None,
+    org: Annotated[
+        str | None, typer.Option(help="Organisation id or unique name (optional for admin)")
+    ] = None,
     expires_days: Annotated[int | None, typer.Option(help="Expire after N days")] = None,
     label: Annotated[str | None, typer.Option(help="A note saying what the key is for")] = None,
 ) -> None:
@@ -69,15 +72,16 @@ def create(
     engine = engine_from_settings(get_settings())
     try:
         with session_scope(engine) as session:
+            org_id = None if org is None else resolve_org(session, org).id
             key, secret = create_key(
-                session, role=role, org_id=org, expires_days=expires_days, label=label
+                session, role=role, org_id=org_id, expires_days=expires_days, label=label
             )
             key_id, expires = key.id, key.expires_at
     except AppError as error:
         raise fail(error) from None
     finally:
         engine.dispose()
-    typer.echo(f"created key {key_id} ({role.value}, organisation {org or '-'})")
+    typer.echo(f"created key {key_id} ({role.value}, organisation {org_id or '-'})")
     if expires is not None:
         typer.echo(f"expires {expires:%Y-%m-%d %H:%M} UTC")
     typer.echo("secret (store it now; it cannot be shown again):")
@@ -117,9 +121,11 @@ def list_() -> None:
     engine = engine_from_settings(get_settings())
     # Plain columns rather than a rich table: never wrapped, easy to grep in scripts.
     row = "{:>5}  {:<12} {:>6}  {:<10} {:<16}  {:<16}  {:<16}  {:<16}"
-    typer.echo(row.format("id", "prefix", "org", "role", "created", "expires", "revoked", "used"))
     with session_scope(engine) as session:
-        for key in list_keys(session):
+        keys = list_keys(session)
+        names = ("id", "prefix", "org", "role", "created", "expires", "revoked", "used")
+        typer.echo(row.format(*names))
+        for key in keys:
             typer.echo(
                 row.format(
                     key.id or "-",

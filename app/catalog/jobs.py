@@ -13,12 +13,13 @@ from sqlmodel import Field, Session, SQLModel
 
 from app.catalog.importer import import_patents
 from app.catalog.ipc import IpcScheme
+from app.catalog.job_report import store_issues
 from app.catalog.models import enum_type, json_list
 from app.catalog.report import ImportReport, RowIssue
 from app.errors import AppError
 from app.types import utcnow
 
-# Enough to fix a file; the counts still say how many rows were rejected in all.
+# Shown in the job resource; the full list is downloadable (GET /imports/{id}/report).
 MAX_STORED_ISSUES = 1000
 
 logger = logging.getLogger("patentmatch.api.imports")
@@ -80,6 +81,7 @@ def _issue(issue: RowIssue) -> dict[str, Any]:
         "field": issue.field,
         "reason": issue.reason,
         "value": None if value is None else str(value),
+        "sheet": issue.sheet,
     }
 
 
@@ -141,6 +143,7 @@ def _import(engine: Engine, task: ImportTask) -> None:
             ipc_scheme=task.ipc_scheme,
         )
         _record_report(job, report)
+        store_issues(session, job_id, report)
         job.status = JobStatus.SUCCEEDED
         job.finished_at = utcnow()
         session.add(job)
