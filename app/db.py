@@ -3,12 +3,15 @@
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, event
 from sqlmodel import Session, SQLModel, create_engine
 
+from app.errors import NotFound
 from app.settings import Settings
+
+RowT = TypeVar("RowT", bound=SQLModel)
 
 
 def _configure_sqlite_connection(dbapi_connection: Any, _record: object) -> None:
@@ -75,3 +78,11 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def get_or_404(session: Session, model: type[RowT], row_id: int, what: str) -> RowT:
+    """The ``model`` row with this primary key, or 404 "<what> <row_id> does not exist"."""
+    row = session.get(model, row_id)
+    if row is None:
+        raise NotFound(f"{what} {row_id} does not exist")
+    return row

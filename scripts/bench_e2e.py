@@ -40,6 +40,7 @@ from app.catalog.enums import (
 )
 from app.catalog.models import Organisation, Patent, TechNeed
 from app.db import create_schema, make_engine
+from app.deals.declines import decline_penalties
 from app.search.ann_params import AnnParams
 from app.search.documents import CHUNK_SLOTS
 from app.search.encoder import Encoder, load_encoder
@@ -231,7 +232,7 @@ def main() -> None:
     rows = synthetic_catalog(corpus.titles, args.size, seed=3)
     fill_database(settings, rows, corpus.ipc)
     encoder = load_encoder(settings)
-    matcher = MatchEngine(settings, encoder)
+    matcher = MatchEngine(settings, encoder, penalties=decline_penalties)
     manifest = read_engine_manifest(settings.index_dir)
     stale = manifest is None or manifest.patents != len(rows) or manifest.model != encoder.name
     if manifest is None or stale or not manifest.scheme:

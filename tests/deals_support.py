@@ -10,8 +10,8 @@ from typing import Any
 
 from sqlmodel import Session
 
-from app.api.keys import create_key
-from app.api.principal import Principal, Role
+from app.auth.keys import create_key
+from app.auth.principal import Principal, Role
 from app.catalog.enums import LegalStatus, NeedStatus, OrgKind
 from app.catalog.models import Organisation, Patent, TechNeed
 

@@ -17,6 +17,7 @@ from app.catalog.enums import (
     PatentType,
 )
 from app.catalog.models import Organisation, Patent, TechNeed
+from app.deals.declines import decline_penalties
 from app.search.encoder import HashingEncoder
 from app.search.engine import MatchEngine
 from app.search.lexical import Tokenizer
@@ -179,7 +180,10 @@ def make_engine(
 ) -> MatchEngine:
     """A match engine on the hashing encoder (pass a shared tokenizer: jieba loads slowly)."""
     settings = make_settings(tmp_path, **overrides)
-    return MatchEngine(settings, HashingEncoder(dim), tokenizer=tokenizer)
+    # Wired like the app: deals' decline reasons feed back into the ranking.
+    return MatchEngine(
+        settings, HashingEncoder(dim), tokenizer=tokenizer, penalties=decline_penalties
+    )
 
 
 def write_scheme(shared_dir: Path, rows: list[tuple[str, str, str]]) -> Path:

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from app.api.principal import Principal, Role
+from app.auth.principal import Principal, Role
 from app.catalog.enums import ChangeOp, EntityKind, LegalStatus, NeedStatus, OrgKind
 from app.catalog.models import IndexChange, Organisation, Patent, TechNeed
 from app.licensing.models import PaymentMode

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import Session, select
 
-from app.api.principal import Principal
+from app.auth.principal import Principal
 from app.catalog.enums import ConversionStatus, EntityKind, OrgKind
 from app.catalog.models import IndexChange, Organisation, Patent
 from app.deals.access import visible_deal

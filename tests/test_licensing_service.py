@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session
 
-from app.api.principal import Principal, Role
+from app.auth.principal import Principal, Role
 from app.catalog.enums import ConversionStatus, LegalStatus, OrgKind
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.licensing import listing, service

@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from app.api.keys import active_admin_key, create_key, list_keys, revoke_key
-from app.api.principal import Role
+from app.auth.keys import active_admin_key, create_key, list_keys, revoke_key
+from app.auth.principal import Role
 from app.cli_errors import fail
 from app.db import engine_from_settings, session_scope
 from app.errors import AppError

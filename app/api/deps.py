@@ -7,8 +7,8 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
-from app.api.keys import authenticate
-from app.api.principal import Principal, Role
+from app.auth.keys import authenticate
+from app.auth.principal import Principal, Role
 from app.errors import Forbidden, ServiceUnavailable, Unauthorized
 from app.search.engine import MatchEngine
 from app.settings import Settings

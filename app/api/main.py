@@ -20,6 +20,7 @@ from app.api.routes import figures as figure_routes
 from app.api.routes import imports, ipc, licensing, matching, needs, orgs, patents
 from app.catalog.ipc import load_ipc_scheme
 from app.db import engine_from_settings, writer_engine
+from app.deals.declines import decline_penalties
 from app.search.encoder import load_encoder
 from app.search.engine import MatchEngine
 from app.settings import Settings, get_settings
@@ -72,7 +73,7 @@ TAGS = [
 
 def build_match_engine(settings: Settings, engine: Engine) -> MatchEngine:
     """Load the encoder and the indexes (rebuilding them from the database when stale)."""
-    matcher = MatchEngine(settings, load_encoder(settings))
+    matcher = MatchEngine(settings, load_encoder(settings), penalties=decline_penalties)
     with Session(engine) as session:
         matcher.load_or_rebuild(session)
     return matcher

@@ -7,10 +7,11 @@ from app.api.schemas.patents import PatentCreate
 from app.catalog.appno import InvalidApplicationNumber, parse_application_number
 from app.catalog.enums import ConversionStatus, PatentType
 from app.catalog.ipc import InvalidIpcCode, split_ipc_list
-from app.catalog.models import Patent, utcnow
+from app.catalog.models import Patent
 from app.catalog.terms import compute_expiry
 from app.catalog.text import detect_script
 from app.errors import Conflict, ValidationFailed
+from app.types import utcnow
 
 # The Patent Law of the PRC took effect on this day; no CN application is older.
 PATENT_LAW_START = date(1985, 4, 1)

@@ -1,6 +1,6 @@
 """Catalog tables: organisations, patents, technology needs, and the index change log."""
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -16,11 +16,7 @@ from app.catalog.enums import (
     OrgKind,
     PatentType,
 )
-
-
-def utcnow() -> datetime:
-    """Timezone-aware now, for timestamps."""
-    return datetime.now(UTC)
+from app.types import utcnow
 
 
 def enum_type(enum: type[StrEnum]) -> sa.Enum:

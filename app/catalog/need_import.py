@@ -6,9 +6,10 @@ from sqlmodel import Session, col, or_, select
 
 from app.catalog.changes import record_change
 from app.catalog.enums import ChangeOp, EntityKind, NeedStatus, OrgKind
-from app.catalog.models import Organisation, TechNeed, utcnow
+from app.catalog.models import Organisation, TechNeed
 from app.catalog.need_records import NeedRecord
 from app.catalog.report import ImportReport
+from app.types import utcnow
 
 NeedKey = tuple[int, str, str]
 

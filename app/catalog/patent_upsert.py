@@ -15,10 +15,11 @@ from sqlmodel import Session, col, select
 
 from app.catalog.changes import record_change
 from app.catalog.enums import ChangeOp, EntityKind
-from app.catalog.models import Patent, utcnow
+from app.catalog.models import Patent
 from app.catalog.records import PatentRecord
 from app.catalog.report import ImportReport, RowIssue
 from app.catalog.values import content_hash
+from app.types import utcnow
 
 _OWNER = "owner_org_id"
 

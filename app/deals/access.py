@@ -2,8 +2,8 @@
 
 from sqlmodel import Session
 
-from app.api.access import get_or_404
-from app.api.principal import Principal, Role
+from app.auth.principal import Principal, Role
+from app.db import get_or_404
 from app.deals.models import Deal
 from app.deals.states import Party
 from app.errors import Forbidden

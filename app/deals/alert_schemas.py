@@ -5,10 +5,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 from pydantic.config import JsonDict
 
-from app.api.schemas.common import DbId
 from app.catalog.enums import PatentType
 from app.deals.models import DeliveryStatus, SubscriptionKind
 from app.deals.schemas import UtcDatetime
+from app.types import DbId
 
 
 class AlertFilters(BaseModel):

@@ -9,10 +9,10 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from app.api.codes import clean_ipc_prefix
-from app.api.principal import Principal
+from app.auth.principal import Principal
+from app.catalog.codes import clean_ipc_prefix
 from app.catalog.enums import NeedStatus
-from app.catalog.models import Organisation, Patent, TechNeed, utcnow
+from app.catalog.models import Organisation, Patent, TechNeed
 from app.deals.alert_schemas import SubscriptionCreate
 from app.deals.events import invalid_field
 from app.deals.models import (
@@ -25,6 +25,7 @@ from app.deals.similarity import bigrams, coverage, overlap
 from app.errors import Forbidden, NotFound
 from app.search.documents import need_text, patent_text
 from app.search.filters import normalise_ipc, normalise_region_prefix
+from app.types import utcnow
 
 DEFAULT_MIN_SCORE = {SubscriptionKind.SEARCH: 0.5, SubscriptionKind.NEED: 0.3}
 

@@ -2,7 +2,7 @@
 
 from sqlmodel import Session
 
-from app.api.principal import Principal
+from app.auth.principal import Principal
 from app.catalog.models import Organisation
 from app.deals.access import get_deal, parties_of
 from app.deals.schemas import DealContacts, OrgContact

@@ -8,10 +8,10 @@ from datetime import date
 
 from sqlmodel import Session
 
-from app.api.principal import Principal, Role
+from app.auth.principal import Principal, Role
 from app.catalog.changes import record_change
 from app.catalog.enums import ChangeOp, ConversionStatus, EntityKind
-from app.catalog.models import Organisation, Patent, utcnow
+from app.catalog.models import Organisation, Patent
 from app.deals.models import ContractType, Deal, DealContract
 from app.deals.schemas import ContractIn
 from app.errors import Conflict, ValidationFailed
@@ -24,6 +24,7 @@ from app.licensing.service import (
     set_conversion,
     take_licence,
 )
+from app.types import utcnow
 
 _LICENCE_KINDS = {
     ContractType.EXCLUSIVE_LICENCE: LicenceKind.EXCLUSIVE,

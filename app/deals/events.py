@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from app.api.principal import Principal
+from app.auth.principal import Principal
 from app.deals.models import Deal, DealEvent
 from app.deals.states import DealAction, DealState
 from app.errors import Conflict, ValidationFailed

@@ -7,8 +7,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from app.catalog.models import enum_type, utcnow
+from app.catalog.models import enum_type
 from app.deals.states import DealAction, DealState, DeclineReason
+from app.types import utcnow
 
 
 def aware(moment: datetime) -> datetime:

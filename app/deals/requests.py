@@ -4,10 +4,10 @@ from datetime import UTC, datetime
 
 from sqlmodel import Session, col, select
 
-from app.api.access import get_or_404
-from app.api.principal import Principal, Role
+from app.auth.principal import Principal, Role
 from app.catalog.enums import OrgKind
 from app.catalog.models import Organisation, Patent, TechNeed
+from app.db import get_or_404
 from app.deals.access import get_deal
 from app.deals.assignment import pick_station
 from app.deals.events import StepResult, find_replay, flush_step, record_event, request_hash

@@ -6,9 +6,9 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 
-from app.api.schemas.common import YUAN_MAX, DbId
 from app.deals.models import ContractType, aware
 from app.deals.states import DealAction, DealState, DeclineReason
+from app.types import YUAN_MAX, DbId
 
 # SQLite hands back naive datetimes; every timestamp leaves the API in UTC with its offset.
 UtcDatetime = Annotated[datetime, AfterValidator(aware)]

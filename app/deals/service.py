@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from app.api.principal import Principal, Role
+from app.auth.principal import Principal, Role
 from app.catalog.enums import OrgKind
 from app.catalog.models import Organisation
 from app.deals import contracts

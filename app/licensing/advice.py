@@ -11,10 +11,11 @@ from typing import Any, Protocol
 
 from sqlmodel import Session, col, select
 
-from app.api.access import get_or_404, get_visible_need
-from app.api.principal import Principal
+from app.auth.access import get_visible_need
+from app.auth.principal import Principal
 from app.catalog.enums import ConversionStatus, LegalStatus, NeedStatus
 from app.catalog.models import Organisation, Patent, TechNeed
+from app.db import get_or_404
 from app.licensing.estimate import FeeAssumptions, estimate_fee, need_budget
 from app.licensing.schemas import AdviceItem, AdviceList, Candidate, CandidateList, declaration_out
 from app.licensing.service import active_declaration, require_tto_of, today_utc

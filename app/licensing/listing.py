@@ -4,10 +4,10 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, func, select
 
-from app.api.pagination import DEFAULT_LIMIT, paginate_by_id
 from app.catalog.models import Patent
 from app.errors import ValidationFailed
 from app.licensing.models import DeclarationStatus, OpenLicenceDeclaration, PaymentMode
+from app.pagination import DEFAULT_LIMIT, paginate_by_id
 
 _IPC_PREFIX_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/")
 

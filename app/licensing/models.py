@@ -6,7 +6,8 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from app.catalog.models import enum_type, utcnow
+from app.catalog.models import enum_type
+from app.types import utcnow
 
 
 class PaymentMode(StrEnum):

@@ -6,7 +6,6 @@ from decimal import Decimal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 
-from app.api.schemas.common import YUAN_MAX, UtcDatetime
 from app.catalog.models import Patent
 from app.licensing.models import (
     DeclarationStatus,
@@ -16,6 +15,7 @@ from app.licensing.models import (
     PaymentMode,
 )
 from app.licensing.rules import bp_to_percent
+from app.types import YUAN_MAX, UtcDatetime
 
 
 class DeclarationCreate(BaseModel):

@@ -10,11 +10,11 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from app.api.access import get_or_404
-from app.api.principal import Principal, Role
+from app.auth.principal import Principal, Role
 from app.catalog.changes import record_change
 from app.catalog.enums import ChangeOp, ConversionStatus, EntityKind
-from app.catalog.models import Patent, utcnow
+from app.catalog.models import Patent
+from app.db import get_or_404
 from app.errors import Conflict, Forbidden, ValidationFailed
 from app.licensing import rules
 from app.licensing.models import (
@@ -24,6 +24,7 @@ from app.licensing.models import (
     PatentLicence,
 )
 from app.licensing.schemas import DeclarationCreate, LicenceNotice
+from app.types import utcnow
 
 
 def today_utc() -> date:

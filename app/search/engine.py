@@ -8,13 +8,13 @@ searchable right after its commit. ``sync`` works in memory; ``save`` (also done
 """
 
 import threading
+from collections.abc import Mapping
 from datetime import date
 
 from sqlmodel import Session, col, select
 
 from app.catalog.enums import ConversionStatus
 from app.catalog.models import Organisation, Patent, TechNeed
-from app.deals.declines import decline_penalties
 from app.errors import NotFound, ValidationFailed
 from app.search.ann_params import AnnParams
 from app.search.calibration import DEFAULT_CALIBRATION, Calibration
@@ -23,6 +23,7 @@ from app.search.encoder import Encoder
 from app.search.filters import INACTIVE_STATUSES, MatchFilters
 from app.search.indexing import Progress, apply_changes, build_all, pending_count
 from app.search.lexical import Tokenizer
+from app.search.penalties import PenaltyProvider, no_penalties
 from app.search.querying import QueryContext, search_needs, search_patents, subclass_weights
 from app.search.ranking import RankingParams
 from app.search.results import Explanation, Match, MatchResult, StageTimer
@@ -56,8 +57,11 @@ class MatchEngine:
         params: RankingParams | None = None,
         calibration: Calibration = DEFAULT_CALIBRATION,
         tokenizer: Tokenizer | None = None,
+        penalties: PenaltyProvider = no_penalties,
     ) -> None:
         self.settings = settings
+        # Relevance feedback from the features above search (deals' decline reasons).
+        self.penalties = penalties
         self.encoder = encoder
         self.params = params or RankingParams()
         self.calibration = calibration
@@ -179,7 +183,7 @@ class MatchEngine:
             stored = None if need_id is None else self._indexes.need_queries.get(need_id)
             vector = self.encoder.encode_queries([text])[0] if stored is None else stored
         matches = search_patents(session, self._indexes, text, vector, filters, k, ctx)
-        _apply_decline_feedback(session, matches, text)
+        _apply_penalties(self.penalties(session, [m.id for m in matches], text), matches)
         return self._result(matches)
 
     def match_text(
@@ -240,12 +244,11 @@ class MatchEngine:
         return self._result(search_needs(session, self._indexes, query, k, self._context()))
 
 
-def _apply_decline_feedback(session: Session, matches: list[Match], text: str) -> None:
-    """Sink patents that owners or requesters declined (e.g. "already solved") for similar needs.
+def _apply_penalties(penalties: Mapping[int, float], matches: list[Match]) -> None:
+    """Sink penalised patents, e.g. those declined as "already solved" for similar needs.
 
     Brokers' structured decline reasons are the only relevance feedback the system gets.
     """
-    penalties = decline_penalties(session, [m.id for m in matches], text)
     for match in matches:
         penalty = penalties.get(match.id, 0.0)
         if penalty:

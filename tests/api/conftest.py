@@ -11,9 +11,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 from sqlmodel import Session
 
-from app.api.keys import create_key
 from app.api.main import create_app
-from app.api.principal import Role
+from app.auth.keys import create_key
+from app.auth.principal import Role
 from app.catalog.enums import OrgKind
 from app.catalog.models import Organisation
 from app.db import create_schema, make_engine

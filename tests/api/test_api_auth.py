@@ -6,12 +6,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from app.api.keys import ApiKey, revoke_key
 from app.api.main import create_app
-from app.api.principal import Role
+from app.auth.keys import ApiKey, revoke_key
+from app.auth.principal import Role
 from app.catalog.enums import OrgKind
-from app.catalog.models import utcnow
 from app.settings import Settings
+from app.types import utcnow
 from tests.api.conftest import Actor, make_actor
 from tests.api.helpers import assert_problem
 

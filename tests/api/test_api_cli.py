@@ -6,7 +6,7 @@ import pytest
 from sqlmodel import Session
 from typer.testing import CliRunner
 
-from app.api.keys import authenticate
+from app.auth.keys import authenticate
 from app.cli import app
 from app.db import create_schema, make_engine
 from app.errors import Unauthorized

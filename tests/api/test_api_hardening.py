@@ -9,9 +9,9 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 
-from app.api.keys import MAX_EXPIRES_DAYS, create_key
-from app.api.principal import Role
 from app.api.problems import install_problem_handlers
+from app.auth.keys import MAX_EXPIRES_DAYS, create_key
+from app.auth.principal import Role
 from app.catalog.enums import OrgKind
 from app.catalog.models import Organisation
 from app.errors import ValidationFailed

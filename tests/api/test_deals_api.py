@@ -9,11 +9,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from app.api.principal import Role
+from app.auth.principal import Role
 from app.catalog.enums import OrgKind
-from app.catalog.models import utcnow
 from app.deals.models import Deal
 from app.deals.webhooks import SIGNATURE_HEADER, verify
+from app.types import utcnow
 from tests.api.conftest import Actor, make_actor
 from tests.api.helpers import assert_problem, patent_body
 from tests.deals_support import run_receiver

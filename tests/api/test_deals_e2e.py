@@ -9,7 +9,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from app.api.principal import Role
+from app.auth.principal import Role
 from app.catalog.enums import OrgKind
 from tests.api.conftest import Actor, make_actor
 from tests.api.helpers import assert_problem, patent_body

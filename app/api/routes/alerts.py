@@ -7,9 +7,8 @@ from fastapi import APIRouter, Depends, Response
 from sqlmodel import col, select
 
 from app.api.deps import PrincipalDep, SessionDep, SettingsDep, require_roles
-from app.api.principal import Principal, Role
-from app.api.schemas.common import DbId, problem_responses
-from app.catalog.models import utcnow
+from app.api.schemas.common import problem_responses
+from app.auth.principal import Principal, Role
 from app.deals.alert_schemas import (
     AttemptOut,
     DeliveryOut,
@@ -23,6 +22,7 @@ from app.deals.models import AlertDelivery, DeliveryAttempt
 from app.deals.scanner import ensure_cursors
 from app.deals.webhook_targets import check_webhook_target
 from app.deals.webhooks import dispatch
+from app.types import DbId, utcnow
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 

@@ -6,11 +6,9 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from sqlmodel import Session, col, or_, select
 
 from app.api.deps import PrincipalDep, SessionDep, SettingsDep, require_roles
-from app.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, paginate_by_id
-from app.api.principal import Principal, Role
-from app.api.schemas.common import DbId, Page, problem_responses
+from app.api.schemas.common import Page, problem_responses
 from app.api.writes import commit_and_sync
-from app.catalog.models import utcnow
+from app.auth.principal import Principal, Role
 from app.deals.access import visible_deal
 from app.deals.assignment import overdue_deals
 from app.deals.contacts import release_contacts
@@ -31,6 +29,8 @@ from app.deals.schemas import (
 )
 from app.deals.service import apply_transition
 from app.deals.states import DealState, allowed_next
+from app.pagination import DEFAULT_LIMIT, MAX_LIMIT, paginate_by_id
+from app.types import DbId, utcnow
 
 router = APIRouter(prefix="/deals", tags=["deals"])
 

@@ -7,13 +7,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Request, Response, UploadFile
 
-from app.api.access import owner_for_write, owning_org, sees_private
 from app.api.deps import PrincipalDep, SessionDep, SettingsDep, require_roles
-from app.api.jobs import ImportJob, ImportTask, run_import_job
-from app.api.principal import Principal, Role
-from app.api.schemas.common import DbId, problem_responses
+from app.api.schemas.common import problem_responses
 from app.api.schemas.imports import ImportJobOut
+from app.auth.access import owner_for_write, owning_org, sees_private
+from app.auth.principal import Principal, Role
+from app.catalog.jobs import ImportJob, ImportTask, run_import_job
 from app.errors import NotFound, ValidationFailed
+from app.types import DbId
 
 router = APIRouter(prefix="/imports", tags=["imports"])
 

@@ -5,13 +5,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from sqlmodel import Session
 
-from app.api.access import get_or_404
 from app.api.deps import MatcherDep, PrincipalDep, SessionDep, require_roles
-from app.api.pagination import DEFAULT_LIMIT, MAX_LIMIT
-from app.api.principal import Principal, Role
-from app.api.schemas.common import DbId, Page, problem_responses
+from app.api.schemas.common import Page, problem_responses
 from app.api.writes import commit_and_sync
+from app.auth.principal import Principal, Role
 from app.catalog.models import Patent
+from app.db import get_or_404
 from app.licensing import listing, service
 from app.licensing.advice import AdviceParams, declaration_advice, open_licence_candidates
 from app.licensing.models import DeclarationStatus, OpenLicenceDeclaration, PaymentMode
@@ -26,6 +25,8 @@ from app.licensing.schemas import (
     declaration_out,
     licence_out,
 )
+from app.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from app.types import DbId
 
 router = APIRouter(tags=["open licensing"])
 

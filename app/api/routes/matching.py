@@ -6,11 +6,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from sqlmodel import col, select
 
-from app.api.access import get_or_404, get_visible_need, need_visible
-from app.api.codes import clean_ipc_prefix
 from app.api.deps import MatcherDep, PrincipalDep, SessionDep
-from app.api.principal import Principal
-from app.api.schemas.common import DbId, problem_responses
+from app.api.schemas.common import problem_responses
 from app.api.schemas.matching import (
     MAX_TERM_YEARS,
     ExplanationOut,
@@ -23,9 +20,14 @@ from app.api.schemas.matching import (
     PatentMatchOut,
     TextMatchRequest,
 )
+from app.auth.access import get_visible_need, need_visible
+from app.auth.principal import Principal
+from app.catalog.codes import clean_ipc_prefix
 from app.catalog.enums import LegalStatus, OrgKind, PatentType
 from app.catalog.models import Organisation, Patent, TechNeed
+from app.db import get_or_404
 from app.search.engine import Match, MatchFilters, MatchResult
+from app.types import DbId
 
 router = APIRouter(tags=["matching"])
 

@@ -6,18 +6,19 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query, Response
 from sqlmodel import col, select
 
-from app.api.access import ensure_owner, get_visible_need, owner_for_write, owning_org
-from app.api.codes import clean_industry, clean_region, clean_region_prefix
 from app.api.deps import MatcherDep, PrincipalDep, SessionDep, require_roles
-from app.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, paginate_by_id
-from app.api.principal import Principal, Role
-from app.api.schemas.common import DbId, Page, problem_responses
+from app.api.schemas.common import Page, problem_responses
 from app.api.schemas.needs import NeedCreate, NeedOut, NeedUpdate
 from app.api.writes import commit_and_sync
+from app.auth.access import ensure_owner, get_visible_need, owner_for_write, owning_org
+from app.auth.principal import Principal, Role
 from app.catalog.changes import record_change
+from app.catalog.codes import clean_industry, clean_region, clean_region_prefix
 from app.catalog.enums import ChangeOp, EntityKind, NeedStatus
-from app.catalog.models import TechNeed, utcnow
+from app.catalog.models import TechNeed
 from app.errors import Conflict, ValidationFailed
+from app.pagination import DEFAULT_LIMIT, MAX_LIMIT, paginate_by_id
+from app.types import DbId, utcnow
 
 router = APIRouter(prefix="/needs", tags=["needs"])
 

@@ -5,17 +5,20 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from sqlmodel import col, select
 
-from app.api.access import get_or_404, org_view, sees_private
-from app.api.codes import clean_coverage, clean_region, clean_region_prefix, clean_uscc
 from app.api.deps import PrincipalDep, SessionDep, require_roles
-from app.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, paginate_by_id
-from app.api.principal import Principal, Role
-from app.api.schemas.common import DbId, Page, problem_responses
+from app.api.schemas.common import Page, problem_responses
 from app.api.schemas.orgs import OrgCreate, OrgPrivate, OrgPublic, OrgUpdate
+from app.api.views import org_view
 from app.api.writes import commit_and_sync
+from app.auth.access import sees_private
+from app.auth.principal import Principal, Role
+from app.catalog.codes import clean_coverage, clean_region, clean_region_prefix, clean_uscc
 from app.catalog.enums import OrgKind
 from app.catalog.models import Organisation
+from app.db import get_or_404
 from app.errors import Conflict, Forbidden
+from app.pagination import DEFAULT_LIMIT, MAX_LIMIT, paginate_by_id
+from app.types import DbId
 
 router = APIRouter(prefix="/organisations", tags=["organisations"])
 

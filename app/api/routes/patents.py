@@ -8,24 +8,26 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query, Response
 from sqlmodel import col, select
 
-from app.api.access import ensure_owner, get_or_404, owner_for_write, owning_org
-from app.api.codes import clean_ipc_prefix
 from app.api.deps import MatcherDep, PrincipalDep, SessionDep, require_roles
-from app.api.pagination import DEFAULT_LIMIT, MAX_LIMIT, SortSpec, paginate
 from app.api.patent_input import apply_update, new_patent
-from app.api.principal import Principal, Role
-from app.api.schemas.common import DbId, Page, problem_responses
+from app.api.schemas.common import Page, problem_responses
 from app.api.schemas.patents import PatentCreate, PatentOut, PatentUpdate
 from app.api.writes import commit_and_sync
+from app.auth.access import ensure_owner, owner_for_write, owning_org
+from app.auth.principal import Principal, Role
 from app.catalog.changes import record_change
+from app.catalog.codes import clean_ipc_prefix
 from app.catalog.enums import ChangeOp, ConversionStatus, EntityKind, LegalStatus, PatentType
 from app.catalog.models import Patent
 from app.catalog.text import converter, to_simplified
+from app.db import get_or_404
 from app.deals.models import Deal
 from app.deals.scanner import forget_patent
 from app.errors import Conflict
 from app.licensing.models import OpenLicenceDeclaration, PatentLicence
 from app.licensing.service import active_declaration
+from app.pagination import DEFAULT_LIMIT, MAX_LIMIT, SortSpec, paginate
+from app.types import DbId
 
 router = APIRouter(prefix="/patents", tags=["patents"])
 

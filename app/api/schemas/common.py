@@ -1,29 +1,10 @@
 """Shared response shapes: pages and problem documents."""
 
-from datetime import UTC, datetime
-from typing import Annotated, Generic, TypeVar
+from typing import Generic, TypeVar
 
-from annotated_types import Le
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import BaseModel, Field
 
 T = TypeVar("T")
-
-
-def _assume_utc(moment: datetime) -> datetime:
-    # SQLite drops the offset of timestamps that were written in UTC; put it back.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-UtcDatetime = Annotated[datetime, AfterValidator(_assume_utc)]
-
-# Integer columns are 32-bit on PostgreSQL: no id can be larger, and a larger value sent to
-# the database would fail there instead of being reported as the caller's mistake.
-INT32_MAX = 2**31 - 1
-# Amounts in yuan are 64-bit columns; ten trillion yuan is far beyond any real contract.
-YUAN_MAX = 10**13
-DbId = Annotated[int, Le(INT32_MAX)]
-# Longest free text (abstract, claim, need description) the API accepts: far above real ones.
-MAX_TEXT = 20_000
 
 
 class Page(BaseModel, Generic[T]):

@@ -3,8 +3,8 @@
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 
-from app.api.jobs import JobStatus
-from app.api.schemas.common import UtcDatetime
+from app.catalog.jobs import JobStatus
+from app.types import UtcDatetime
 
 
 class RowIssueOut(BaseModel):

@@ -5,8 +5,8 @@ from datetime import date
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 
-from app.api.schemas.common import INT32_MAX, MAX_TEXT, DbId, UtcDatetime
 from app.catalog.enums import CooperationMode, NeedStatus
+from app.types import INT32_MAX, MAX_TEXT, DbId, UtcDatetime
 
 _EXAMPLE: JsonDict = {
     "title": "动力电池高镍正极材料循环寿命提升",

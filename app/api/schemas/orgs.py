@@ -3,8 +3,8 @@
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 
-from app.api.schemas.common import UtcDatetime
 from app.catalog.enums import OrgKind
+from app.types import UtcDatetime
 
 _EXAMPLE: JsonDict = {
     "kind": "university",

@@ -5,8 +5,8 @@ from datetime import date
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 
-from app.api.schemas.common import MAX_TEXT, DbId, UtcDatetime
 from app.catalog.enums import ConversionStatus, LegalStatus, PatentType
+from app.types import MAX_TEXT, DbId, UtcDatetime
 
 _EXAMPLE: JsonDict = {
     "application_number": "201410270596.7",

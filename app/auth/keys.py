@@ -8,10 +8,11 @@ import sqlalchemy as sa
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Field, Session, SQLModel, select
 
-from app.api.principal import Principal, Role
+from app.auth.principal import Principal, Role
 from app.catalog.enums import OrgKind
-from app.catalog.models import Organisation, enum_type, utcnow
+from app.catalog.models import Organisation, enum_type
 from app.errors import NotFound, Unauthorized, ValidationFailed
+from app.types import assume_utc, utcnow
 
 SECRET_PREFIX = "pm_"
 # Visible part of the secret, kept in clear so that people can tell their keys apart.
@@ -49,11 +50,6 @@ class ApiKey(SQLModel, table=True):
 def hash_secret(secret: str) -> str:
     """SHA-256 hex digest of a secret; secrets are random, so no salt or KDF is needed."""
     return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite returns naive datetimes for timezone-aware columns; they were written in UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=utcnow().tzinfo)
 
 
 def _check_key_request(
@@ -116,9 +112,9 @@ def authenticate(session: Session, secret: str) -> Principal:
     now = utcnow()
     if key.revoked_at is not None:
         raise Unauthorized(f"API key {key.prefix} was revoked")
-    if key.expires_at is not None and _aware(key.expires_at) <= now:
+    if key.expires_at is not None and assume_utc(key.expires_at) <= now:
         raise Unauthorized(f"API key {key.prefix} has expired")
-    if key.last_used_at is None or now - _aware(key.last_used_at) > LAST_USED_RESOLUTION:
+    if key.last_used_at is None or now - assume_utc(key.last_used_at) > LAST_USED_RESOLUTION:
         key.last_used_at = now
         session.add(key)
         try:
@@ -150,6 +146,6 @@ def active_admin_key(session: Session) -> ApiKey | None:
     now = utcnow()
     stmt = select(ApiKey).where(ApiKey.role == Role.ADMIN, ApiKey.revoked_at.is_(None))  # type: ignore[union-attr]
     for key in session.exec(stmt.order_by(ApiKey.id)):  # type: ignore[arg-type]
-        if key.expires_at is None or _aware(key.expires_at) > now:
+        if key.expires_at is None or assume_utc(key.expires_at) > now:
             return key
     return None

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy import Engine
@@ -13,15 +13,23 @@ from sqlmodel import Field, Session, SQLModel
 
 from app.catalog.importer import import_patents
 from app.catalog.ipc import IpcScheme
-from app.catalog.models import enum_type, json_list, utcnow
+from app.catalog.models import enum_type, json_list
 from app.catalog.report import ImportReport, RowIssue
 from app.errors import AppError
-from app.search.engine import MatchEngine
+from app.types import utcnow
 
 # Enough to fix a file; the counts still say how many rows were rejected in all.
 MAX_STORED_ISSUES = 1000
 
 logger = logging.getLogger("patentmatch.api.imports")
+
+
+class IndexSync(Protocol):
+    """What a finished job tells that the catalog changed (the match engine, in the app)."""
+
+    def sync(self, session: Session) -> int:
+        """Replay the catalog changes the indexes lack; the number replayed."""
+        ...
 
 
 class JobStatus(StrEnum):
@@ -130,7 +138,7 @@ def _import(engine: Engine, task: ImportTask) -> None:
         session.commit()
 
 
-def run_import_job(engine: Engine, matcher: MatchEngine | None, task: ImportTask) -> None:
+def run_import_job(engine: Engine, matcher: IndexSync | None, task: ImportTask) -> None:
     """Run one import job to completion (in a background thread) and sync the search index."""
     job_id = task.job_id
     _set_state(engine, job_id, status=JobStatus.RUNNING, started_at=utcnow())

@@ -1,37 +1,18 @@
-"""Who may see and write what: the access rules of the API in one place."""
+"""Who may see and write what: the access rules in one place."""
 
-from typing import TypeVar
+from sqlmodel import Session
 
-from sqlmodel import Session, SQLModel
-
-from app.api.keys import ROLE_KINDS
-from app.api.principal import Principal, Role
-from app.api.schemas.orgs import OrgPrivate, OrgPublic
+from app.auth.keys import ROLE_KINDS
+from app.auth.principal import Principal, Role
 from app.catalog.enums import NeedStatus
 from app.catalog.models import Organisation, TechNeed
+from app.db import get_or_404
 from app.errors import Forbidden, NotFound, ValidationFailed
-
-RowT = TypeVar("RowT", bound=SQLModel)
-
-
-def get_or_404(session: Session, model: type[RowT], row_id: int, what: str) -> RowT:
-    """The ``model`` row with this primary key, or 404 "<what> <row_id> does not exist"."""
-    row = session.get(model, row_id)
-    if row is None:
-        raise NotFound(f"{what} {row_id} does not exist")
-    return row
 
 
 def sees_private(principal: Principal, org_id: int | None) -> bool:
     """True when the caller may see the private contact fields of organisation ``org_id``."""
     return principal.is_admin() or (org_id is not None and principal.org_id == org_id)
-
-
-def org_view(org: Organisation, principal: Principal) -> OrgPublic | OrgPrivate:
-    """The organisation as this caller may see it: private for itself and admins, else public."""
-    if sees_private(principal, org.id):
-        return OrgPrivate.model_validate(org)
-    return OrgPublic.model_validate(org)
 
 
 def ensure_owner(principal: Principal, org_id: int | None, what: str) -> None:

@@ -1,0 +1,13 @@
+"""Views of rows that depend on who is asking."""
+
+from app.api.schemas.orgs import OrgPrivate, OrgPublic
+from app.auth.access import sees_private
+from app.auth.principal import Principal
+from app.catalog.models import Organisation
+
+
+def org_view(org: Organisation, principal: Principal) -> OrgPublic | OrgPrivate:
+    """The organisation as this caller may see it: private for itself and admins, else public."""
+    if sees_private(principal, org.id):
+        return OrgPrivate.model_validate(org)
+    return OrgPublic.model_validate(org)
