@@ -27,19 +27,27 @@ def _settings(model: str | None) -> Settings:
     return settings.model_copy(update={"model_name": model}) if model else settings
 
 
-def _index(settings: Settings, corpus_path: Path, with_encoder: bool) -> EvalIndex:
+def _index(
+    settings: Settings, corpus_path: Path, with_encoder: bool, with_scheme: bool | None = None
+) -> EvalIndex:
     """Load the corpus and build the throw-away evaluation index."""
     from app.search.encoder import load_encoder
     from app.search.evaldata import load_corpus
     from app.search.evaluate import SCHEME_RELATIVE, build_index
+    from app.search.tuned import load_ranking_params
 
     corpus = load_corpus(corpus_path)
     encoder = load_encoder(settings, show_progress=True) if with_encoder else None
+    # The scheme prior only matters when the ranking gives it a share (embedding its 8,115
+    # titles takes long on a CPU).
+    uses_scheme = with_scheme
+    if uses_scheme is None:
+        uses_scheme = load_ranking_params(settings.ranking_file).scheme_share > 0
     return build_index(
         corpus,
         encoder,
         cache_dir=settings.var_dir / "cache",
-        scheme_path=settings.shared_dir / SCHEME_RELATIVE,
+        scheme_path=settings.shared_dir / SCHEME_RELATIVE if uses_scheme else None,
     )
 
 
@@ -96,7 +104,8 @@ def tune_command(
 
     folder = dev_dir or get_settings().shared_dir / "eval" / "dev"
     try:
-        index = _index(_settings(model), folder / "corpus.jsonl", with_encoder=True)
+        settings = _settings(model)
+        index = _index(settings, folder / "corpus.jsonl", with_encoder=True, with_scheme=False)
         params, report = tune(index, folder, folds)
     except AppError as error:
         raise fail(error) from error
@@ -145,16 +154,30 @@ def report_command(
 @eval_app.command("calibrate")
 def calibrate_command(
     dev_dir: Path | None = typer.Option(None, "--dev", help="Dev set folder (default: shared)"),
+    folds: int = typer.Option(5, "--folds", min=2, help="Cross-validation folds for the checks"),
+    write: bool = typer.Option(False, "--write", help="Write the packaged calibration artefact"),
     model: str | None = typer.Option(None, "--model", help="Encoder (default: settings)"),
 ) -> None:
-    """Fit the confidence model on the dev tasks; print the numbers and held-out checks."""
+    """Fit P(useful) on the need-style judgements (both directions); print held-out checks."""
+    import json
+
     from app.search.calibration_eval import calibrate
-    from app.search.ranking import RankingParams
+    from app.search.needeval import load_need_set
+    from app.search.tuned import CALIBRATION_FILE, load_ranking_params, write_calibrations
 
     folder = dev_dir or get_settings().shared_dir / "eval" / "dev"
+    settings = _settings(model)
     try:
-        index = _index(_settings(model), folder / "corpus.jsonl", with_encoder=True)
-        lines = calibrate(index, folder, RankingParams())
+        needs = load_need_set(folder / "needs")
+        index = _index(settings, folder / "corpus.jsonl", with_encoder=True)
+        fits, report = calibrate(index, needs, load_ranking_params(settings.ranking_file), folds)
     except AppError as error:
         raise fail(error) from error
-    typer.echo("\n".join(lines))
+    report["command"] = f"patentmatch eval calibrate --folds {folds} --write"
+    typer.echo(json.dumps(report, indent=2, ensure_ascii=False))
+    for name, directions in fits.items():
+        for direction, fit in directions.items():
+            typer.echo(f"{name} {direction}: {json.dumps(fit.to_json())}")
+    if write:
+        write_calibrations(CALIBRATION_FILE, settings.model_name, fits, report)
+        typer.echo(f"wrote {CALIBRATION_FILE}")

@@ -16,12 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from app.catalog.ipc import SCHEME_RELATIVE_PATH
-from app.search.tuned import load_calibrations, load_ranking_params
 from app.search.calibration import CalibrationSet
 from app.search.encoder import Encoder
 from app.search.evaldata import EvalCorpus, Run, cached_vectors, embedding_key
-from app.search.ipc_inference import IpcTable, SchemePrior, read_scheme_titles
-from app.search.lexical import LexicalIndex
 from app.search.fusion import (
     Hits,
     Signals,
@@ -30,8 +27,11 @@ from app.search.fusion import (
     need_signals,
     rank_hybrid,
 )
+from app.search.ipc_inference import IpcTable, SchemePrior, read_scheme_titles
+from app.search.lexical import LexicalIndex
 from app.search.needquery import lexical_text, parse_need, vector_texts
 from app.search.ranking import Ranking, RankingParams, fuse
+from app.search.tuned import load_calibrations, load_ranking_params
 
 SCHEME_RELATIVE = SCHEME_RELATIVE_PATH
 

@@ -18,7 +18,6 @@ from app.search.ipc_inference import IpcTable
 from app.search.ranking import Candidates, Ranking, RankingParams, dedupe_best, rerank
 
 
-
 @dataclass(frozen=True)
 class Hits:
     """One retrieval list, best first, with the mean and spread of its score over the whole

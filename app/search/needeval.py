@@ -55,7 +55,8 @@ def load_need_set(folder: Path) -> NeedSet:
     with path.open(encoding="utf-8") as f:
         for number, row in enumerate(csv.DictReader(f, delimiter="\t"), start=2):
             try:
-                grades.setdefault(row["qid"], {})[row["doc_id"]] = int(row["grade"])
+                qid, doc, grade = str(row["qid"]), str(row["doc_id"]), int(str(row["grade"]))
+                grades.setdefault(qid, {})[doc] = grade
             except (KeyError, TypeError, ValueError) as exc:
                 raise BadRequest(f"{path}:{number}: expected columns qid, doc_id, grade") from exc
     return NeedSet(load_queries(folder / "need_queries.jsonl"), seeds, grades)

@@ -45,7 +45,7 @@ class RankingParams:
     inferred_min: float = 0.15
     # A candidate that both retrievers rank first stays first when the scheme titles side with
     # it against the neighbours' votes (``consensus_guard``).
-    consensus_first: bool = False
+    consensus_first: bool = True
 
 
 @dataclass
@@ -77,6 +77,8 @@ class Ranking:
     primary: np.ndarray
     statement: np.ndarray | None = None
     inferred: list[str] = field(default_factory=list)
+    # The calibration features of each hit, in ranking order.
+    features: Features | None = None
     belief: dict[str, float] = field(default_factory=dict)
 
 
@@ -286,6 +288,7 @@ def rerank(
         cosine=cosine[order].astype(np.float32),
         primary=primary[order].astype(np.float32),
         statement=statement,
+        features=features,
         inferred=inferred,
         belief={table.codes[c]: float(belief[c]) for c in ranked_codes if belief[c] > 0},
     )
