@@ -243,3 +243,28 @@ def test_real_e5_with_the_real_scheme_on_the_skewed_catalog(
     best = result.matches[0]
     assert best.id == target
     assert (best.explanation.dense_rank, best.explanation.lexical_rank) == (1, 1)
+
+
+def test_explanations_name_the_problem_answered_and_the_subclass_in_chinese(
+    session: Session, tmp_path: Path, tokenizer: Tokenizer
+) -> None:
+    write_scheme(tmp_path / "shared", SCHEME)
+    _skewed_catalog(session)
+    org = add_org(session, "某风电运维公司", OrgKind.ENTERPRISE, "320500")
+    description = (
+        "我们运维海上风电场，冬季叶片结冰导致停机。希望找到风电叶片除冰涂层。可接受技术转让。"
+    )
+    need = add_need(session, org, "风机叶片冬季结冰", description, NeedStatus.PUBLISHED)
+    session.commit()
+    matcher = _engine(tmp_path, tokenizer)
+    matcher.rebuild(session)
+    result = matcher.match_need(session, need, MatchFilters(), 3)
+    statements = ("我们运维海上风电场，冬季叶片结冰导致停机", "希望找到风电叶片除冰涂层")
+    for match in result.matches:
+        assert match.explanation.answers in statements
+        assert set(match.explanation.ipc_labels) == set(match.explanation.shared_ipc)
+    labelled = [m for m in result.matches if "F03D" in m.explanation.ipc_labels]
+    assert labelled
+    assert labelled[0].explanation.ipc_labels["F03D"] == "风力发动机"
+    # The engine hands back the rows it read: routes do not query them again.
+    assert {m.id for m in result.matches} == set(result.rows)

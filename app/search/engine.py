@@ -23,6 +23,7 @@ from app.search.documents import DEFAULT_MAX_CHARS, need_text, patent_text
 from app.search.encoder import Encoder
 from app.search.filters import INACTIVE_STATUSES, MatchFilters
 from app.search.indexing import Progress, apply_changes, build_all, pending_count
+from app.search.ipc_inference import clean_scheme_title
 from app.search.lexical import Tokenizer
 from app.search.penalties import PenaltyProvider, no_penalties
 from app.search.querying import (
@@ -106,7 +107,9 @@ class MatchEngine:
         for match in matches:
             codes = match.explanation.shared_ipc
             labels = {c: self._labels.label(c) for c in codes}
-            match.explanation.ipc_labels = {c: t for c, t in labels.items() if t}
+            match.explanation.ipc_labels = {
+                c: clean_scheme_title(t) for c, t in labels.items() if t
+            }
 
     # Lifecycle -------------------------------------------------------------------------------
 
