@@ -203,6 +203,7 @@ def test_the_engine_ranks_like_eval_on_the_same_documents(
 ) -> None:
     from app.search.evaldata import EvalCorpus
     from app.search.evaluate import build_index, rank_queries
+    from app.search.tuned import load_ranking_params
 
     csv = write_scheme(tmp_path / "shared", SCHEME)
     _skewed_catalog(session)
@@ -213,8 +214,9 @@ def test_the_engine_ranks_like_eval_on_the_same_documents(
     corpus = EvalCorpus([str(i) for i in range(len(titles))], titles, ipc, digest="test")
     index = build_index(corpus, matcher.encoder, cache_dir=None, scheme_path=csv)
     title_of = {p.id: p.title for p in session.exec(select(Patent))}
-    for query in ["风电叶片涂层", "锂电池正极", "电池涂层", TARGET]:
-        evaluated = rank_queries(index, [query], RankingParams())[0]
+    need = "风电叶片结冰。海上风电场冬季叶片结冰停机，希望找到叶片除冰涂层。可接受技术转让。"
+    for query in ["风电叶片涂层", "锂电池正极", "电池涂层", TARGET, need]:
+        evaluated = rank_queries(index, [query], load_ranking_params())[0]
         served = matcher.match_text(session, query, MatchFilters(), len(titles))
         assert [title_of[m.id] for m in served.matches] == [titles[i] for i in evaluated.ids]
         assert served.matches[0].score == pytest.approx(float(evaluated.scores[0]))

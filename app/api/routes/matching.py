@@ -71,8 +71,11 @@ def _explanation(match: Match) -> ExplanationOut:
 def _patent_matches(session: SessionDep, result: MatchResult) -> PatentMatches:
     matches = result.matches  # best first, ties by id (MatchEngine._result)
     ids = [m.id for m in matches]
-    rows: dict[int | None, Any] = dict(result.rows) or {
-        p.id: p for p in session.exec(select(Patent).where(col(Patent.id).in_(ids)))
+    # The engine hands back the rows it read; a result built elsewhere may not carry them.
+    rows: dict[int, Any] = dict(result.rows) or {
+        int(p.id): p
+        for p in session.exec(select(Patent).where(col(Patent.id).in_(ids)))
+        if p.id is not None
     }
     out = [
         PatentMatchOut(
@@ -91,8 +94,10 @@ def _patent_matches(session: SessionDep, result: MatchResult) -> PatentMatches:
 def _need_matches(session: SessionDep, principal: Principal, result: MatchResult) -> NeedMatches:
     matches = result.matches  # best first, ties by id (MatchEngine._result)
     ids = [m.id for m in matches]
-    rows: dict[int | None, Any] = dict(result.rows) or {
-        n.id: n for n in session.exec(select(TechNeed).where(col(TechNeed.id).in_(ids)))
+    rows: dict[int, Any] = dict(result.rows) or {
+        int(n.id): n
+        for n in session.exec(select(TechNeed).where(col(TechNeed.id).in_(ids)))
+        if n.id is not None
     }
     out = [
         NeedMatchOut(
