@@ -157,7 +157,10 @@ def search_patents(
     while True:
         ranked = rank_patents(indexes, text, vectors, pool, ctx)
         with ctx.timer.stage("database"):
-            penalties = ctx.penalties(session, [int(i) for i in ranked.ranking.ids], text)
+            # A penalty only lowers a score, so only the head can change the top k: the
+            # candidates the first pages would read (the rest would need many declines).
+            head = ranked.ranking.ids[: PAGE_FACTOR * k * 4]
+            penalties = ctx.penalties(session, [int(i) for i in head], text)
         ranked.ranking = penalised(ranked.ranking, penalty_factors(penalties, ranked.ranking.ids))
         accepted = _accept_pages(session, ranked.ranking.ids, filters, k, rows, ctx)
         if len(accepted) >= k or ranked.exhausted or pool >= MAX_POOL:
