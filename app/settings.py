@@ -1,6 +1,7 @@
 """Settings from the environment (prefix ``PATENTMATCH_``); never read at import time."""
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -20,8 +21,11 @@ class Settings(BaseSettings):
     # MIT-licensed; m3e-small (non-commercial licence) stays available as an option.
     model_name: str = "multilingual-e5-small"
     encode_batch_size: int = 32
-    # torch intra-op threads for encoding; 0 keeps torch's default (all cores).
+    # Intra-op threads for encoding (torch or onnxruntime); 0 keeps the library's default.
     encode_threads: int = 0
+    # "onnx": the model's int8 ONNX export (onnxruntime); "torch": sentence-transformers;
+    # "auto": onnx where `patentmatch model fetch` exported it, else torch.
+    encoder_backend: Literal["auto", "onnx", "torch"] = "auto"
     # Below this many vectors the index is exact (flat); above it, HNSW.
     ann_threshold: int = 20_000  # exact search costs ~1.5 ms/query at 20k × 512, ~3.5 ms at 50k
     hnsw_m: int = 48  # M 32 plateaued at recall@10 0.93 at 1M; 48 reaches 0.96 (bench_search)
@@ -43,7 +47,16 @@ class Settings(BaseSettings):
 
     # API.
     rate_limit_per_minute: int = 600
+    # Failed authentications per client address and minute before it gets 429s (0: no limit).
+    auth_failures_per_minute: int = 30
     cors_origins: list[str] = []
+    # Request bodies: JSON (and every other non-upload request) and file uploads, in bytes.
+    max_json_body_bytes: int = 1024 * 1024
+    max_upload_bytes: int = 50 * 1024 * 1024
+    # /metrics is open only when this is true; else it takes an admin key or metrics_token.
+    metrics_public: bool = False
+    # A bearer token for Prometheus scrapers (Authorization: Bearer …), instead of an admin key.
+    metrics_token: str | None = None
 
     # Deals and alerts.
     deal_overdue_days: int = 14
@@ -51,6 +64,21 @@ class Settings(BaseSettings):
     webhook_backoff_seconds: float = 2.0
     # Lets webhooks target loopback/private addresses (tests, intranet deployments).
     webhook_allow_private_hosts: bool = False
+
+    # People's accounts and the console.
+    # Argon2id cost: argon2-cffi's default, the second recommended profile of RFC 9106.
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65_536
+    argon2_parallelism: int = 4
+    session_hours: int = 12
+    # Mark the session cookie Secure: set true whenever the console is served over HTTPS.
+    cookie_secure: bool = False
+    signin_max_failures: int = 5  # per e-mail address within the window
+    signin_max_failures_per_ip: int = 20
+    signin_window_minutes: int = 15
+    account_token_hours: int = 72  # invitation and reset links
+    # Where people reach the service; links printed by the CLI start with it.
+    public_url: str = "http://127.0.0.1:8000"
 
 
 def get_settings() -> Settings:

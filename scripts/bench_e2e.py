@@ -40,15 +40,15 @@ from app.catalog.enums import (
 )
 from app.catalog.models import Organisation, Patent, TechNeed
 from app.db import create_schema, make_engine
-from app.deals.declines import decline_penalties
 from app.search.ann_params import AnnParams
 from app.search.documents import CHUNK_SLOTS
-from app.search.encoder import Encoder, load_encoder
+from app.search.encoder import Encoder, load_encoder, vectors_tag
 from app.search.engine import MatchEngine, MatchFilters, StageTimer
 from app.search.evaldata import cached_vectors, embedding_key, load_corpus
 from app.search.scheme_store import prepare_scheme
 from app.search.store import EngineIndexes, read_engine_manifest, save_indexes
 from app.settings import Settings, get_settings
+from app.wiring import match_penalties
 
 STAGES = ["sync", "encode", "dense", "lexical", "scheme", "fusion", "database", "explain"]
 STATUSES = [LegalStatus.GRANTED] * 17 + [LegalStatus.PENDING] * 2 + [LegalStatus.LAPSED]
@@ -146,7 +146,7 @@ def patent_vectors(
     encoder: Encoder, titles: list[str], rows: list[tuple[str, int]], cache: Path
 ) -> np.ndarray:
     """Real vectors for the corpus titles (cached), perturbed copies for the synthetic ones."""
-    key = embedding_key(encoder.name, "d", titles)
+    key = embedding_key(vectors_tag(encoder), "d", titles)
     say(f"document vectors for {len(titles)} titles (cache {cache / key}.npy)")
     real = cached_vectors(cache, key, lambda: encoder.encode_documents(titles))
     bases = np.array([base for _, base in rows[len(titles) :]], dtype=np.int64)
@@ -170,7 +170,7 @@ def build_indexes(
     indexes.patent_lexical.index(ids.tolist(), [title for title, _ in rows])
     indexes.patent_ipc.upsert(ids.tolist(), [ipc[base] for _, base in rows])
     indexes.patent_ids.update(ids.tolist())
-    say("scheme prior (scheme title vectors from var/cache when `eval` computed them)")
+    say("scheme prior (title vectors from the model folder, stored at `model fetch`)")
     indexes.scheme, indexes.scheme_file = prepare_scheme(settings, encoder)
     save_indexes(settings.index_dir, indexes, encoder.name, encoder.dim)
 
@@ -232,7 +232,7 @@ def main() -> None:
     rows = synthetic_catalog(corpus.titles, args.size, seed=3)
     fill_database(settings, rows, corpus.ipc)
     encoder = load_encoder(settings)
-    matcher = MatchEngine(settings, encoder, penalties=decline_penalties)
+    matcher = MatchEngine(settings, encoder, penalties=match_penalties())
     manifest = read_engine_manifest(settings.index_dir)
     stale = manifest is None or manifest.patents != len(rows) or manifest.model != encoder.name
     if manifest is None or stale or not manifest.scheme:

@@ -135,7 +135,8 @@ def test_rebuild_and_sync_work_in_batches(
     seen: list[tuple[str, int, int]] = []
     engine = new_matcher(tmp_path)
     engine.rebuild(session, progress=lambda *step: seen.append(step))
-    assert seen[:3] == [("patents", 2, 6), ("patents", 4, 6), ("patents", 6, 6)]
+    # Each stage is announced at 0 (so its rate and ETA are measured from the start).
+    assert seen[:4] == [("patents", 0, 6), ("patents", 2, 6), ("patents", 4, 6), ("patents", 6, 6)]
     assert seen[-1] == ("needs", 2, 2)
     added = [
         add_patent(

@@ -2,13 +2,21 @@
 
 import json
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
@@ -82,17 +90,20 @@ def _progress(file: Path, enabled: bool) -> Iterator[Callable[[int], None]]:
         TextColumn("{task.description}"),
         BarColumn(),
         TimeElapsedColumn(),
+        TimeRemainingColumn(),
         console=Console(stderr=True),
     )
     task = bar.add_task("importing", total=total)
     started = False
+    clock = time.monotonic()
 
     def update(rows: int) -> None:
         nonlocal started
         if enabled and not started and (total or rows) >= PROGRESS_MIN_ROWS:
             bar.start()
             started = True
-        bar.update(task, completed=rows, description=f"{rows:,} rows read")
+        rate = rows / max(time.monotonic() - clock, 1e-6)
+        bar.update(task, completed=rows, description=f"{rows:,} rows read ({rate:,.0f}/s)")
 
     try:
         yield update

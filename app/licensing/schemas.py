@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 
 from app.catalog.models import Patent
+from app.db import persisted_id
 from app.licensing.models import (
     DeclarationStatus,
     LicenceKind,
@@ -15,7 +16,7 @@ from app.licensing.models import (
     PaymentMode,
 )
 from app.licensing.rules import bp_to_percent
-from app.types import YUAN_MAX, UtcDatetime
+from app.types import YUAN_MAX, Int, Line, Text, UtcDatetime
 
 
 class DeclarationCreate(BaseModel):
@@ -44,22 +45,27 @@ class DeclarationCreate(BaseModel):
     )
 
     payment_mode: PaymentMode
-    fee_yuan: int | None = Field(
+    fee_yuan: Int | None = Field(
         default=None,
         ge=-YUAN_MAX,
         le=YUAN_MAX,
         description="lump sum or entry fee (入门费), yuan",
     )
     royalty_rate_percent: Decimal | None = Field(
-        default=None, description="% of net sales (按销售额) or of profit (按利润)"
+        default=None,
+        ge=-1000,
+        le=1000,
+        description="% of net sales (按销售额) or of profit (按利润)",
     )
-    term_years: int = Field(
+    term_years: Int = Field(
         ge=-100, le=100, description="licence term in years (≥ 1, within the patent's term)"
     )
-    contact_name: str = Field(max_length=100, description="contact for notices; public by law")
-    contact_phone: str | None = Field(default=None, max_length=40)
-    contact_email: str | None = Field(default=None, max_length=200)
-    other_terms: str | None = Field(default=None, max_length=4000)
+    contact_name: Line = Field(
+        min_length=1, max_length=100, description="contact for notices; public by law"
+    )
+    contact_phone: Line | None = Field(default=None, max_length=40)
+    contact_email: Line | None = Field(default=None, max_length=200)
+    other_terms: Text | None = Field(default=None, max_length=4000)
 
 
 class WithdrawRequest(BaseModel):
@@ -69,7 +75,7 @@ class WithdrawRequest(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"reason": "拟独占许可给合作企业"}]}
     )
 
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: Text = Field(min_length=1, max_length=2000)
 
 
 class LicenceNotice(BaseModel):
@@ -82,7 +88,7 @@ class LicenceNotice(BaseModel):
         },
     )
 
-    intended_use: str = Field(min_length=1, max_length=2000)
+    intended_use: Text = Field(min_length=1, max_length=2000)
     start_date: date | None = Field(default=None, description="defaults to today")
 
 
@@ -211,10 +217,10 @@ class AdviceList(BaseModel):
 
 def declaration_out(declaration: OpenLicenceDeclaration, patent: Patent) -> DeclarationOut:
     """The public view of a declaration."""
-    assert declaration.id is not None  # persisted rows only
+    declaration_id = persisted_id(declaration)
     rate = declaration.royalty_rate_bp
     return DeclarationOut(
-        id=declaration.id,
+        id=declaration_id,
         patent_id=declaration.patent_id,
         patent_title=patent.title,
         application_number=patent.application_number,
@@ -238,10 +244,10 @@ def declaration_out(declaration: OpenLicenceDeclaration, patent: Patent) -> Decl
 
 def licence_out(licence: PatentLicence) -> LicenceOut:
     """The view of a recorded licence."""
-    assert licence.id is not None  # persisted rows only
+    licence_id = persisted_id(licence)
     rate = licence.royalty_rate_bp
     return LicenceOut(
-        id=licence.id,
+        id=licence_id,
         patent_id=licence.patent_id,
         kind=licence.kind,
         licensee_org_id=licence.licensee_org_id,

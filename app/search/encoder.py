@@ -228,14 +228,38 @@ class SentenceTransformerEncoder:
         return self._encode(texts, self.document_prompt)
 
 
+def vectors_tag(encoder: Encoder) -> str:
+    """The name an encoder's vectors are cached under: the model, plus the backend unless torch.
+
+    Torch and ONNX int8 vectors of one model agree to a cosine of about 0.997, not exactly, so
+    cached vectors (eval, scheme titles) are kept apart; index manifests keep the model name.
+    """
+    return str(getattr(encoder, "vectors_tag", encoder.name))
+
+
+def model_folder(settings: Settings) -> Path:
+    """The folder of ``settings.model_name`` (an absolute path, or a name under models_dir)."""
+    model_dir = Path(settings.model_name)
+    return model_dir if model_dir.is_absolute() else settings.models_dir / settings.model_name
+
+
 def load_encoder(settings: Settings, *, show_progress: bool = False) -> Encoder:
-    """The encoder named by ``settings.model_name``: "hashing", or a folder under models_dir."""
+    """The encoder named by ``settings.model_name``: "hashing", or a folder under models_dir.
+
+    ``settings.encoder_backend`` picks onnxruntime or torch; "auto" takes the ONNX export where
+    `patentmatch model fetch` made one.
+    """
     if settings.model_name == HASHING_MODEL:
         return HashingEncoder()
-    model_dir = Path(settings.model_name)
-    if not model_dir.is_absolute():
-        model_dir = settings.models_dir / settings.model_name
-    return SentenceTransformerEncoder(
+    from app.search.onnx_encoder import OnnxEncoder
+    from app.search.onnx_export import onnx_files_ok
+
+    model_dir = model_folder(settings)
+    backend = settings.encoder_backend
+    if backend == "auto":
+        backend = "onnx" if onnx_files_ok(model_dir) else "torch"
+    kind = OnnxEncoder if backend == "onnx" else SentenceTransformerEncoder
+    return kind(
         model_dir,
         name=model_dir.name,
         batch_size=settings.encode_batch_size,

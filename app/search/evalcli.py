@@ -31,7 +31,7 @@ def _index(
     settings: Settings, corpus_path: Path, with_encoder: bool, with_scheme: bool | None = None
 ) -> EvalIndex:
     """Load the corpus and build the throw-away evaluation index."""
-    from app.search.encoder import load_encoder
+    from app.search.encoder import HASHING_MODEL, load_encoder, model_folder
     from app.search.evaldata import load_corpus
     from app.search.evaluate import SCHEME_RELATIVE, build_index
     from app.search.tuned import load_ranking_params
@@ -48,6 +48,7 @@ def _index(
         encoder,
         cache_dir=settings.var_dir / "cache",
         scheme_path=settings.shared_dir / SCHEME_RELATIVE if uses_scheme else None,
+        model_dir=None if settings.model_name == HASHING_MODEL else model_folder(settings),
     )
 
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from app.catalog.ipc import SCHEME_RELATIVE_PATH
 from app.search.calibration import CalibrationSet
-from app.search.encoder import Encoder
+from app.search.encoder import Encoder, vectors_tag
 from app.search.evaldata import EvalCorpus, Run, cached_vectors, embedding_key
 from app.search.fusion import (
     Hits,
@@ -29,6 +29,7 @@ from app.search.fusion import (
 )
 from app.search.ipc_inference import IpcTable, SchemePrior, read_scheme_titles
 from app.search.lexical import LexicalIndex
+from app.search.model_vectors import find_model_vectors
 from app.search.needquery import lexical_text, parse_need, vector_texts
 from app.search.ranking import Ranking, RankingParams, fuse
 from app.search.tuned import load_calibrations, load_ranking_params
@@ -60,6 +61,7 @@ class EvalIndex:
     vectors: np.ndarray | None = None
     scheme: SchemePrior | None = None
     cache_dir: Path | None = None
+    model_dir: Path | None = None
     # Mean and covariance of the document vectors (dense z-scores), computed on first use.
     moments: tuple[np.ndarray, np.ndarray] | None = None
 
@@ -75,9 +77,13 @@ def embed(index: EvalIndex, texts: Sequence[str], kind: str) -> np.ndarray:
     if encoder is None:
         raise ValueError("this index has no encoder")
     encode = encoder.encode_queries if kind == "q" else encoder.encode_documents
+    key = embedding_key(vectors_tag(encoder), kind, texts)
+    # Model-only vectors (the scheme titles) were stored in the model folder at `model fetch`.
+    stored = find_model_vectors(index.model_dir, key, (len(texts), encoder.dim))
+    if stored is not None:
+        return stored
     if index.cache_dir is None:
         return encode(texts)
-    key = embedding_key(encoder.name, kind, texts)
     return cached_vectors(index.cache_dir, key, lambda: encode(texts))
 
 
@@ -87,6 +93,7 @@ def build_index(
     *,
     cache_dir: Path | None,
     scheme_path: Path | None,
+    model_dir: Path | None = None,
 ) -> EvalIndex:
     """Index a corpus: BM25 always; embeddings and the scheme prior when there is an encoder."""
     ids = list(range(len(corpus)))
@@ -95,9 +102,12 @@ def build_index(
     lexical.index(ids, corpus.titles)
     table = IpcTable()
     table.upsert(ids, corpus.ipc)
-    index = EvalIndex(corpus, lexical, table, encoder=encoder, cache_dir=cache_dir)
+    index = EvalIndex(
+        corpus, lexical, table, encoder=encoder, cache_dir=cache_dir, model_dir=model_dir
+    )
     if encoder is not None:
-        _say(f"embedding {len(corpus)} documents with {encoder.name} (cached after the first run)")
+        tag = vectors_tag(encoder)
+        _say(f"embedding {len(corpus)} documents with {tag} (cached after the first run)")
         index.vectors = embed(index, corpus.titles, "d")
         if scheme_path is not None and scheme_path.is_file():
             entries = read_scheme_titles(scheme_path)

@@ -156,6 +156,8 @@ def build_all(
         batches = list(_batches(session, model))
         total = sum(len(b) for b in batches)
         done = 0
+        if progress is not None:
+            progress(kind, 0, total)
         for batch in batches:
             if model is Patent:
                 index_patents(indexes, encoder, load_patents(session, batch), ctx.max_chars)

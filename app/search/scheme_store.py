@@ -4,7 +4,8 @@ The prior embeds ~8,100 IPC subclass and main-group titles, which takes minutes 
 model on CPU, so it is saved under ``index_dir`` as ``scheme-<file digest>-<model tag>.npz``
 (named by what it was built from) and reused by every rebuild while the scheme file and the
 model stay the same. The engine manifest names the file; loading checks its model and dimension.
-Vectors that ``patentmatch eval`` already computed for the same titles (``var/cache``) are reused.
+The title vectors themselves come from the model folder, where ``patentmatch model fetch`` stores
+them once per model (``model_vectors``), or from ``eval``'s cache (``var/cache``) when present.
 """
 
 from __future__ import annotations
@@ -18,18 +19,16 @@ import numpy as np
 
 from app.catalog.ipc import SCHEME_RELATIVE_PATH
 from app.errors import ServiceUnavailable
-from app.search.encoder import Encoder
+from app.search.encoder import HASHING_MODEL, Encoder, model_folder, vectors_tag
 from app.search.evaldata import embedding_key, file_digest
 from app.search.index_manifest import fsync_file
 from app.search.ipc_inference import SchemePrior, read_scheme_titles
+from app.search.model_vectors import encode_in_batches, find_model_vectors
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
 
 SCHEME_PREFIX = "scheme-"
-# Titles encoded per progress report.
-SCHEME_BATCH = 512
-
 # (stage, done, total) → None, as for the rest of a rebuild.
 Progress = Callable[[str, int, int], None]
 
@@ -64,24 +63,23 @@ def load_scheme(index_dir: Path, name: str, model: str, dim: int) -> SchemePrior
 
 
 def _encode_titles(
-    encoder: Encoder, titles: list[str], cache_dir: Path | None, progress: Progress | None
+    encoder: Encoder, titles: list[str], dirs: tuple[Path | None, Path], progress: Progress | None
 ) -> np.ndarray:
-    """Scheme title vectors: from the eval cache when it has them, else encoded in batches."""
-    key = embedding_key(encoder.name, "d", titles) + ".npy"
-    cached = None if cache_dir is None else cache_dir / key
-    if cached is not None and cached.is_file():
-        vectors = np.load(cached)
+    """Scheme title vectors: from the model folder (``model fetch`` stores them) or the eval
+    cache when either has them, else encoded in batches."""
+    model_dir, cache_dir = dirs
+    key = embedding_key(vectors_tag(encoder), "d", titles)
+    stored = find_model_vectors(model_dir, key, (len(titles), encoder.dim))
+    cached = cache_dir / f"{key}.npy"
+    if stored is None and cached.is_file():
+        stored = np.load(cached)
         # The hashing encoder keeps its name whatever its dimension: check the shape.
-        if vectors.shape == (len(titles), encoder.dim):
-            if progress is not None:
-                progress("scheme", len(titles), len(titles))
-            return np.asarray(vectors, dtype=np.float32)
-    parts: list[np.ndarray] = []
-    for start in range(0, len(titles), SCHEME_BATCH):
-        parts.append(encoder.encode_documents(titles[start : start + SCHEME_BATCH]))
+        stored = stored if stored.shape == (len(titles), encoder.dim) else None
+    if stored is not None:
         if progress is not None:
-            progress("scheme", min(start + SCHEME_BATCH, len(titles)), len(titles))
-    return np.vstack(parts) if parts else np.zeros((0, encoder.dim), dtype=np.float32)
+            progress("scheme", len(titles), len(titles))
+        return np.asarray(stored, dtype=np.float32)
+    return encode_in_batches(encoder, titles, "scheme", progress)
 
 
 def prepare_scheme(
@@ -96,7 +94,7 @@ def prepare_scheme(
         log.warning("IPC scheme %s not found: ranking without the scheme-title evidence", csv_path)
         return None, ""
     index_dir = settings.index_dir
-    name = scheme_file_name(csv_path, encoder.name, encoder.dim)
+    name = scheme_file_name(csv_path, vectors_tag(encoder), encoder.dim)
     if (index_dir / name).is_file():
         saved = load_scheme(index_dir, name, encoder.name, encoder.dim)
         if saved is not None:
@@ -106,7 +104,8 @@ def prepare_scheme(
         log.warning("IPC scheme %s has no subclass or group titles; ignoring it", csv_path)
         return None, ""
     titles = [title for _, title in entries]
-    vectors = _encode_titles(encoder, titles, settings.var_dir / "cache", progress)
+    model_dir = None if encoder.name == HASHING_MODEL else model_folder(settings)
+    vectors = _encode_titles(encoder, titles, (model_dir, settings.var_dir / "cache"), progress)
     prior = SchemePrior([code for code, _ in entries], vectors, model=encoder.name)
     index_dir.mkdir(parents=True, exist_ok=True)
     prior.save(index_dir / name)

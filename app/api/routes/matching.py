@@ -22,12 +22,12 @@ from app.api.schemas.matching import (
 )
 from app.auth.access import get_visible_need, need_visible
 from app.auth.principal import Principal
-from app.catalog.codes import clean_ipc_prefix
 from app.catalog.enums import LegalStatus, OrgKind, PatentType
 from app.catalog.models import Organisation, Patent, TechNeed
 from app.db import get_or_404
+from app.errors import InvalidValue
 from app.search.engine import Match, MatchFilters, MatchResult
-from app.types import DbId
+from app.types import DbId, Line
 
 router = APIRouter(tags=["matching"])
 
@@ -37,8 +37,8 @@ KQuery = Annotated[int, Query(ge=1, le=50, description="How many matches")]
 def filters_query(
     legal_status: Annotated[list[LegalStatus] | None, Query()] = None,
     patent_type: Annotated[list[PatentType] | None, Query()] = None,
-    ipc_prefix: Annotated[str | None, Query(examples=["H01M"])] = None,
-    region_prefix: Annotated[str | None, Query(examples=["33"])] = None,
+    ipc_prefix: Annotated[Line | None, Query(max_length=20, examples=["H01M"])] = None,
+    region_prefix: Annotated[Line | None, Query(max_length=12, examples=["33"])] = None,
     owner_kind: Annotated[list[OrgKind] | None, Query()] = None,
     min_remaining_years: Annotated[float | None, Query(ge=0, le=MAX_TERM_YEARS)] = None,
     open_licence_only: bool = False,
@@ -47,7 +47,7 @@ def filters_query(
     return MatchFilters(
         legal_status=legal_status,
         patent_type=patent_type,
-        ipc_prefix=clean_ipc_prefix(ipc_prefix),
+        ipc_prefix=ipc_prefix,
         region_prefix=region_prefix,
         owner_kind=owner_kind,
         min_remaining_years=min_remaining_years,
@@ -56,9 +56,10 @@ def filters_query(
 
 
 def _filters(body: MatchFiltersIn) -> MatchFilters:
-    fields = body.model_dump()
-    fields["ipc_prefix"] = clean_ipc_prefix(body.ipc_prefix, "filters.ipc_prefix")
-    return MatchFilters(**fields)
+    try:
+        return MatchFilters(**body.model_dump())
+    except InvalidValue as error:  # named as sent: inside the body's "filters"
+        raise error.for_field(f"filters.{error.field}") from None
 
 
 FiltersDep = Annotated[MatchFilters, Depends(filters_query)]
