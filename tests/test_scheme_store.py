@@ -190,7 +190,8 @@ def test_scheme_evidence_is_a_timed_stage_and_names_the_field(
 ) -> None:
     write_scheme(tmp_path / "shared", SCHEME)
     _skewed_catalog(session)
-    matcher = _engine(tmp_path, tokenizer)
+    # The packaged ranking gives the scheme no share; this checks the evidence itself.
+    matcher = _engine(tmp_path, tokenizer, params=RankingParams())
     matcher.rebuild(session)
     timer = StageTimer()
     result = matcher.match_text(session, "风力发动机叶片除冰", MatchFilters(), 3, timer=timer)
@@ -258,7 +259,7 @@ def test_explanations_name_the_problem_answered_and_the_subclass_in_chinese(
     )
     need = add_need(session, org, "风机叶片冬季结冰", description, NeedStatus.PUBLISHED)
     session.commit()
-    matcher = _engine(tmp_path, tokenizer)
+    matcher = _engine(tmp_path, tokenizer, params=RankingParams())
     matcher.rebuild(session)
     result = matcher.match_need(session, need, MatchFilters(), 3)
     statements = ("我们运维海上风电场，冬季叶片结冰导致停机", "希望找到风电叶片除冰涂层")
