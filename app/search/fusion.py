@@ -85,6 +85,8 @@ def _aligned(hits: Hits, ids: np.ndarray, missing: float) -> np.ndarray:
 
 def _z(values: np.ndarray, hits: Hits) -> np.ndarray:
     """Standard scores against the collection's moments (the pool's when unknown)."""
+    if not len(values):
+        return values
     mean = values.mean() if hits.mean is None else hits.mean
     spread = values.std() if hits.std is None else hits.std
     return (values - mean) / spread if spread > 0 else np.zeros_like(values)
