@@ -53,9 +53,13 @@ class Settings(BaseSettings):
     ann_compact_fraction: float = 0.2
     # Per-request search is single-threaded: 2 OpenMP threads were 3–4x slower per query here.
     search_threads: int = 1
-    # A match result is flagged no_good_match when its best calibrated confidence is below this.
-    # At 0.3, flagged dev title queries had P@10 0.19 against 0.56 for the rest.
-    match_min_confidence: float = 0.3
+    # A match result is flagged no_good_match when its best calibrated confidence is below this;
+    # unset, the threshold fitted with the calibration (`patentmatch eval calibrate --write`).
+    match_min_confidence: float | None = None
+    # Tuned ranking parameters / confidence calibrations (unset: the packaged artefacts that
+    # `patentmatch eval tune --write` and `eval calibrate --write` produce).
+    ranking_file: Path | None = None
+    calibration_file: Path | None = None
 
     # Background indexer: how often it looks for catalog changes (other processes' writes
     # included), how many changes it encodes per round, how often it saves a generation.

@@ -55,3 +55,26 @@ def test_declined_patent_sinks_for_similar_needs_only(
         m.id
         for m in baseline.match_text(session, "农田智能灌溉 土壤湿度", MatchFilters(), 5).matches
     ]
+
+
+def test_a_penalty_applies_before_the_cut_so_a_penalised_patent_can_leave_the_results(
+    session, tmp_path, tokenizer
+):
+    from app.search.encoder import HashingEncoder
+    from app.search.engine import MatchEngine, MatchFilters
+    from tests.engine_support import build_catalog, make_settings
+
+    catalog = build_catalog(session)
+    plain = MatchEngine(make_settings(tmp_path / "a"), HashingEncoder(256), tokenizer=tokenizer)
+    plain.rebuild(session)
+    top = plain.match_need(session, catalog.need_battery, MatchFilters(), 1).matches[0].id
+
+    def sink_top(session, patent_ids, query_text):
+        assert top in patent_ids  # the whole pool is offered, not just the k results
+        return {top: 0.99}
+
+    settings = make_settings(tmp_path / "b")
+    fed = MatchEngine(settings, HashingEncoder(256), tokenizer=tokenizer, penalties=sink_top)
+    fed.rebuild(session)
+    result = fed.match_need(session, catalog.need_battery, MatchFilters(), 1)
+    assert [m.id for m in result.matches] != [top]

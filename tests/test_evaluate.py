@@ -135,9 +135,31 @@ TITLE_QUERIES = [
 TITLE_QRELS = QRELS + "q3\tTW-x\t2\nq3\tCN1A\t2\nq4\tCN5A\t2\n"
 
 
-def test_cli_calibrate_fits_and_checks_on_held_out_queries(tmp_path, monkeypatch):
-    dev = tmp_path / "dev"
-    dev.mkdir()
+NEEDS = [
+    {"nid": "D1", "title": "电池正极寿命短", "description": "我司生产锂电池，正极材料循环寿命短。"
+     "希望找到新的锂电池正极材料。可接受技术转让。", "seed_id": "CN1A"},
+    {"nid": "D2", "title": "收割机割台易堵", "description": "农场收割机割台经常堵塞，想改进割台。",
+     "seed_id": "CN3A"},
+    {"nid": "D3", "title": "风机叶片检测", "description": "风电场需要检测风力发电机叶片的方法。",
+     "seed_id": "CN5A"},
+    {"nid": "Y1", "title": "年会策划", "description": "公司年会需要策划团队，预算30万。",
+     "seed_id": ""},
+]  # fmt: skip
+JUDGEMENTS = (
+    "qid\tdoc_id\tgrade\nD1\tCN1A\t3\nD1\tTW-x\t2\nD1\tCN3A\t0\nD2\tCN3A\t3\n"
+    "D2\tCN4A\t2\nD3\tCN5A\t3\nD3\tCN1A\t0\n"
+)
+
+
+def _report(output: str) -> dict:
+    """The JSON report a command printed (progress lines around it)."""
+    start = output.index("{\n")
+    return json.loads(output[start : output.index("\n}\n", start) + 2])
+
+
+def write_dev(dev: Path) -> None:
+    """A tiny dev folder: corpus, title/field tasks and a need set."""
+    (dev / "needs").mkdir(parents=True)
     for name, rows in [
         ("corpus", CORPUS), ("title_queries", TITLE_QUERIES), ("field_queries", FIELD_QUERIES)
     ]:  # fmt: skip
@@ -145,37 +167,61 @@ def test_cli_calibrate_fits_and_checks_on_held_out_queries(tmp_path, monkeypatch
         (dev / f"{name}.jsonl").write_text("\n".join(lines) + "\n")
     (dev / "title_qrels.tsv").write_text(TITLE_QRELS)
     (dev / "field_qrels.tsv").write_text(FIELD_QRELS)
+    needs = [json.dumps(n, ensure_ascii=False) for n in NEEDS]
+    (dev / "needs" / "needs.jsonl").write_text("\n".join(needs) + "\n")
+    queries = [
+        json.dumps(
+            {"qid": n["nid"], "text": f"{n['title']}。{n['description']}"}, ensure_ascii=False
+        )
+        for n in NEEDS
+    ]
+    (dev / "needs" / "need_queries.jsonl").write_text("\n".join(queries) + "\n")
+    (dev / "needs" / "judgements.tsv").write_text(JUDGEMENTS)
+
+
+@pytest.fixture
+def dev(tmp_path, monkeypatch):
+    folder = tmp_path / "dev"
+    write_dev(folder)
     monkeypatch.setenv("PATENTMATCH_MODEL_NAME", "hashing")
     monkeypatch.setenv("PATENTMATCH_VAR_DIR", str(tmp_path / "var"))
     monkeypatch.setenv("PATENTMATCH_SHARED_DIR", str(tmp_path / "no-shared"))
-    result = CliRunner().invoke(app, ["eval", "calibrate", "--dev", str(dev)])
+    return folder
+
+
+def test_cli_calibrate_fits_on_need_judgements_with_held_out_checks(dev):
+    result = CliRunner().invoke(app, ["eval", "calibrate", "--dev", str(dev), "--folds", "2"])
     assert result.exit_code == 0, result.output
-    out = result.output
-    assert "patents:    Calibration(" in out
-    assert "needs:      Calibration(" in out
-    for task in ("title", "field", "needs"):
-        assert f"held-out {task}: Brier before" in out
-    assert "best < 0.3" in out
+    report = _report(result.output)
+    for direction in ("patents", "needs", "patents (model-free)", "needs (model-free)"):
+        assert "held-out brier (2-fold)" in report[direction]
+        assert 0.0 <= report[direction]["no_match_below"] <= 1.0
+    assert report["patents"]["unanswerable"] == 1.0  # Y1
+    assert "hashing patents:" in result.output
+    assert "* needs:" in result.output
 
 
-def test_fit_report_improves_on_the_agreement_only_fit_when_the_cosine_matters():
-    import numpy as np
+def test_cli_tune_reports_cross_validated_figures_for_both_tasks(dev):
+    result = CliRunner().invoke(app, ["eval", "tune", "--dev", str(dev), "--folds", "2"])
+    assert result.exit_code == 0, result.output
+    report = _report(result.output)
+    assert set(report["needs"]) == {"ndcg@10 dev", "ndcg@10 2-fold cv"}
+    assert set(report["title"]) == {"ndcg@10 dev", "ndcg@10 2-fold cv"}
+    assert "RankingParams(" in result.output
 
-    from app.search.calibration import Features
-    from app.search.calibration_eval import CalibrationSample, fit_report
 
-    rng = np.random.default_rng(1)
-
-    def sample(n_queries: int) -> CalibrationSample:
-        n = n_queries * 10
-        agreement, cosine = rng.uniform(0, 1, n), rng.uniform(0.8, 0.95, n)
-        truth = 1 / (1 + np.exp(-(-30 + 3 * agreement + 33 * cosine)))
-        features = Features(agreement, cosine, np.full(n, 0.5), np.zeros(n))
-        relevant = (rng.uniform(0, 1, n) < truth).astype(float)
-        query = np.repeat(np.arange(n_queries), 10)
-        return CalibrationSample(features, relevant, query, np.zeros(n, dtype=bool))
-
-    lines = fit_report([sample(200), sample(200)], sample(200), "test-model")
-    title = next(line for line in lines if line.startswith("held-out title"))
-    before, after = (float(title.split(name)[1].split(",")[0]) for name in ("before ", "after "))
-    assert after < before
+def test_eval_run_defaults_to_the_engine_method_and_writes_no_good_match(dev, tmp_path):
+    out, flagged = tmp_path / "run.tsv", tmp_path / "ngm.txt"
+    queries = dev / "needs" / "need_queries.jsonl"
+    args = ["eval", "run", "--corpus", str(dev / "corpus.jsonl"), "--queries", str(queries)]
+    result = CliRunner().invoke(
+        app, [*args, "--out", str(out), "--no-good-match-out", str(flagged)]
+    )
+    assert result.exit_code == 0, result.output
+    default = out.read_text()
+    hybrid = tmp_path / "hybrid.tsv"
+    CliRunner().invoke(app, [*args, "--out", str(hybrid), "--method", "hybrid"])
+    assert hybrid.read_text() == default  # no --method: the engine's (hybrid)
+    lines = flagged.read_text().splitlines()
+    assert set(lines) <= {n["nid"] for n in NEEDS}
+    assert "queries flagged no_good_match" in result.output

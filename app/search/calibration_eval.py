@@ -1,199 +1,182 @@
-"""Fitting and checking the confidence model on the dev set (``patentmatch eval calibrate``).
+"""Fitting the confidence model on the need-style judgements (``patentmatch eval calibrate``).
 
-Patents: the top 10 of the hybrid for the title and field tasks, relevant = grade ≥ 1. Patent →
-needs has no dev set of its own, so it is simulated the way the engine runs it: the field
-descriptions (one per IPC subclass) are the needs, indexed as documents with the subclasses
-inferred for them from their nearest patents; the title queries are the patents, with the
-subclass set of their grade-2 documents; a need is relevant when its subclass is the patent's.
-Queries are split by position: even ones fit, odd ones are held out.
+Patents: the top 10 of the engine's ranking for every need (out-of-domain ones included: none
+of their hits is useful), useful = grade ≥ 2, unjudged = not useful. Patent → needs has no set
+of its own, so it is simulated by swapping roles: every patent judged useful for a need is a query,
+the needs are the documents (encoded as documents, with the subclasses inferred for them), and
+a need is useful to the patent when it judged the patent ≥ 2. Checks are k-fold over queries:
+each fold is predicted by a fit on the others (Brier, reliability, flagged needs). The
+no-good-match threshold is the 5th percentile of the best hit's held-out confidence over the
+queries that have a useful answer: about one in twenty answerable queries is flagged, and the
+out-of-domain needs show whether the rest stands apart.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from app.catalog.ipc import subclass_of
 from app.search.calibration import (
-    AGREEMENT_ONLY,
+    FEATURES,
     MODEL_FREE,
     NEEDS_FEATURES,
     NEEDS_FREE,
     Calibration,
+    CalibrationSet,
     Features,
     brier,
     confidence,
     fit_calibration,
-    reliability,
+    monotone,
 )
-from app.search.evaldata import load_qrels, load_queries
 from app.search.evaluate import EvalIndex, embed, rank_queries
 from app.search.ipc_inference import IpcTable
+from app.search.needeval import USEFUL, NeedSet
 from app.search.querying import rank_need_candidates
 from app.search.ranking import Ranking, RankingParams
+from app.search.tuning import folds_of
 
-Queries = Sequence[tuple[str, str]]
+TOP = 10
+FLAG_SHARE = 0.05
+NEUTRAL = CalibrationSet({})
 
 
 @dataclass(frozen=True)
-class CalibrationSample:
-    """Top-10 hits of one task's queries: features, 0/1 relevance, query number of each hit."""
+class Sample:
+    """Top-10 hits of many queries: features, usefulness, query number, answerable queries."""
 
     features: Features
-    relevant: np.ndarray
+    useful: np.ndarray
     query: np.ndarray
-    # Hits that both retrievers rank first (for ``Calibration.both_first``).
-    both_first: np.ndarray
+    answerable: np.ndarray  # per query: has a useful document at all
 
-    def subset(self, mask: np.ndarray) -> CalibrationSample:
-        """The hits where ``mask`` holds."""
-        return CalibrationSample(
-            self.features.subset(mask), self.relevant[mask], self.query[mask], self.both_first[mask]
-        )
+    def subset(self, queries: np.ndarray) -> Sample:
+        """The hits of the given query numbers."""
+        mask = np.isin(self.query, queries)
+        return Sample(self.features.subset(mask), self.useful[mask], self.query[mask],
+                      self.answerable)  # fmt: skip
 
 
-def _features(ranking: Ranking, k: int) -> Features:
-    """Calibration features of a ranking's top ``k``, as ``rerank`` computes them."""
-    n = min(k, len(ranking.ids))
-    certainty = max(ranking.belief.values(), default=0.0)
-    return Features(
-        ranking.agreement[:n], ranking.cosine[:n], np.full(n, certainty), ranking.primary[:n]
+def _sample(
+    rankings: Sequence[Ranking], useful: list[list[bool]], answerable: list[bool]
+) -> Sample:
+    """The top 10 of each ranking with one usefulness flag per hit."""
+    parts = [r.features.subset(np.arange(min(TOP, len(r.ids)))) for r in rankings if r.features]
+    query = [np.full(len(u), n) for n, u in enumerate(useful)]
+    return Sample(
+        Features.concat(parts),
+        np.array([x for u in useful for x in u], dtype=np.float64),
+        np.concatenate(query) if query else np.zeros(0, dtype=int),
+        np.array(answerable, dtype=bool),
     )
 
 
-def _sample(rankings: list[Ranking], relevant: list[bool]) -> CalibrationSample:
-    """The top 10 of each ranking with its relevance (one flag per hit, in order)."""
-    features = Features.concat([_features(r, 10) for r in rankings])
-    query = [np.full(min(len(r.ids), 10), n, dtype=int) for n, r in enumerate(rankings)]
-    both = [(r.dense_rank[:10] == 1) & (r.lexical_rank[:10] == 1) for r in rankings]
-    y = np.array(relevant, dtype=np.float64)
-    return CalibrationSample(features, y, np.concatenate(query), np.concatenate(both))
+def patent_sample(index: EvalIndex, needs: NeedSet, params: RankingParams) -> Sample:
+    """Need → patents: every need's top 10 with its usefulness."""
+    rankings = rank_queries(index, [t for _, t in needs.queries], params, NEUTRAL)
+    keys = index.corpus.keys
+    useful: list[list[bool]] = []
+    for (qid, _), ranking in zip(needs.queries, rankings, strict=True):
+        grades = needs.grades.get(qid, {}) if needs.seeds.get(qid) else {}
+        useful.append([grades.get(keys[int(i)], 0) >= USEFUL for i in ranking.ids[:TOP]])
+    answerable = [bool(needs.seeds.get(q)) for q, _ in needs.queries]
+    return _sample(rankings, useful, answerable)
 
 
-def patent_sample(
-    index: EvalIndex, queries: Queries, qrels_path: Path, params: RankingParams
-) -> CalibrationSample:
-    """Features and relevance of the hybrid's top 10 for every query."""
-    qrels = load_qrels(qrels_path)
-    rankings = rank_queries(index, [t for _, t in queries], params)
-    relevant: list[bool] = []
-    for (qid, _), ranking in zip(queries, rankings, strict=True):
-        rel = qrels.get(qid, {})
-        relevant.extend(rel.get(index.corpus.keys[int(i)], 0) > 0 for i in ranking.ids[:10])
-    return _sample(rankings, relevant)
-
-
-def needs_sample(
-    index: EvalIndex, patents: Queries, needs: Queries, qrels_path: Path, params: RankingParams
-) -> CalibrationSample:
-    """Patent → needs simulated on the dev set (see the module docstring)."""
-    texts = [t for _, t in needs]
+def needs_sample(index: EvalIndex, needs: NeedSet, params: RankingParams) -> Sample:
+    """Patent → needs by swapping roles (see the module docstring)."""
+    texts = [t for _, t in needs.queries]
     table = IpcTable()
-    table.upsert(list(range(len(needs))), [r.inferred for r in rank_queries(index, texts, params)])
+    inferred = [r.inferred for r in rank_queries(index, texts, params, NEUTRAL)]
+    table.upsert(list(range(len(texts))), inferred)
     need_vectors = embed(index, texts, "d")
-    need_subclass = [qid.removeprefix("IPC-") for qid, _ in needs]
     position = {key: n for n, key in enumerate(index.corpus.keys)}
-    qrels = load_qrels(qrels_path)
-    vectors = embed(index, [t for _, t in patents], "q")
+    judged = sorted(
+        {
+            d
+            for q in needs.in_domain
+            for d, grade in needs.grades.get(q, {}).items()
+            if grade >= USEFUL and d in position
+        }
+    )
+    vectors = embed(index, [index.corpus.titles[position[d]] for d in judged], "q")
     rankings: list[Ranking] = []
-    relevant: list[bool] = []
-    for (qid, _), vector in zip(patents, vectors, strict=True):
-        exact = [position[d] for d, grade in qrels.get(qid, {}).items() if grade == 2]
-        if not exact:
-            continue  # no document with the same subclass set: the patent's IPC is unknown
-        own = {subclass_of(c) for c in index.corpus.ipc[exact[0]]}
+    useful: list[list[bool]] = []
+    for doc, vector in zip(judged, vectors, strict=True):
+        own = {subclass_of(c) for c in index.corpus.ipc[position[doc]]}
         cosines = need_vectors @ vector
         order = np.argsort(-cosines, kind="stable")
         weights = {c: 1.0 / len(own) for c in own}
-        ranking = rank_need_candidates(
-            (order, cosines[order]), table, weights, params, AGREEMENT_ONLY
-        )
+        ranking = rank_need_candidates((order, cosines[order]), table, weights, params,
+                                       Calibration(bias=0.0))  # fmt: skip
         rankings.append(ranking)
-        relevant.extend(need_subclass[int(i)] in own for i in ranking.ids[:10])
-    return _sample(rankings, relevant)
+        qids = [needs.queries[int(i)][0] for i in ranking.ids[:TOP]]
+        useful.append([needs.grades.get(q, {}).get(doc, 0) >= USEFUL for q in qids])
+    # Every query patent is useful to some need (that is how they were chosen).
+    return _sample(rankings, useful, [True] * len(judged))
 
 
-def _joined(samples: list[CalibrationSample]) -> CalibrationSample:
-    """All samples as one (query numbers made distinct)."""
-    offsets = np.cumsum([0] + [int(s.query.max()) + 1 if len(s.query) else 0 for s in samples])
-    features = Features.concat([s.features for s in samples])
-    relevant = np.concatenate([s.relevant for s in samples])
-    query = np.concatenate([s.query + o for s, o in zip(samples, offsets, strict=False)])
-    both = np.concatenate([s.both_first for s in samples])
-    return CalibrationSample(features, relevant, query, both)
+def _best(cal: Calibration, sample: Sample, queries: np.ndarray) -> np.ndarray:
+    """Each query's top-hit confidence (monotone, so the first hit's) under ``cal``."""
+    out = np.zeros(len(queries))
+    for n, q in enumerate(queries):
+        mask = sample.query == q
+        p = monotone(confidence(cal, sample.features.subset(mask)))
+        out[n] = float(p[0]) if len(p) else 0.0
+    return out
 
 
-def _threshold_lines(cal: Calibration, sample: CalibrationSample, task: str) -> list[str]:
-    """Flagged share and P@10 of flagged vs other queries for a few thresholds."""
-    p = confidence(cal, sample.features)
-    queries = np.unique(sample.query)
-    best = np.array([p[sample.query == q].max() for q in queries])
-    precision = np.array([sample.relevant[sample.query == q].sum() / 10 for q in queries])
-    lines = []
-    for threshold in (0.2, 0.3, 0.4, 0.5):
-        flagged = best < threshold
-        low = precision[flagged].mean() if flagged.any() else float("nan")
-        high = precision[~flagged].mean() if (~flagged).any() else float("nan")
-        lines.append(
-            f"  {task:<12} best < {threshold:.1f}: flags {flagged.mean():.0%} of queries, "
-            f"P@10 flagged {low:.2f} vs rest {high:.2f}"
-        )
-    return lines
+def _held_out(sample: Sample, columns: tuple[str, ...], folds: int) -> tuple[np.ndarray, float]:
+    """Held-out top-hit confidence per query and the held-out Brier over all hits."""
+    queries = np.arange(len(sample.answerable))
+    best = np.zeros(len(queries))
+    errors: list[float] = []
+    for fold in folds_of(len(queries), folds):
+        train = sample.subset(np.setdiff1d(queries, fold))
+        test = sample.subset(fold)
+        cal = fit_calibration(train.features, train.useful, columns=columns)
+        best[fold] = _best(cal, sample, fold)
+        errors.append(brier(cal, test.features, test.useful) * len(test.useful))
+    return best, float(sum(errors) / max(len(sample.useful), 1))
 
 
-def _check_lines(named: list[tuple[str, Calibration]], sample: CalibrationSample) -> list[str]:
-    """Brier of each calibration and reliability bins of the first two on a held-out sample."""
-    scores = ", ".join(f"{n} {brier(c, sample.features, sample.relevant):.4f}" for n, c in named)
-    lines = [f"Brier {scores}"]
-    for name, cal in named[:2]:
-        bins = reliability(cal, sample.features, sample.relevant)
-        cells = "  ".join(f"[{lo:.1f}) {pred:.2f}/{obs:.2f} n={n}" for lo, pred, obs, n in bins)
-        lines.append(f"  {name:<6} predicted/observed: {cells}")
-    return lines
+def fit_direction(
+    sample: Sample, columns: tuple[str, ...], folds: int
+) -> tuple[Calibration, dict[str, float]]:
+    """The fit on every query, its threshold (from held-out confidences) and its checks."""
+    best, held_brier = _held_out(sample, columns, folds)
+    answerable = sample.answerable
+    threshold = float(np.quantile(best[answerable], FLAG_SHARE)) if answerable.any() else 0.5
+    fitted = replace(fit_calibration(sample.features, sample.useful, columns=columns),
+                     no_match_below=round(threshold, 4))  # fmt: skip
+    report = {
+        "hits": float(len(sample.useful)),
+        "useful share": round(float(sample.useful.mean()), 4) if len(sample.useful) else 0.0,
+        f"held-out brier ({folds}-fold)": round(held_brier, 4),
+        "no_match_below": round(threshold, 4),
+        "answerable flagged (held-out)": float((best[answerable] < threshold).sum()),
+        "answerable": float(answerable.sum()),
+        "unanswerable flagged (held-out)": float((best[~answerable] < threshold).sum()),
+        "unanswerable": float((~answerable).sum()),
+    }
+    return fitted, report
 
 
-def fit_report(samples: list[CalibrationSample], needs: CalibrationSample, model: str) -> list[str]:
-    """Fit on the even-numbered queries, check on the odd ones; printable lines."""
-    fit = _joined([s.subset(s.query % 2 == 0) for s in samples])
-    fitted = fit_calibration(fit.features, fit.relevant)
-    free = fit_calibration(fit.features, fit.relevant, columns=MODEL_FREE)
-    fit_needs = needs.subset(needs.query % 2 == 0)
-    needs_fitted = fit_calibration(fit_needs.features, fit_needs.relevant, columns=NEEDS_FEATURES)
-    needs_free = fit_calibration(fit_needs.features, fit_needs.relevant, columns=NEEDS_FREE)
-    lines = [f"model {model}; fit on {len(fit.relevant)} hits, held-out = odd queries"]
-    lines += [f"patents:    {fitted!r}", f"model-free: {free!r}", f"needs:      {needs_fitted!r}"]
-    lines.append(f"needs, model-free: {needs_free!r}")
-    both = fit.both_first & (fit.features.agreement < 0.3)
-    share = fit.relevant[both].mean() if both.any() else float("nan")
-    lines.append(f"both retrievers' first, agreement < 0.3: {share:.2f} relevant (n={both.sum()})")
-    for task, sample in zip(("title", "field"), samples, strict=False):
-        held = sample.subset(sample.query % 2 == 1)
-        named = [("before", AGREEMENT_ONLY), ("after", fitted), ("free", free)]
-        checks = _check_lines(named, held)
-        lines += [
-            f"held-out {task}: {checks[0]}",
-            *checks[1:],
-            *_threshold_lines(AGREEMENT_ONLY, held, f"{task} before"),
-            *_threshold_lines(fitted, held, f"{task} after"),
-        ]
-    held = needs.subset(needs.query % 2 == 1)
-    named = [("before", AGREEMENT_ONLY), ("after", needs_fitted), ("free", needs_free)]
-    checks = _check_lines(named, held)
-    lines += [f"held-out needs: {checks[0]}", *checks[1:]]
-    return lines
-
-
-def calibrate(index: EvalIndex, dev_dir: Path, params: RankingParams) -> list[str]:
-    """Fit and check every calibration on the dev folder; lines to print."""
-    title = load_queries(dev_dir / "title_queries.jsonl")
-    field = load_queries(dev_dir / "field_queries.jsonl")
-    samples = [
-        patent_sample(index, title, dev_dir / "title_qrels.tsv", params),
-        patent_sample(index, field, dev_dir / "field_qrels.tsv", params),
-    ]
-    needs = needs_sample(index, title, field, dev_dir / "title_qrels.tsv", params)
-    assert index.encoder is not None
-    return fit_report(samples, needs, index.encoder.name)
+def calibrate(
+    index: EvalIndex, needs: NeedSet, params: RankingParams, folds: int = 5
+) -> tuple[dict[str, dict[str, Calibration]], dict[str, object]]:
+    """Fits for the index's encoder and the model-free ones, with a report per fit."""
+    patents, swapped = patent_sample(index, needs, params), needs_sample(index, needs, params)
+    fits: dict[str, dict[str, Calibration]] = {"": {}, "*": {}}
+    report: dict[str, object] = {}
+    for name, sample, columns, free in (
+        ("patents", patents, FEATURES, MODEL_FREE),
+        ("needs", swapped, NEEDS_FEATURES, NEEDS_FREE),
+    ):
+        fits[""][name], report[name] = fit_direction(sample, columns, folds)
+        fits["*"][name], report[f"{name} (model-free)"] = fit_direction(sample, free, folds)
+    model = index.encoder.name if index.encoder else "*"
+    return {model: fits[""], "*": fits["*"]}, report

@@ -10,24 +10,32 @@ atomically under ``index_dir``.
 """
 
 import threading
-from collections.abc import Mapping
 from datetime import date
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from app.catalog.enums import ConversionStatus
+from app.catalog.ipc import IpcScheme, load_ipc_scheme
 from app.catalog.models import Organisation, Patent, TechNeed
 from app.errors import NotFound, ValidationFailed
 from app.search.ann_params import AnnParams
-from app.search.calibration import DEFAULT_CALIBRATION, Calibration
+from app.search.calibration import CalibrationSet
 from app.search.documents import DEFAULT_MAX_CHARS, need_text, patent_text
 from app.search.encoder import Encoder
 from app.search.filters import INACTIVE_STATUSES, MatchFilters
 from app.search.indexing import Progress, build_all
+from app.search.ipc_inference import clean_scheme_title
 from app.search.lexical import Tokenizer
 from app.search.penalties import PenaltyProvider, no_penalties
-from app.search.querying import QueryContext, search_needs, search_patents, subclass_weights
+from app.search.querying import (
+    QueryContext,
+    query_vectors,
+    search_needs,
+    search_patents,
+    subclass_weights,
+)
 from app.search.ranking import RankingParams
 from app.search.replay import (
     IndexLag,
@@ -47,6 +55,7 @@ from app.search.store import (
     read_engine_manifest,
     save_indexes,
 )
+from app.search.tuned import load_calibrations, load_ranking_params
 from app.search.write_signal import WriteSignal
 from app.settings import Settings
 
@@ -68,7 +77,7 @@ class MatchEngine:
         encoder: Encoder,
         *,
         params: RankingParams | None = None,
-        calibration: Calibration = DEFAULT_CALIBRATION,
+        calibration: CalibrationSet | None = None,
         tokenizer: Tokenizer | None = None,
         penalties: PenaltyProvider = no_penalties,
     ) -> None:
@@ -76,8 +85,9 @@ class MatchEngine:
         # Relevance feedback from the features above search (deals' decline reasons).
         self.penalties = penalties
         self.encoder = encoder
-        self.params = params or RankingParams()
-        self.calibration = calibration
+        self.params = params or load_ranking_params(settings.ranking_file)
+        self.calibration = calibration or load_calibrations(settings.calibration_file)
+        self._labels: IpcScheme | None = None
         self._ann = AnnParams.from_settings(settings)
         # One tokenizer for every lexical index this engine builds: loading jieba takes seconds.
         self._tokenizer = tokenizer or Tokenizer()
@@ -94,8 +104,30 @@ class MatchEngine:
     def _context(self, timer: StageTimer | None = None) -> QueryContext:
         """Ranking knobs, calibration and clock for one request."""
         return QueryContext(
-            self.params, self.calibration, date.today(), timer or StageTimer(), self._max_chars
+            self.params,
+            self.calibration,
+            date.today(),
+            timer or StageTimer(),
+            self._max_chars,
+            self.penalties,
         )
+
+    def _threshold(self, needs: bool) -> float:
+        """The no-good-match threshold: the setting, else the calibration's own."""
+        if self.settings.match_min_confidence is not None:
+            return self.settings.match_min_confidence
+        return self.calibration.for_model(self.encoder.name, needs=needs).no_match_below
+
+    def _label_ipc(self, matches: list[Match]) -> None:
+        """Attach the Chinese titles of each match's shared subclasses (CNIPA scheme)."""
+        if self._labels is None:
+            return
+        for match in matches:
+            codes = match.explanation.shared_ipc
+            labels = {c: self._labels.label(c) for c in codes}
+            match.explanation.ipc_labels = {
+                c: clean_scheme_title(t) for c, t in labels.items() if t
+            }
 
     # Lifecycle -------------------------------------------------------------------------------
 
@@ -105,6 +137,7 @@ class MatchEngine:
 
     def load(self) -> None:
         """Load the saved indexes; refuses ones built with another model or dimension."""
+        self._labels = self._labels or load_ipc_scheme(self.settings.shared_dir)
         indexes = load_indexes(
             self.settings.index_dir, self.encoder.name, self.encoder.dim, self._ann, self._tokenizer
         )
@@ -148,6 +181,7 @@ class MatchEngine:
     def rebuild(self, session: Session, progress: Progress | None = None) -> EngineManifest:
         """Recreate every index from the database, save it, then switch searches over to it."""
         fresh = self._empty()
+        self._labels = self._labels or load_ipc_scheme(self.settings.shared_dir)
         # The scheme prior first: the needs' inferred subclasses (indexed last) use it too.
         fresh.scheme, fresh.scheme_file = prepare_scheme(self.settings, self.encoder, progress)
         build_all(session, self.encoder, fresh, self._context(), progress)
@@ -212,11 +246,14 @@ class MatchEngine:
 
     # Matching --------------------------------------------------------------------------------
 
-    def _result(self, matches: list[Match]) -> MatchResult:
+    def _result(
+        self, matches: list[Match], rows: dict[int, Any], *, needs: bool = False
+    ) -> MatchResult:
         """Best first (ties by id); flagged when the best confidence is under the threshold."""
         matches.sort(key=lambda m: (-m.score, m.id))
         best = max((m.confidence for m in matches), default=0.0)
-        return MatchResult(matches, no_good_match=best < self.settings.match_min_confidence)
+        self._label_ipc(matches)
+        return MatchResult(matches, no_good_match=best < self._threshold(needs), rows=rows)
 
     def _match_patents(
         self,
@@ -231,10 +268,9 @@ class MatchEngine:
         _check_query(text, k)
         with ctx.timer.stage("encode"):
             stored = None if need_id is None else self._indexes.need_queries.get(need_id)
-            vector = self.encoder.encode_queries([text])[0] if stored is None else stored
-        matches = search_patents(session, self._indexes, text, vector, filters, k, ctx)
-        _apply_penalties(self.penalties(session, [m.id for m in matches], text), matches)
-        return self._result(matches)
+            vectors = query_vectors(self.encoder, text) if stored is None else stored
+        matches, rows = search_patents(session, self._indexes, text, vectors, filters, k, ctx)
+        return self._result(matches, {pid: rows[pid][0] for pid in (m.id for m in matches)})
 
     def match_text(
         self,
@@ -275,7 +311,8 @@ class MatchEngine:
         ctx = self._context()
         vectors = self.encoder.encode_queries([text])
         weights = subclass_weights([patent.ipc_codes])
-        return self._result(search_needs(session, self._indexes, (text, vectors, weights), k, ctx))
+        found = search_needs(session, self._indexes, (text, vectors, weights), k, ctx)
+        return self._result(*found, needs=True)
 
     def match_portfolio(self, session: Session, org_id: int, k: int) -> MatchResult:
         """An organisation's idle patents in force (its 存量专利) → published needs."""
@@ -284,24 +321,13 @@ class MatchEngine:
         _check_k(k)
         patents = _portfolio(session, org_id)
         if not patents:
-            return MatchResult([], no_good_match=True)
+            return MatchResult([], no_good_match=True, rows={})
         texts = [patent_text(p)[:PORTFOLIO_CHARS] for p in patents]
         vectors = self.encoder.encode_queries(texts)
         weights = subclass_weights([p.ipc_codes for p in patents])
         query = ("\n".join(p.title for p in patents), vectors, weights)
-        return self._result(search_needs(session, self._indexes, query, k, self._context()))
-
-
-def _apply_penalties(penalties: Mapping[int, float], matches: list[Match]) -> None:
-    """Sink penalised patents, e.g. those declined as "already solved" for similar needs.
-
-    Brokers' structured decline reasons are the only relevance feedback the system gets.
-    """
-    for match in matches:
-        penalty = penalties.get(match.id, 0.0)
-        if penalty:
-            match.score *= 1.0 - penalty
-            match.confidence *= 1.0 - penalty
+        found = search_needs(session, self._indexes, query, k, self._context())
+        return self._result(*found, needs=True)
 
 
 def _portfolio(session: Session, org_id: int) -> list[Patent]:

@@ -27,19 +27,27 @@ def _settings(model: str | None) -> Settings:
     return settings.model_copy(update={"model_name": model}) if model else settings
 
 
-def _index(settings: Settings, corpus_path: Path, with_encoder: bool) -> EvalIndex:
+def _index(
+    settings: Settings, corpus_path: Path, with_encoder: bool, with_scheme: bool | None = None
+) -> EvalIndex:
     """Load the corpus and build the throw-away evaluation index."""
     from app.search.encoder import HASHING_MODEL, load_encoder, model_folder
     from app.search.evaldata import load_corpus
     from app.search.evaluate import SCHEME_RELATIVE, build_index
+    from app.search.tuned import load_ranking_params
 
     corpus = load_corpus(corpus_path)
     encoder = load_encoder(settings, show_progress=True) if with_encoder else None
+    # The scheme prior only matters when the ranking gives it a share (embedding its 8,115
+    # titles takes long on a CPU).
+    uses_scheme = with_scheme
+    if uses_scheme is None:
+        uses_scheme = load_ranking_params(settings.ranking_file).scheme_share > 0
     return build_index(
         corpus,
         encoder,
         cache_dir=settings.var_dir / "cache",
-        scheme_path=settings.shared_dir / SCHEME_RELATIVE,
+        scheme_path=settings.shared_dir / SCHEME_RELATIVE if uses_scheme else None,
         model_dir=None if settings.model_name == HASHING_MODEL else model_folder(settings),
     )
 
@@ -49,25 +57,64 @@ def run_command(
     corpus: Path = typer.Option(..., "--corpus", help="Corpus JSONL (id, title, ipc)"),
     queries: Path = typer.Option(..., "--queries", help="Queries JSONL (qid, text)"),
     out: Path = typer.Option(..., "--out", help="Run TSV to write (qid doc_id rank score)"),
-    method: str = typer.Option("hybrid", "--method", help="bm25, dense or hybrid"),
+    method: str | None = typer.Option(
+        None, "--method", help="bm25, dense, rrf or hybrid (default: the engine's, hybrid)"
+    ),
     k: int = typer.Option(100, "--k", min=1, help="Results per query"),
     model: str | None = typer.Option(None, "--model", help="Encoder (default: settings)"),
+    no_good_match_out: Path | None = typer.Option(
+        None, "--no-good-match-out", help="Write the qids answered with no_good_match here"
+    ),
 ) -> None:
     """Build a throw-away index from CORPUS, answer QUERIES, write a run file."""
     from app.search.evaldata import load_queries, write_run
-    from app.search.evaluate import Method, run_method
+    from app.search.evaluate import ENGINE_METHOD, Method, no_good_match, run_method
 
-    if method not in {m.value for m in Method}:
-        typer.secho(f"error: --method must be bm25, dense or hybrid, not {method!r}", err=True)
+    chosen = method or ENGINE_METHOD.value
+    if chosen not in {m.value for m in Method}:
+        typer.secho(f"error: --method must be bm25, dense, rrf or hybrid, not {chosen!r}", err=True)
         raise typer.Exit(code=2)
     try:
         query_list = load_queries(queries)
-        index = _index(_settings(model), corpus, with_encoder=method != Method.BM25)
-        run = run_method(index, query_list, Method(method), k)
+        needs_encoder = chosen != Method.BM25 or no_good_match_out is not None
+        index = _index(_settings(model), corpus, with_encoder=needs_encoder)
+        run = run_method(index, query_list, Method(chosen), k)
+        flagged = no_good_match(index, query_list) if no_good_match_out else []
     except AppError as error:
         raise fail(error) from error
     write_run(out, run)
     typer.echo(f"wrote {sum(map(len, run.values()))} rows for {len(run)} queries to {out}")
+    if no_good_match_out is not None:
+        no_good_match_out.parent.mkdir(parents=True, exist_ok=True)
+        no_good_match_out.write_text("".join(f"{q}\n" for q in flagged), encoding="utf-8")
+        typer.echo(f"{len(flagged)} of {len(query_list)} queries flagged no_good_match")
+
+
+@eval_app.command("tune")
+def tune_command(
+    dev_dir: Path | None = typer.Option(None, "--dev", help="Dev set folder (default: shared)"),
+    folds: int = typer.Option(5, "--folds", min=2, help="Cross-validation folds"),
+    write: bool = typer.Option(False, "--write", help="Write the packaged ranking artefact"),
+    model: str | None = typer.Option(None, "--model", help="Encoder (default: settings)"),
+) -> None:
+    """Choose the ranking parameters by k-fold CV on the need set and the title task."""
+    import json
+
+    from app.search.tuned import RANKING_FILE, write_ranking_params
+    from app.search.tuning import tune
+
+    folder = dev_dir or get_settings().shared_dir / "eval" / "dev"
+    try:
+        settings = _settings(model)
+        index = _index(settings, folder / "corpus.jsonl", with_encoder=True, with_scheme=False)
+        params, report = tune(index, folder, folds)
+    except AppError as error:
+        raise fail(error) from error
+    typer.echo(json.dumps(report, indent=2, ensure_ascii=False))
+    typer.echo(repr(params))
+    if write:
+        write_ranking_params(RANKING_FILE, params, report)
+        typer.echo(f"wrote {RANKING_FILE}")
 
 
 def report_lines(dev_dir: Path, model: str | None) -> list[str]:
@@ -108,16 +155,30 @@ def report_command(
 @eval_app.command("calibrate")
 def calibrate_command(
     dev_dir: Path | None = typer.Option(None, "--dev", help="Dev set folder (default: shared)"),
+    folds: int = typer.Option(5, "--folds", min=2, help="Cross-validation folds for the checks"),
+    write: bool = typer.Option(False, "--write", help="Write the packaged calibration artefact"),
     model: str | None = typer.Option(None, "--model", help="Encoder (default: settings)"),
 ) -> None:
-    """Fit the confidence model on the dev tasks; print the numbers and held-out checks."""
+    """Fit P(useful) on the need-style judgements (both directions); print held-out checks."""
+    import json
+
     from app.search.calibration_eval import calibrate
-    from app.search.ranking import RankingParams
+    from app.search.needeval import load_need_set
+    from app.search.tuned import CALIBRATION_FILE, load_ranking_params, write_calibrations
 
     folder = dev_dir or get_settings().shared_dir / "eval" / "dev"
+    settings = _settings(model)
     try:
-        index = _index(_settings(model), folder / "corpus.jsonl", with_encoder=True)
-        lines = calibrate(index, folder, RankingParams())
+        needs = load_need_set(folder / "needs")
+        index = _index(settings, folder / "corpus.jsonl", with_encoder=True)
+        fits, report = calibrate(index, needs, load_ranking_params(settings.ranking_file), folds)
     except AppError as error:
         raise fail(error) from error
-    typer.echo("\n".join(lines))
+    report["command"] = f"patentmatch eval calibrate --folds {folds} --write"
+    typer.echo(json.dumps(report, indent=2, ensure_ascii=False))
+    for name, directions in fits.items():
+        for direction, fit in directions.items():
+            typer.echo(f"{name} {direction}: {json.dumps(fit.to_json())}")
+    if write:
+        write_calibrations(CALIBRATION_FILE, settings.model_name, fits, report)
+        typer.echo(f"wrote {CALIBRATION_FILE}")

@@ -16,13 +16,23 @@ from pathlib import Path
 import numpy as np
 
 from app.catalog.ipc import SCHEME_RELATIVE_PATH
-from app.search.calibration import DEFAULT_CALIBRATION, Calibration
+from app.search.calibration import CalibrationSet
 from app.search.encoder import Encoder, vectors_tag
 from app.search.evaldata import EvalCorpus, Run, cached_vectors, embedding_key
+from app.search.fusion import (
+    Hits,
+    Signals,
+    collection_moments,
+    dense_hits,
+    need_signals,
+    rank_hybrid,
+)
 from app.search.ipc_inference import IpcTable, SchemePrior, read_scheme_titles
 from app.search.lexical import LexicalIndex
 from app.search.model_vectors import find_model_vectors
-from app.search.ranking import Ranking, RankingParams, rank_hybrid
+from app.search.needquery import lexical_text, parse_need, vector_texts
+from app.search.ranking import Ranking, RankingParams, fuse
+from app.search.tuned import load_calibrations, load_ranking_params
 
 SCHEME_RELATIVE = SCHEME_RELATIVE_PATH
 
@@ -32,7 +42,12 @@ class Method(StrEnum):
 
     BM25 = "bm25"
     DENSE = "dense"
+    RRF = "rrf"
     HYBRID = "hybrid"
+
+
+# What the engine serves, and so what ``eval run`` uses without ``--method``.
+ENGINE_METHOD = Method.HYBRID
 
 
 @dataclass
@@ -47,6 +62,8 @@ class EvalIndex:
     scheme: SchemePrior | None = None
     cache_dir: Path | None = None
     model_dir: Path | None = None
+    # Mean and covariance of the document vectors (dense z-scores), computed on first use.
+    moments: tuple[np.ndarray, np.ndarray] | None = None
 
 
 def _say(message: str) -> None:
@@ -116,30 +133,56 @@ def _dense_top(
     return out
 
 
+def _dense_hits(index: EvalIndex, vectors: np.ndarray, k: int) -> list[Hits]:
+    """Exact top-``k`` (ids, cosines) of each vector, with the collection's moments."""
+    if not len(vectors):
+        return []
+    if index.moments is None:
+        assert index.vectors is not None
+        index.moments = collection_moments(index.vectors)
+    top = _dense_top(index, vectors, k)
+    return [dense_hits(i, s, v, index.moments) for (i, s), v in zip(top, vectors, strict=True)]
+
+
+def query_signals(
+    index: EvalIndex, texts: Sequence[str], params: RankingParams
+) -> tuple[list[Signals], np.ndarray]:
+    """Every query's signals (``needquery`` splits need postings) and its whole-text vectors."""
+    parsed = [parse_need(t) for t in texts]
+    query_vectors = embed(index, texts, "q")
+    extra = [vector_texts(t, p)[1:] for t, p in zip(texts, parsed, strict=True)]
+    flat = [t for texts_of in extra for t in texts_of]
+    extra_hits = _dense_hits(index, embed(index, flat, "q"), params.pool) if flat else []
+    dense = _dense_hits(index, query_vectors, params.pool)
+    signals: list[Signals] = []
+    start = 0
+    for row, (text, query) in enumerate(zip(texts, parsed, strict=True)):
+        lexical = Hits(*index.lexical.search_moments(
+            lexical_text(text, query, params.title_repeat), params.pool))  # fmt: skip
+        own = extra_hits[start : start + len(extra[row])]
+        start += len(extra[row])
+        signals.append(need_signals(dense[row], lexical, own))
+    return signals, query_vectors
+
+
 def rank_queries(
     index: EvalIndex,
     texts: Sequence[str],
     params: RankingParams,
-    calibration: Calibration = DEFAULT_CALIBRATION,
+    calibrations: CalibrationSet | None = None,
 ) -> list[Ranking]:
-    """Hybrid rankings for many queries (dense + BM25 fused, IPC re-ranked)."""
+    """Rankings for many queries by the engine's path (signals fused, IPC weighed in)."""
     if index.encoder is None:
         raise ValueError("the hybrid needs an encoder")
-    query_vectors = embed(index, texts, "q")
-    dense = _dense_top(index, query_vectors, params.pool)
+    signals, query_vectors = query_signals(index, texts, params)
     scheme = None
     if index.scheme is not None:
         scheme = index.scheme.probabilities(query_vectors, index.table.codes)
-    calibration = calibration.for_model(index.encoder.name)
-    rankings: list[Ranking] = []
-    for row, text in enumerate(texts):
-        lexical_ids, _ = index.lexical.search_arrays(text, params.pool)
-        prior = None if scheme is None else scheme[row]
-        dense_ids, cosines = dense[row]
-        rankings.append(
-            rank_hybrid(dense_ids, lexical_ids, index.table, params, calibration, prior, cosines)
-        )
-    return rankings
+    calibration = (calibrations or load_calibrations()).for_model(index.encoder.name)
+    return [
+        rank_hybrid(s, index.table, params, calibration, None if scheme is None else scheme[row])
+        for row, s in enumerate(signals)
+    ]
 
 
 def run_method(
@@ -150,7 +193,7 @@ def run_method(
     params: RankingParams | None = None,
 ) -> Run:
     """Top-``k`` documents (corpus keys) per query id with the chosen method."""
-    params = params or RankingParams()
+    params = params or load_ranking_params()
     keys = index.corpus.keys
     texts = [text for _, text in queries]
     if method is Method.BM25:
@@ -169,11 +212,43 @@ def run_method(
             run[qid] = _named(keys, ids, cosines)
         return run
     params = replace(params, pool=max(params.pool, k))
+    if method is Method.RRF:
+        return _plain_rrf(index, queries, params, k)
     rankings = rank_queries(index, texts, params)
     return {
         q: _named(keys, r.ids[:k], r.scores[:k])
         for (q, _), r in zip(queries, rankings, strict=True)
     }
+
+
+def _plain_rrf(
+    index: EvalIndex, queries: Sequence[tuple[str, str]], params: RankingParams, k: int
+) -> Run:
+    """The reference baseline: RRF(BM25, dense) with k = 60 and equal weights, raw text."""
+    vectors = embed(index, [t for _, t in queries], "q")
+    plain = RankingParams(pool=params.pool)
+    run: Run = {}
+    for (qid, text), (ids, _) in zip(queries, _dense_top(index, vectors, params.pool), strict=True):
+        lexical, _ = index.lexical.search_arrays(text, params.pool)
+        fused = fuse(ids, lexical, plain)
+        run[qid] = _named(index.corpus.keys, fused.ids[:k], fused.fused[:k])
+    return run
+
+
+def no_good_match(
+    index: EvalIndex, queries: Sequence[tuple[str, str]], params: RankingParams | None = None
+) -> list[str]:
+    """The qids the engine would answer with ``no_good_match`` (best confidence too low)."""
+    params = params or load_ranking_params()
+    if index.encoder is None:
+        raise ValueError("the confidence needs an encoder")
+    rankings = rank_queries(index, [t for _, t in queries], params)
+    threshold = load_calibrations().for_model(index.encoder.name).no_match_below
+    return [
+        qid
+        for (qid, _), r in zip(queries, rankings, strict=True)
+        if not len(r.confidence) or float(r.confidence[0]) < threshold
+    ]
 
 
 def _named(keys: Sequence[str], ids: np.ndarray, scores: np.ndarray) -> list[tuple[str, float]]:

@@ -15,7 +15,8 @@ from app.catalog.enums import NeedStatus
 from app.catalog.models import Patent, TechNeed
 from app.search.documents import all_chunk_keys, need_text, patent_chunks, patent_text
 from app.search.encoder import Encoder
-from app.search.querying import QueryContext, infer_subclasses
+from app.search.fusion import collection_moments
+from app.search.querying import QueryContext, infer_subclasses, query_vectors
 from app.search.store import EngineIndexes
 
 # (stage, done, total) → None; stage is "patents" or "needs".
@@ -71,6 +72,28 @@ def index_patents(
     indexes.patent_lexical.upsert(ids, [patent_text(p) for p in patents])
     indexes.patent_ipc.upsert(ids, [p.ipc_codes for p in patents])
     indexes.patent_ids.update(ids)
+    refresh_moments(indexes)
+
+
+# The patent vectors' moments are recomputed when the count moved by more than this share.
+MOMENTS_DRIFT = 0.25
+
+
+def refresh_moments(indexes: EngineIndexes, *, force: bool = False) -> None:
+    """Recompute the patent vectors' mean and covariance when missing or the catalog grew or
+    shrank by more than ``MOMENTS_DRIFT`` since (a sample of 20,000 vectors at most)."""
+    count = len(indexes.patent_vectors)
+    known = indexes.moments_count
+    if (
+        not force
+        and indexes.patent_moments is not None
+        and abs(count - known) <= MOMENTS_DRIFT * known
+    ):
+        return
+    indexes.patent_moments = (
+        collection_moments(indexes.patent_vectors.live_vectors()) if count else None
+    )
+    indexes.moments_count = count
 
 
 def remove_patents(indexes: EngineIndexes, ids: Sequence[int]) -> None:
@@ -96,7 +119,7 @@ def index_needs(
     texts = [need_text(n) for n in published]
     indexes.need_vectors.upsert(np.asarray(ids, dtype=np.int64), encoder.encode_documents(texts))
     # Patents are indexed before needs (rebuild and sync alike), so the votes are current.
-    queries = encoder.encode_queries(texts)
+    queries = [query_vectors(encoder, t) for t in texts]
     inferred = [infer_subclasses(indexes, t, q, ctx) for t, q in zip(texts, queries, strict=True)]
     indexes.need_ipc.upsert(ids, inferred)
     indexes.need_queries.update(zip(ids, queries, strict=True))

@@ -110,7 +110,8 @@ class IpcTable:
     def _rows(self, ids: np.ndarray) -> np.ndarray:
         """Row of each id, -1 when unknown (a dict lookup per candidate: hundreds, not more)."""
         get = self._row.get
-        return np.fromiter((get(int(i), -1) for i in ids), dtype=np.int64, count=len(ids))
+        # tolist() gives Python ints at once: converting numpy scalars one by one costs more.
+        return np.array([get(i, -1) for i in np.asarray(ids).tolist()], dtype=np.int64)
 
     def lookup(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Subclass columns ((len(ids), width), -1 padded) and subclass-set keys (-1 = none).

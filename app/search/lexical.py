@@ -207,7 +207,18 @@ class LexicalIndex:
 
     def search_arrays(self, query: str, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top ``k`` documents with a positive score, best first: (ids, scores)."""
+        ids, scores, _, _ = self.search_moments(query, k)
+        return ids, scores
+
+    def search_moments(self, query: str, k: int) -> tuple[np.ndarray, np.ndarray, float, float]:
+        """``search_arrays`` plus the mean and spread of the score over every document."""
         ids, scores = self.scores(query)
+        mean = float(scores.mean()) if len(scores) else 0.0
+        std = float(scores.std()) if len(scores) else 0.0
+        return (*self._top(ids, scores, k), mean, std)
+
+    def _top(self, ids: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` best positive-scoring (ids, scores), ties broken by id."""
         positive = np.flatnonzero(scores > 0)
         if k <= 0 or not len(positive):
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)

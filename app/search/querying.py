@@ -8,7 +8,7 @@ or counted over a portfolio) and the subclasses inferred for each need when it w
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 import numpy as np
@@ -17,11 +17,15 @@ from sqlmodel import Session, col, select
 from app.catalog.enums import NeedStatus
 from app.catalog.ipc import subclass_of
 from app.catalog.models import TechNeed
-from app.search.calibration import Calibration
+from app.search.calibration import Calibration, CalibrationSet
 from app.search.documents import DEFAULT_MAX_CHARS, need_text, patent_of_keys, patent_text
+from app.search.encoder import Encoder
 from app.search.filters import MatchFilters, PatentRows, fetch_patents, select_accepted
+from app.search.fusion import Hits, dense_hits, need_signals, rank_hybrid
 from app.search.ipc_inference import IpcTable
-from app.search.ranking import Ranking, RankingParams, dedupe_best, fuse, rank_hybrid, rerank
+from app.search.needquery import NeedQuery, lexical_text, parse_need, vector_texts
+from app.search.penalties import PenaltyProvider, no_penalties, penalised, penalty_factors
+from app.search.ranking import Ranking, RankingParams, dedupe_best, fuse, rerank
 from app.search.ranking import shared_subclasses as shared_in
 from app.search.results import Explanation, Match, StageTimer, rank_or_none
 from app.search.store import EngineIndexes
@@ -37,38 +41,74 @@ PAGE_FACTOR = 3
 
 @dataclass
 class QueryContext:
-    """Per-request ranking knobs, calibration, clock and timer."""
+    """Per-request ranking knobs, calibrations, clock, timer and ranking feedback."""
 
     params: RankingParams
-    calibration: Calibration
+    calibration: CalibrationSet
     today: date
     timer: StageTimer
     # Characters per patent chunk when indexing (the encoder's window).
     max_chars: int = DEFAULT_MAX_CHARS
+    penalties: PenaltyProvider = no_penalties
+
+
+@dataclass
+class PatentRanking:
+    """A query's ranking over patents, the problem statements and their dense hits."""
+
+    ranking: Ranking
+    exhausted: bool
+    statements: tuple[str, ...] = ()
+    statement_hits: list[Hits] = field(default_factory=list)
 
 
 def rank_patents(
-    indexes: EngineIndexes, text: str, vector: np.ndarray, pool: int, ctx: QueryContext
-) -> tuple[Ranking, bool]:
-    """Hybrid ranking of up to ``pool`` patents per retriever; also whether nothing is left."""
+    indexes: EngineIndexes, text: str, vectors: np.ndarray, pool: int, ctx: QueryContext
+) -> PatentRanking:
+    """The engine's ranking of up to ``pool`` patents per signal (``fusion.rank_hybrid``).
+
+    ``vectors``: the query's vectors in ``needquery.vector_texts`` order; a single row (e.g. a
+    need indexed before statements existed) ranks on the whole text alone.
+    """
     params = replace(ctx.params, pool=pool)
-    vectors = indexes.patent_vectors
-    chunk_k = min(int(pool * CHUNK_FANOUT), len(vectors))
+    query = parse_need(text)
+    vectors = np.atleast_2d(vectors)
+    if len(vectors) != len(vector_texts(text, query)):
+        vectors, query = vectors[:1], NeedQuery(query.title, ())
+    index = indexes.patent_vectors
+    chunk_k = min(int(pool * CHUNK_FANOUT), len(index))
     with ctx.timer.stage("dense"):
-        dense_ids, cosines = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        if chunk_k > 0:
-            scores, keys = vectors.search(vector.reshape(1, -1), chunk_k)
-            dense_ids, cosines = dedupe_best(patent_of_keys(keys[0]), scores[0])
+        dense = _dense_patents(indexes, vectors, chunk_k)
     with ctx.timer.stage("lexical"):
-        lexical_ids, _ = indexes.patent_lexical.search_arrays(text, pool)
+        found = indexes.patent_lexical.search_moments(
+            lexical_text(text, query, params.title_repeat), pool
+        )
     with ctx.timer.stage("scheme"):
-        scheme = scheme_probabilities(indexes, vector)
+        scheme = scheme_probabilities(indexes, vectors[0])
     with ctx.timer.stage("fusion"):
-        calibration = ctx.calibration.for_model(vectors.model)
-        table = indexes.patent_ipc
-        ranking = rank_hybrid(dense_ids, lexical_ids, table, params, calibration, scheme, cosines)
-    exhausted = chunk_k >= len(vectors) or pool >= len(indexes.patent_ids)
-    return ranking, exhausted
+        calibration = ctx.calibration.for_model(index.model)
+        signals = need_signals(dense[0], Hits(*found), dense[1:])
+        ranking = rank_hybrid(signals, indexes.patent_ipc, params, calibration, scheme)
+    exhausted = chunk_k >= len(index) or pool >= len(indexes.patent_ids)
+    return PatentRanking(ranking, exhausted, query.statements, dense[2:])
+
+
+def query_vectors(encoder: Encoder, text: str) -> np.ndarray:
+    """The query's vectors (m, dim): the whole text, then a need's title and statements."""
+    return encoder.encode_queries(vector_texts(text, parse_need(text)))
+
+
+def _dense_patents(indexes: EngineIndexes, vectors: np.ndarray, chunk_k: int) -> list[Hits]:
+    """Per query vector: patents by their best chunk, with the collection's moments."""
+    if chunk_k <= 0:
+        empty = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
+        return [Hits(*empty) for _ in vectors]
+    scores, keys = indexes.patent_vectors.search(vectors, chunk_k)
+    out = []
+    for row, vector in enumerate(vectors):
+        ids, cosines = dedupe_best(patent_of_keys(keys[row]), scores[row])
+        out.append(dense_hits(ids, cosines, vector, indexes.patent_moments))
+    return out
 
 
 def scheme_probabilities(indexes: EngineIndexes, vector: np.ndarray) -> np.ndarray | None:
@@ -106,28 +146,48 @@ def search_patents(
     session: Session,
     indexes: EngineIndexes,
     text: str,
-    vector: np.ndarray,
+    vectors: np.ndarray,
     filters: MatchFilters,
     k: int,
     ctx: QueryContext,
-) -> list[Match]:
-    """The best ``k`` patents passing ``filters``, widening the candidate pool while too few do."""
+) -> tuple[list[Match], PatentRows]:
+    """The best ``k`` patents passing ``filters`` (widening the pool while too few do), with
+    the rows read for them. Penalties apply to the whole pool, before the cut."""
     pool = max(ctx.params.pool, 4 * k)
     rows: PatentRows = {}
     while True:
-        ranking, exhausted = rank_patents(indexes, text, vector, pool, ctx)
-        accepted = _accept_pages(session, ranking.ids, filters, k, rows, ctx)
-        if len(accepted) >= k or exhausted or pool >= MAX_POOL:
+        ranked = rank_patents(indexes, text, vectors, pool, ctx)
+        with ctx.timer.stage("database"):
+            # A penalty only lowers a score, so only the head can change the top k: the
+            # candidates the first pages would read (the rest would need many declines).
+            head = ranked.ranking.ids[: PAGE_FACTOR * k * 4]
+            penalties = ctx.penalties(session, [int(i) for i in head], text)
+        ranked.ranking = penalised(ranked.ranking, penalty_factors(penalties, ranked.ranking.ids))
+        accepted = _accept_pages(session, ranked.ranking.ids, filters, k, rows, ctx)
+        if len(accepted) >= k or ranked.exhausted or pool >= MAX_POOL:
             break
         pool = min(pool * 4, MAX_POOL)
     with ctx.timer.stage("explain"):
-        return _patent_matches(indexes, text, ranking, accepted[:k], rows)
+        return _patent_matches(indexes, text, ranked, accepted[:k], rows), rows
+
+
+def _answering(ranked: PatentRanking, pid: int) -> str | None:
+    """The problem statement whose vector is closest to the patent (None without statements)."""
+    best, best_score = None, -np.inf
+    for statement, hits in zip(ranked.statements, ranked.statement_hits, strict=False):
+        where = np.flatnonzero(hits.ids == pid)
+        score = float(hits.scores[where[0]]) if len(where) else -np.inf
+        if score > best_score:
+            best, best_score = statement, score
+    return best
 
 
 def _patent_matches(
-    indexes: EngineIndexes, text: str, ranking: Ranking, ids: Sequence[int], rows: PatentRows
-) -> list[Match]:
+    indexes: EngineIndexes, text: str, ranked: PatentRanking, ids: Sequence[int],
+    rows: PatentRows,
+) -> list[Match]:  # fmt: skip
     """Matches with explanations for the accepted ids (already in ranking order)."""
+    ranking = ranked.ranking
     position = {int(i): n for n, i in enumerate(ranking.ids)}
     matches: list[Match] = []
     for pid in ids:
@@ -140,6 +200,7 @@ def _patent_matches(
             inferred_ipc=list(ranking.inferred),
             dense_rank=rank_or_none(int(ranking.dense_rank[n])),
             lexical_rank=rank_or_none(int(ranking.lexical_rank[n])),
+            answers=_answering(ranked, pid),
         )
         score, confidence = float(ranking.scores[n]), float(ranking.confidence[n])
         matches.append(Match(pid, score, confidence, explanation))
@@ -150,8 +211,7 @@ def infer_subclasses(
     indexes: EngineIndexes, text: str, vector: np.ndarray, ctx: QueryContext
 ) -> list[str]:
     """The IPC subclasses a text likely belongs to, voted by its nearest patents."""
-    ranking, _ = rank_patents(indexes, text, vector, ctx.params.pool, ctx)
-    return list(ranking.inferred)
+    return list(rank_patents(indexes, text, vector, ctx.params.pool, ctx).ranking.inferred)
 
 
 def subclass_weights(codes_per_patent: Sequence[Sequence[str]]) -> dict[str, float]:
@@ -225,12 +285,13 @@ def search_needs(
     query: tuple[str, np.ndarray, dict[str, float]],
     k: int,
     ctx: QueryContext,
-) -> list[Match]:
-    """Published needs for a query (text, vectors (m, dim), subclass weights), best first."""
+) -> tuple[list[Match], dict[int, TechNeed]]:
+    """Published needs for a query (text, vectors (m, dim), subclass weights), best first,
+    with their rows."""
     text, vectors, weights = query
     pool = min(max(ctx.params.pool, 4 * k), len(indexes.need_vectors))
     if pool <= 0 or not len(vectors):
-        return []
+        return [], {}
     ranking = _rank_needs(indexes, vectors, weights, pool, ctx)
     with ctx.timer.stage("database"):
         rows = _published(session, ranking.ids)
@@ -246,4 +307,4 @@ def search_needs(
         )
         score, confidence = float(ranking.scores[n]), float(ranking.confidence[n])
         matches.append(Match(nid, score, confidence, explanation))
-    return matches
+    return matches, {m.id: rows[m.id] for m in matches}

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from app.search.calibration import Calibration, Features, confidence
+from app.search.calibration import Calibration, Features, confidence, monotone
 from app.search.ipc_inference import IpcTable
 
 
@@ -20,18 +20,25 @@ class RankingParams:
 
     # Candidates taken from each retriever before fusion.
     pool: int = 200
-    # Reciprocal-rank-fusion constant and per-retriever weights.
+    # Reciprocal-rank-fusion constant (the needs' dense ranking) and per-signal weights of the
+    # z-score fusion (``fusion.fuse_signals``): whole-query dense, BM25 (title-like queries and
+    # need postings apart), the need's title and its best problem statement.
     rrf_k: float = 60.0
     dense_weight: float = 1.0
     lexical_weight: float = 1.0
+    need_lexical_weight: float = 1.0
+    title_weight: float = 0.0
+    statement_weight: float = 0.0
+    # Times the title is repeated in a need's BM25 query (its terms weigh more).
+    title_repeat: int = 1
     # How many fused candidates vote for the query's subclasses.
     vote_depth: int = 30
     # Share of the subclass belief that comes from the IPC scheme titles (0 = neighbours only).
     scheme_share: float = 0.3
-    # Weight of IPC agreement (expected graded gain) against the max-normalised fused text
-    # score; text still orders candidates of equal agreement. Dev title nDCG@10 rose steadily
-    # with it on both halves of the queries (0.7: 0.39, 0.8: 0.41, 0.9: 0.43).
+    # Weight of IPC agreement (expected graded gain) against the [0, 1] fused text score, for
+    # title-like queries and for need postings: IPC is evidence, the text is what a need asks.
     ipc_weight: float = 0.9
+    need_ipc_weight: float = 0.0
     # Extra gain of an exact subclass-set match over sharing one subclass: (2²−1) − (2¹−1).
     exact_set_bonus: float = 2.0
     # Subclasses reported as "inferred" need at least this belief.
@@ -51,6 +58,8 @@ class Candidates:
     lexical_rank: np.ndarray
     # Absolute dense cosine (best chunk); candidates the dense retriever missed get its lowest.
     cosine: np.ndarray | None = None
+    # The best problem statement's cosine (need postings; None otherwise).
+    statement: np.ndarray | None = None
 
 
 @dataclass
@@ -66,7 +75,10 @@ class Ranking:
     lexical_rank: np.ndarray
     cosine: np.ndarray
     primary: np.ndarray
+    statement: np.ndarray | None = None
     inferred: list[str] = field(default_factory=list)
+    # The calibration features of each hit, in ranking order.
+    features: Features | None = None
     belief: dict[str, float] = field(default_factory=dict)
 
 
@@ -215,13 +227,23 @@ def consensus_guard(
     return guard
 
 
-def _with_floor(
-    confidence: np.ndarray, calibration: Calibration, dense: np.ndarray, lexical: np.ndarray
-) -> np.ndarray:
-    """Confidences with the calibration's floor for the hit both retrievers rank first."""
-    both = (dense == 1) & (lexical == 1)
-    return np.where(both, np.maximum(confidence, calibration.both_first), confidence).astype(
-        np.float32
+def features_of(candidates: Candidates, order: np.ndarray, agreement: np.ndarray,
+                primary: np.ndarray) -> Features:  # fmt: skip
+    """Calibration features of the ranked candidates (``order``), as ``calibration`` names them."""
+    n = len(order)
+    cosine = candidates.cosine if candidates.cosine is not None else np.zeros(len(agreement))
+    statement = candidates.statement if candidates.statement is not None else cosine
+    top = float(cosine.max()) if len(cosine) else 0.0
+    return Features(
+        {
+            "cosine": cosine[order],
+            "top_cosine": np.full(n, top),
+            "statement": statement[order],
+            "log_rank": np.log1p(np.arange(n, dtype=np.float64)),
+            "lexical": (candidates.lexical_rank[order] > 0).astype(np.float64),
+            "agreement": agreement[order],
+            "primary": primary[order],
+        }
     )
 
 
@@ -232,7 +254,8 @@ def rerank(
     calibration: Calibration,
     scheme: np.ndarray | None = None,
 ) -> Ranking:
-    """Boost candidates in the subclasses the query likely belongs to; attach confidences."""
+    """Weigh the text score against IPC agreement with the query's likely subclasses; attach
+    confidences (calibrated, monotone in rank)."""
     cols, keys = table.lookup(candidates.ids)
     belief = subclass_belief(candidates, table, params, scheme, cols)
     any_shared = np.minimum(_gather(belief, cols).sum(axis=1), 1.0)
@@ -251,40 +274,24 @@ def rerank(
     ranked_codes = np.argsort(-belief)[:5]
     inferred = [table.codes[c] for c in ranked_codes if belief[c] >= params.inferred_min]
     cosine = candidates.cosine if candidates.cosine is not None else np.zeros(len(scores))
-    certainty = np.full(len(order), belief.max() if len(belief) else 0.0)
     primary = _gather(belief, cols[:, :1])[:, 0]
-    features = Features(agreement[order], cosine[order], certainty, primary[order])
-    dense, lexical = candidates.dense_rank[order], candidates.lexical_rank[order]
+    features = features_of(candidates, order, agreement, primary)
+    statement = None if candidates.statement is None else candidates.statement[order]
     return Ranking(
         ids=candidates.ids[order],
         scores=scores[order].astype(np.float32),
-        confidence=_with_floor(confidence(calibration, features), calibration, dense, lexical),
+        confidence=monotone(confidence(calibration, features)),
         text=text[order],
         agreement=agreement[order],
-        dense_rank=dense,
-        lexical_rank=lexical,
+        dense_rank=candidates.dense_rank[order],
+        lexical_rank=candidates.lexical_rank[order],
         cosine=cosine[order].astype(np.float32),
         primary=primary[order].astype(np.float32),
+        statement=statement,
+        features=features,
         inferred=inferred,
         belief={table.codes[c]: float(belief[c]) for c in ranked_codes if belief[c] > 0},
     )
-
-
-def rank_hybrid(
-    dense_ids: np.ndarray,
-    lexical_ids: np.ndarray,
-    table: IpcTable,
-    params: RankingParams,
-    calibration: Calibration,
-    scheme: np.ndarray | None = None,
-    dense_scores: np.ndarray | None = None,
-) -> Ranking:
-    """The one hybrid path, shared by the engine and ``eval``: RRF fusion, then IPC re-ranking.
-
-    ``dense_scores`` (the cosines of ``dense_ids``) feed the confidence only, never the order.
-    """
-    candidates = fuse(dense_ids, lexical_ids, params, dense_scores)
-    return rerank(candidates, table, params, calibration, scheme)
 
 
 def shared_subclasses(table: IpcTable, doc_id: int, query_subclasses: list[str]) -> list[str]:

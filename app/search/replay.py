@@ -19,8 +19,14 @@ from app.catalog.enums import ChangeOp, EntityKind, NeedStatus
 from app.catalog.models import IndexChange
 from app.search.documents import all_chunk_keys, need_text, patent_chunks, patent_text
 from app.search.encoder import Encoder
-from app.search.indexing import load_needs, load_patents, remove_needs, remove_patents
-from app.search.querying import QueryContext, infer_subclasses
+from app.search.indexing import (
+    load_needs,
+    load_patents,
+    refresh_moments,
+    remove_needs,
+    remove_patents,
+)
+from app.search.querying import QueryContext, infer_subclasses, query_vectors
 from app.search.store import EngineIndexes
 from app.types import assume_utc, utcnow
 
@@ -53,7 +59,8 @@ class EncodedDocs:
     docs: PendingDocs
     chunk_vectors: np.ndarray
     need_vectors: np.ndarray
-    need_queries: np.ndarray
+    # Each need's query vectors (whole posting, title, problem statements): one array per need.
+    need_queries: list[np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -152,7 +159,7 @@ def encode_pending(encoder: Encoder, docs: PendingDocs) -> EncodedDocs:
         docs,
         encoder.encode_documents(docs.chunk_texts) if docs.chunk_texts else empty,
         encoder.encode_documents(docs.need_texts) if docs.need_texts else empty,
-        encoder.encode_queries(docs.need_texts) if docs.need_texts else empty,
+        [query_vectors(encoder, text) for text in docs.need_texts],
     )
 
 
@@ -169,6 +176,8 @@ def apply_encoded(indexes: EngineIndexes, encoded: EncodedDocs, ctx: QueryContex
         indexes.patent_lexical.upsert(ids, docs.patent_texts)
         indexes.patent_ipc.upsert(ids, docs.patent_ipc)
         indexes.patent_ids.update(ids)
+    if ids or docs.gone_patents:
+        refresh_moments(indexes)
     remove_needs(indexes, docs.gone_needs)
     if docs.need_ids:
         # Patents went in first, so the neighbours' IPC votes are current.

@@ -4,6 +4,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -15,6 +16,10 @@ class Explanation:
     inferred_ipc: list[str] = field(default_factory=list)
     dense_rank: int | None = None
     lexical_rank: int | None = None
+    # The need's problem statement this match answers best (need postings), and the Chinese
+    # titles of the shared subclasses (CNIPA scheme).
+    answers: str | None = None
+    ipc_labels: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -33,6 +38,9 @@ class MatchResult:
 
     matches: list[Match]
     no_good_match: bool
+    # The database rows read for the matches (Patent or TechNeed by id), so callers need not
+    # load them again.
+    rows: dict[int, Any] = field(default_factory=dict)
 
 
 @dataclass

@@ -29,6 +29,7 @@ import numpy as np
 
 from app.errors import ServiceUnavailable
 from app.search.ann_params import AnnParams
+from app.search.fusion import collection_moments
 from app.search.index_manifest import fsync_file, write_atomic
 from app.search.ipc_inference import IpcTable, SchemePrior
 from app.search.lexical import LexicalIndex, Tokenizer
@@ -77,6 +78,10 @@ class EngineIndexes:
     # P(subclass | query) from the CNIPA scheme titles, and its file under index_dir.
     scheme: SchemePrior | None = None
     scheme_file: str = ""
+    # Mean and covariance of the patent chunk vectors (dense z-scores); computed when the
+    # indexes are built or loaded, not refreshed by syncs (a catalog's spread moves slowly).
+    patent_moments: tuple[np.ndarray, np.ndarray] | None = None
+    moments_count: int = 0
     # Change ids skipped over by a sync (id → monotonic time first missed); not persisted.
     gaps: dict[int, float] = field(default_factory=dict)
 
@@ -135,6 +140,9 @@ def load_indexes(
             f"the index at {folder} is incomplete or damaged ({exc}); {REBUILD_HINT}"
         ) from exc
     indexes.last_change_id = manifest.last_change_id
+    if len(indexes.patent_vectors):
+        indexes.patent_moments = collection_moments(indexes.patent_vectors.live_vectors())
+        indexes.moments_count = len(indexes.patent_vectors)
     if manifest.scheme:
         indexes.scheme = load_scheme(index_dir, manifest.scheme, model, dim)
         indexes.scheme_file = manifest.scheme if indexes.scheme is not None else ""
@@ -159,11 +167,19 @@ def _read_generation(
         need_vectors=VectorIndex.load(folder / "need-vectors", model=model, dim=dim, params=params),
         patent_ids={int(i) for i in ids["patents"]},
         need_ids={int(i) for i in ids["needs"]},
-        need_queries=dict(zip(queries["ids"].tolist(), queries["vectors"], strict=True)),
+        need_queries=_group_rows(queries["ids"], queries["vectors"]),
     )
     for table, rows in ((indexes.patent_ipc, ipc["patents"]), (indexes.need_ipc, ipc["needs"])):
         table.upsert([int(i) for i in rows], list(rows.values()))
     return indexes
+
+
+def _group_rows(ids: np.ndarray, vectors: np.ndarray) -> dict[int, np.ndarray]:
+    """Rows of the same id as one (m, dim) array per id, in their stored order."""
+    grouped: dict[int, list[np.ndarray]] = {}
+    for need_id, vector in zip(ids.tolist(), vectors, strict=True):
+        grouped.setdefault(int(need_id), []).append(vector)
+    return {need_id: np.stack(rows) for need_id, rows in grouped.items()}
 
 
 def _write_generation(folder: Path, indexes: EngineIndexes, dim: int) -> None:
@@ -185,13 +201,14 @@ def _write_generation(folder: Path, indexes: EngineIndexes, dim: int) -> None:
     }
     (folder / "ipc.json").write_text(json.dumps(ipc), encoding="utf-8")
     fsync_file(folder / "ipc.json")
+    # One row per query vector of a need (whole text, title, statements), keyed by its id.
     need_ids = sorted(indexes.need_queries)
-    vectors = [indexes.need_queries[i] for i in need_ids]
+    vectors = [np.atleast_2d(indexes.need_queries[i]) for i in need_ids]
     with (folder / "need-queries.npz").open("wb") as handle:
         np.savez(
             handle,
-            ids=np.asarray(need_ids, dtype=np.int64),
-            vectors=np.stack(vectors) if vectors else np.zeros((0, dim), dtype=np.float32),
+            ids=np.asarray([i for i, v in zip(need_ids, vectors, strict=True) for _ in v]),
+            vectors=np.vstack(vectors) if vectors else np.zeros((0, dim), dtype=np.float32),
         )
     fsync_file(folder / "need-queries.npz")
 

@@ -109,6 +109,12 @@ class VectorIndex:
             with self._lock:
                 self._backend.delete(array)
 
+    def live_vectors(self) -> np.ndarray:
+        """Every live vector (n, dim): for the collection's moments, computed off requests."""
+        with self._lock:
+            _, vectors = self._backend.live()
+        return np.asarray(vectors, dtype=np.float32)
+
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top-``k`` per query: (scores float32 (n, k), ids int64 (n, k)); id -1 means none."""
         if k <= 0:

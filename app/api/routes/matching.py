@@ -1,7 +1,7 @@
 """Matching endpoints: text → patents, need → patents, patent → needs, portfolio → needs."""
 
 from dataclasses import asdict
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from sqlmodel import col, select
@@ -72,7 +72,12 @@ def _explanation(match: Match) -> ExplanationOut:
 def _patent_matches(session: SessionDep, result: MatchResult) -> PatentMatches:
     matches = result.matches  # best first, ties by id (MatchEngine._result)
     ids = [m.id for m in matches]
-    rows = {p.id: p for p in session.exec(select(Patent).where(col(Patent.id).in_(ids)))}
+    # The engine hands back the rows it read; a result built elsewhere may not carry them.
+    rows: dict[int, Any] = dict(result.rows) or {
+        int(p.id): p
+        for p in session.exec(select(Patent).where(col(Patent.id).in_(ids)))
+        if p.id is not None
+    }
     out = [
         PatentMatchOut(
             id=m.id,
@@ -90,7 +95,11 @@ def _patent_matches(session: SessionDep, result: MatchResult) -> PatentMatches:
 def _need_matches(session: SessionDep, principal: Principal, result: MatchResult) -> NeedMatches:
     matches = result.matches  # best first, ties by id (MatchEngine._result)
     ids = [m.id for m in matches]
-    rows = {n.id: n for n in session.exec(select(TechNeed).where(col(TechNeed.id).in_(ids)))}
+    rows: dict[int, Any] = dict(result.rows) or {
+        int(n.id): n
+        for n in session.exec(select(TechNeed).where(col(TechNeed.id).in_(ids)))
+        if n.id is not None
+    }
     out = [
         NeedMatchOut(
             id=m.id,

@@ -56,13 +56,20 @@ class TextMatchRequest(BaseModel):
 
 
 class ExplanationOut(BaseModel):
-    """Why an item matched: shared terms and IPC codes, and its rank in each retriever."""
+    """Why an item matched: shared terms, the need's problem it answers, shared IPC subclasses
+    with their Chinese titles, and its rank in each retriever."""
 
     matched_terms: list[str]
     shared_ipc: list[str]
     inferred_ipc: list[str]
     dense_rank: int | None
     lexical_rank: int | None
+    answers: str | None = Field(
+        default=None, description="The need's problem statement this match answers best"
+    )
+    ipc_labels: dict[str, str] = Field(
+        default_factory=dict, description="CNIPA Chinese title of each shared subclass"
+    )
 
 
 class PatentBrief(BaseModel):
