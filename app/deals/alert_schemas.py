@@ -2,13 +2,21 @@
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, UrlConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl
 from pydantic.config import JsonDict
 
 from app.catalog.enums import PatentType
 from app.deals.models import WEBHOOK_URL_MAX, DeliveryStatus, SubscriptionKind
 from app.deals.schemas import UtcDatetime
 from app.types import DbId, Line, Text, UniqueList
+
+
+def _fits_column(url: HttpUrl) -> HttpUrl:
+    """Refuse a URL whose normalised form (as stored) exceeds the column: a 422, not a 500."""
+    # Checked after normalisation: pydantic may add a trailing slash or punycode the host.
+    if len(str(url)) > WEBHOOK_URL_MAX:
+        raise ValueError(f"at most {WEBHOOK_URL_MAX} characters")
+    return url
 
 
 class AlertFilters(BaseModel):
@@ -48,8 +56,7 @@ class SubscriptionCreate(BaseModel):
     min_score: float | None = Field(
         default=None, gt=0, le=1, description="Lexical match threshold; default 0.5 (need: 0.3)"
     )
-    # The column holds 500 characters: a longer URL is a 422 here, never a database error.
-    webhook_url: Annotated[HttpUrl, UrlConstraints(max_length=WEBHOOK_URL_MAX)]
+    webhook_url: Annotated[HttpUrl, AfterValidator(_fits_column)]
     org_id: DbId | None = Field(default=None, description="Admins only")
 
 
