@@ -4,6 +4,7 @@ import typer
 
 from app.api.cli import keys_app, serve_app
 from app.catalog.cli import demo_app, import_app
+from app.console.cli import users_app
 from app.dbcli import db_app
 from app.deals.cli import alerts_app
 from app.search.cli import index_app, model_app
@@ -18,6 +19,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(serve_app, name="serve")
 app.add_typer(keys_app, name="keys")
+app.add_typer(users_app, name="users")
 app.add_typer(import_app, name="import")
 app.add_typer(demo_app, name="demo")
 app.add_typer(model_app, name="model")

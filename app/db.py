@@ -3,7 +3,7 @@
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Connection, Engine, event
 from sqlmodel import Session, SQLModel, create_engine
@@ -86,3 +86,17 @@ def get_or_404(session: Session, model: type[RowT], row_id: int, what: str) -> R
     if row is None:
         raise NotFound(f"{what} {row_id} does not exist")
     return row
+
+
+class _Persisted(Protocol):
+    id: int | None
+
+
+def persisted_id(row: _Persisted) -> int:
+    """The primary key of a row that was flushed; a row without one is a bug, not bad input.
+
+    Replaces ``assert row.id is not None``, which ``python -O`` strips.
+    """
+    if row.id is None:
+        raise RuntimeError(f"{type(row).__name__} has no id: flush it first")
+    return row.id

@@ -67,6 +67,30 @@ class ValidationFailed(AppError):
         super().__init__(detail, extra={"errors": errors or []})
 
 
+class InvalidValue(ValidationFailed):
+    """One value breaks its rule: ``field`` says which (the 422's one error), ``reason`` why.
+
+    Domain parsers raise it with their usual field; a caller that knows the input under
+    another name re-raises ``error.for_field(name)``. ``str()`` is the reason, so importers
+    can report it per row.
+    """
+
+    default_field = "value"
+
+    def __init__(self, reason: str, *, field: str | None = None) -> None:
+        name = field or self.default_field
+        super().__init__(f"invalid {name}", errors=[{"field": name, "message": reason}])
+        self.field = name
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return self.reason
+
+    def for_field(self, field: str) -> "InvalidValue":
+        """The same error reported under ``field``."""
+        return type(self)(self.reason, field=field)
+
+
 class RateLimited(AppError):
     """Too many requests for this key; ``retry_after`` seconds until the next is allowed."""
 

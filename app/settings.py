@@ -52,6 +52,21 @@ class Settings(BaseSettings):
     # Lets webhooks target loopback/private addresses (tests, intranet deployments).
     webhook_allow_private_hosts: bool = False
 
+    # People's accounts and the console.
+    # Argon2id cost: argon2-cffi's default, the second recommended profile of RFC 9106.
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65_536
+    argon2_parallelism: int = 4
+    session_hours: int = 12
+    # Mark the session cookie Secure: set true whenever the console is served over HTTPS.
+    cookie_secure: bool = False
+    signin_max_failures: int = 5  # per e-mail address within the window
+    signin_max_failures_per_ip: int = 20
+    signin_window_minutes: int = 15
+    account_token_hours: int = 72  # invitation and reset links
+    # Where people reach the service; links printed by the CLI start with it.
+    public_url: str = "http://127.0.0.1:8000"
+
 
 def get_settings() -> Settings:
     """Read settings from the environment now."""

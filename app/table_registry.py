@@ -1,6 +1,7 @@
 """Imports every module that defines tables, so metadata and Alembic see them all."""
 
 # Each concern adds its table module here.
+from app.accounts import models as account_models  # noqa: F401
 from app.auth import keys as auth_keys  # noqa: F401
 from app.catalog import jobs as catalog_jobs  # noqa: F401
 from app.catalog import models as catalog_models  # noqa: F401

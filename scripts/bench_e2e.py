@@ -40,7 +40,6 @@ from app.catalog.enums import (
 )
 from app.catalog.models import Organisation, Patent, TechNeed
 from app.db import create_schema, make_engine
-from app.deals.declines import decline_penalties
 from app.search.ann_params import AnnParams
 from app.search.documents import CHUNK_SLOTS
 from app.search.encoder import Encoder, load_encoder, vectors_tag
@@ -49,6 +48,7 @@ from app.search.evaldata import cached_vectors, embedding_key, load_corpus
 from app.search.scheme_store import prepare_scheme
 from app.search.store import EngineIndexes, read_engine_manifest, save_indexes
 from app.settings import Settings, get_settings
+from app.wiring import match_penalties
 
 STAGES = ["sync", "encode", "dense", "lexical", "scheme", "fusion", "database", "explain"]
 STATUSES = [LegalStatus.GRANTED] * 17 + [LegalStatus.PENDING] * 2 + [LegalStatus.LAPSED]
@@ -232,7 +232,7 @@ def main() -> None:
     rows = synthetic_catalog(corpus.titles, args.size, seed=3)
     fill_database(settings, rows, corpus.ipc)
     encoder = load_encoder(settings)
-    matcher = MatchEngine(settings, encoder, penalties=decline_penalties)
+    matcher = MatchEngine(settings, encoder, penalties=match_penalties())
     manifest = read_engine_manifest(settings.index_dir)
     stale = manifest is None or manifest.patents != len(rows) or manifest.model != encoder.name
     if manifest is None or stale or not manifest.scheme:

@@ -10,4 +10,7 @@ patentmatch model fetch "${PATENTMATCH_MODEL_NAME:-$(python -c 'from app.setting
 patentmatch demo load
 patentmatch index update
 patentmatch keys ensure-admin
+# The console's first sign-in: a one-time link to set the platform admin's password.
+URL="http://${HOST:-127.0.0.1}:${PORT:-8000}"
+echo "console: $URL/  —  $(PATENTMATCH_PUBLIC_URL="${PATENTMATCH_PUBLIC_URL:-$URL}" patentmatch users ensure-admin)"
 exec patentmatch serve --host "${HOST:-127.0.0.1}" --port "${PORT:-8000}"

@@ -13,7 +13,11 @@ from sqlmodel import Session, SQLModel
 
 from app.db import create_schema, make_engine
 
-SHARED_DIR = Path(__file__).resolve().parents[1].parent / "shared"
+# ../shared beside the checkout, or where PATENTMATCH_SHARED_DIR points (git worktrees).
+SHARED_DIR = Path(
+    os.environ.get("PATENTMATCH_SHARED_DIR")
+    or Path(__file__).resolve().parents[1].parent / "shared"
+)
 
 
 @pytest.fixture(scope="session")

@@ -17,11 +17,11 @@ from app.catalog.enums import (
     PatentType,
 )
 from app.catalog.models import Organisation, Patent, TechNeed
-from app.deals.declines import decline_penalties
 from app.search.encoder import HashingEncoder
 from app.search.engine import MatchEngine
 from app.search.lexical import Tokenizer
 from app.settings import Settings
+from app.wiring import match_penalties
 
 
 @dataclass
@@ -182,7 +182,7 @@ def make_engine(
     settings = make_settings(tmp_path, **overrides)
     # Wired like the app: deals' decline reasons feed back into the ranking.
     return MatchEngine(
-        settings, HashingEncoder(dim), tokenizer=tokenizer, penalties=decline_penalties
+        settings, HashingEncoder(dim), tokenizer=tokenizer, penalties=match_penalties()
     )
 
 

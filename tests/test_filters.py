@@ -11,7 +11,7 @@ from app.catalog.models import Organisation, Patent
 from app.errors import ValidationFailed
 from app.search.encoder import HashingEncoder
 from app.search.engine import MatchEngine, MatchFilters
-from app.search.filters import fetch_patents, normalise_region_prefix
+from app.search.filters import fetch_patents
 from app.search.lexical import Tokenizer
 from app.search.ranking import RankingParams
 from tests.engine_support import Catalog, add_org, add_patent, make_settings
@@ -82,9 +82,37 @@ def test_bad_region_prefix_names_the_field(bad: str) -> None:
 
 
 def test_region_prefix_normalisation() -> None:
-    assert normalise_region_prefix("320500") == "3205"
-    assert normalise_region_prefix(" 110000 ") == "11"
-    assert normalise_region_prefix("110108") == "110108"
+    assert MatchFilters(region_prefix="320500").region_prefix == "3205"
+    assert MatchFilters(region_prefix=" 110000 ").region_prefix == "11"
+    assert MatchFilters(region_prefix="110108").region_prefix == "110108"
+    assert MatchFilters(region_prefix="３３").region_prefix == "33"  # full-width digits
+
+
+@pytest.mark.parametrize(("field", "bad"), [("region_prefix", "990000"), ("ipc_prefix", "ZZZ")])
+def test_filters_use_the_catalog_rule_for_codes(field: str, bad: str) -> None:
+    # The same rule as every other region/IPC input: no province 99, no IPC section Z.
+    with pytest.raises(ValidationFailed) as error:
+        MatchFilters(**{field: bad})  # type: ignore[arg-type]
+    assert error.value.extra["errors"][0]["field"] == field
+
+
+def test_filters_round_trip_through_json() -> None:
+    filters = MatchFilters(
+        legal_status=[LegalStatus.GRANTED],
+        patent_type=[PatentType.INVENTION],
+        ipc_prefix="h01m 4",
+        region_prefix="330100",
+        owner_kind=[OrgKind.UNIVERSITY],
+        min_remaining_years=2.5,
+        open_licence_only=True,
+    )
+    data = filters.to_json()
+    assert data["ipc_prefix"] == "H01M4"
+    assert data["region_prefix"] == "3301"
+    assert data["legal_status"] == ["granted"]
+    assert MatchFilters.from_json(data) == filters
+    assert MatchFilters().to_json() == {}
+    assert MatchFilters.from_json({}) == MatchFilters()
 
 
 def test_owner_kind() -> None:
@@ -145,7 +173,7 @@ def test_engine_applies_each_filter(
 
 
 def test_filter_nothing_passes_gives_no_match(session: Session, matcher: MatchEngine) -> None:
-    result = matcher.match_text(session, QUERY, MatchFilters(ipc_prefix="Y02"), 5)
+    result = matcher.match_text(session, QUERY, MatchFilters(ipc_prefix="B60"), 5)
     assert result.matches == []
     assert result.no_good_match
 

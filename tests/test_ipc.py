@@ -1,7 +1,6 @@
 """IPC codes: normalisation, lists as databases export them, and the CNIPA scheme."""
 
 import csv
-import time
 from pathlib import Path
 
 import pytest
@@ -132,14 +131,12 @@ def scheme(shared_dir: Path) -> IpcScheme:
     return loaded
 
 
-def test_scheme_loads_quickly_and_fully(shared_dir: Path) -> None:
-    started = time.perf_counter()
+def test_scheme_loads_fully(shared_dir: Path) -> None:
+    # No time limit here: speed targets belong in scripts/ benchmarks, not in timed tests.
     loaded = load_ipc_scheme(shared_dir)
-    elapsed = time.perf_counter() - started
     assert loaded is not None
     # 77,249 rows, 5 of them truncated upstream (E01D101/0 …).
     assert 77_000 < len(loaded) <= 77_249
-    assert elapsed < 3.0
 
 
 def test_scheme_contains_and_labels(scheme: IpcScheme) -> None:

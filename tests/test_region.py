@@ -4,8 +4,8 @@ import pytest
 
 from app.catalog.region import (
     InvalidRegionCode,
+    RegionPrefix,
     region_matches,
-    region_prefix,
     validate_region,
 )
 
@@ -59,10 +59,19 @@ def test_region_matches(code: str, prefix: str, expected: bool) -> None:
 
 
 def test_region_prefix_keeps_only_significant_digits() -> None:
-    assert region_prefix("330000") == "33"
-    assert region_prefix("330100") == "3301"
-    assert region_prefix("330106") == "330106"
-    assert region_prefix("33") == "33"
+    assert RegionPrefix.parse("330000").digits == "33"
+    assert RegionPrefix.parse("330100").digits == "3301"
+    assert RegionPrefix.parse("330106").digits == "330106"
+    assert RegionPrefix.parse("33").digits == "33"
+    assert RegionPrefix.parse(" ３３０１ ").digits == "3301"  # full-width, as typed in Chinese IMEs
+
+
+def test_bad_prefix_names_its_field() -> None:
+    with pytest.raises(InvalidRegionCode) as error:
+        RegionPrefix.parse("990000", field="filters.region_prefix")
+    assert error.value.field == "filters.region_prefix"
+    assert error.value.extra["errors"][0]["field"] == "filters.region_prefix"
+    assert "not a province-level code" in str(error.value)
 
 
 @pytest.mark.parametrize("prefix", ["3", "330", "33010", "3301000", "xx", "990000"])

@@ -1,4 +1,4 @@
-"""FastAPI dependencies as ``Annotated`` aliases: settings, session, principal, match engine."""
+"""FastAPI dependencies as ``Annotated`` aliases: settings, session, principal, engine, hooks."""
 
 from collections.abc import Callable, Iterator
 from typing import Annotated
@@ -9,6 +9,7 @@ from sqlmodel import Session
 
 from app.auth.keys import authenticate
 from app.auth.principal import Principal, Role
+from app.catalog.hooks import CatalogHooks
 from app.errors import Forbidden, ServiceUnavailable, Unauthorized
 from app.search.engine import MatchEngine
 from app.settings import Settings
@@ -43,6 +44,12 @@ def get_match_engine(request: Request) -> MatchEngine:
     return matcher
 
 
+def get_catalog_hooks(request: Request) -> CatalogHooks:
+    """The reactions to catalog writes the app was wired with (``app.wiring.catalog_hooks``)."""
+    hooks: CatalogHooks = request.app.state.catalog_hooks
+    return hooks
+
+
 # auto_error=False: a missing key must become our own problem+json 401, not FastAPI's 403.
 _api_key_header = APIKeyHeader(
     name="X-API-Key", auto_error=False, description="API key issued by `patentmatch keys create`"
@@ -71,6 +78,7 @@ SessionDep = Annotated[Session, Depends(get_session)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 MatcherDep = Annotated[MatchEngine, Depends(get_match_engine)]
+CatalogHooksDep = Annotated[CatalogHooks, Depends(get_catalog_hooks)]
 
 
 def require_roles(*roles: Role) -> Callable[..., Principal]:

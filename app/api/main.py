@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
+from app.api.docs import install_docs
 from app.api.observability import Metrics, ObservabilityMiddleware, health_router
 from app.api.problems import install_problem_handlers
 from app.api.ratelimit import RateLimiter
@@ -19,11 +20,12 @@ from app.api.routes import deals as deal_routes
 from app.api.routes import figures as figure_routes
 from app.api.routes import imports, ipc, licensing, matching, needs, orgs, patents
 from app.catalog.ipc import load_ipc_scheme
+from app.console.setup import install_console
 from app.db import engine_from_settings, writer_engine
-from app.deals.declines import decline_penalties
 from app.search.encoder import load_encoder
 from app.search.engine import MatchEngine
 from app.settings import Settings, get_settings
+from app.wiring import catalog_hooks, match_penalties
 
 API_PREFIX = "/api/v1"
 # Import threads still running at shutdown get this long to finish their batch.
@@ -73,7 +75,7 @@ TAGS = [
 
 def build_match_engine(settings: Settings, engine: Engine) -> MatchEngine:
     """Load the encoder and the indexes (rebuilding them from the database when stale)."""
-    matcher = MatchEngine(settings, load_encoder(settings), penalties=decline_penalties)
+    matcher = MatchEngine(settings, load_encoder(settings), penalties=match_penalties())
     with Session(engine) as session:
         matcher.load_or_rebuild(session)
     return matcher
@@ -129,9 +131,12 @@ def create_app(
         description=DESCRIPTION,
         openapi_tags=TAGS,
         lifespan=_lifespan(settings, engine, matcher),
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.metrics = Metrics()
+    app.state.catalog_hooks = catalog_hooks()
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -144,4 +149,6 @@ def create_app(
     install_problem_handlers(app)
     app.include_router(health_router())
     app.include_router(_api_router())
+    install_docs(app, app.openapi_url or "/openapi.json")
+    install_console(app)
     return app

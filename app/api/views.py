@@ -1,9 +1,9 @@
 """Views of rows that depend on who is asking."""
 
-from app.api.schemas.orgs import OrgPrivate, OrgPublic
 from app.auth.access import sees_private
 from app.auth.principal import Principal
 from app.catalog.models import Organisation
+from app.catalog.schemas.orgs import OrgPrivate, OrgPublic
 
 
 def org_view(org: Organisation, principal: Principal) -> OrgPublic | OrgPrivate:

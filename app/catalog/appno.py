@@ -9,6 +9,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from app.catalog.enums import PatentType
+from app.errors import InvalidValue
 
 _MODERN_WEIGHTS = (2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5)
 _LEGACY_WEIGHTS = (2, 3, 4, 5, 6, 7, 8, 9)
@@ -30,8 +31,10 @@ _WITH_CHECK = re.compile(r"(\d{12}|\d{8})\.?([0-9X])")
 _WITHOUT_CHECK = re.compile(r"\d{12}|\d{8}")
 
 
-class InvalidApplicationNumber(ValueError):
+class InvalidApplicationNumber(InvalidValue):
     """An application number that is malformed or fails its check character."""
+
+    default_field = "application_number"
 
 
 @dataclass(frozen=True)

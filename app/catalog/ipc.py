@@ -2,6 +2,8 @@
 
 The normal form is ``H01M 4/36``: subclass, one space, main group without leading zeros,
 ``/``, subgroup with at least two digits. Subclass-, class- and section-only codes stay bare.
+An ``IpcPrefix`` (any leading part of a code, ``H01M4/3``) is the one parsed form of an IPC
+filter; ``subclass_of`` is the one lenient cut of a code to its subclass.
 """
 
 import csv
@@ -11,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.catalog.text import to_simplified
+from app.errors import InvalidValue
 
 SCHEME_RELATIVE_PATH = Path("data") / "ipc" / "ipc_zh_2026_01.csv"
 
@@ -23,12 +26,15 @@ _FIND = re.compile(r"[A-H]\d{2}[A-Z]\d{10}(?!\d)|[A-H]\d{2}[A-Z](?:\s*\d{1,4}\s*
 _HARD_SEPARATORS = re.compile(r"[;,|\n\r、]+")
 _CJK = "\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef"
 _SPACE_BETWEEN_CJK = re.compile(rf"(?<=[{_CJK}])\s+(?=[{_CJK}])")
-_CODE_QUERY = re.compile(r"[A-H](?:\d{1,2}(?:[A-Z](?:\d{1,4}(?:/\d{0,6})?)?)?)?")
+# Any leading part of a compact code: H, H0, H01, H01M, H01M4, H01M4/, H01M4/36.
+_PREFIX = re.compile(r"[A-H](?:\d(?:\d(?:[A-Z](?:\d{1,4}(?:/\d{0,6})?)?)?)?)?")
 _LEVEL_ORDER = {"section": 0, "class": 1, "subclass": 2, "main_group": 3, "subgroup": 4}
 
 
-class InvalidIpcCode(ValueError):
-    """Text that is not an IPC code."""
+class InvalidIpcCode(InvalidValue):
+    """Text that is not an IPC code (or prefix)."""
+
+    default_field = "ipc"
 
 
 @dataclass(frozen=True)
@@ -101,6 +107,45 @@ def ipc_subclass(code: str) -> str:
     return normal[:4]
 
 
+def subclass_of(code: str) -> str:
+    """The subclass part of a code, unchecked (``h01m 4/36`` → ``H01M``): for codes that were
+    validated elsewhere or come from evaluation files, where a stray code must not stop a run."""
+    return "".join(code.split()).upper()[:4]
+
+
+@dataclass(frozen=True)
+class IpcPrefix:
+    """Any leading part of an IPC code, compact and upper case: ``h01m 4/36`` → ``H01M4/36``."""
+
+    compact: str
+
+    @classmethod
+    def parse(cls, raw: str, field: str = "ipc_prefix") -> "IpcPrefix":
+        """The prefix in ``raw`` (spaces, case and full width ignored); ``InvalidIpcCode``."""
+        text = "".join(_prepare(raw).split())
+        if not _PREFIX.fullmatch(text):
+            raise InvalidIpcCode(f"{raw!r} is not an IPC code prefix (e.g. H01M)", field=field)
+        return cls(text)
+
+    @classmethod
+    def parse_optional(cls, raw: str | None, field: str = "ipc_prefix") -> "IpcPrefix | None":
+        """``parse``, or None for a missing or blank value."""
+        return None if raw is None or not raw.strip() else cls.parse(raw, field)
+
+    def matches(self, code: str) -> bool:
+        """True when ``code`` (stored ``H01M 4/36`` or typed ``h01m4/36``) starts with it."""
+        return "".join(code.split()).upper().startswith(self.compact)
+
+    @property
+    def stored(self) -> str:
+        """The prefix as stored codes spell it (``H01M4/3`` → ``H01M 4/3``), for SQL."""
+        head, rest = self.compact[:4], self.compact[4:]
+        return f"{head} {rest}" if rest else head
+
+    def __str__(self) -> str:
+        return self.compact
+
+
 def ipc_section(code: str) -> str:
     """The section letter of a code: ``H01M 4/36`` → ``H``."""
     return normalise_ipc(code)[0]
@@ -167,7 +212,7 @@ class IpcScheme:
         query = "".join(_prepare(prefix_or_text).split())
         if not query or limit <= 0:
             return []
-        if _CODE_QUERY.fullmatch(query):
+        if _PREFIX.fullmatch(query):
             return self._search_code(query, limit)
         return self._search_title(prefix_or_text, limit)
 

@@ -5,6 +5,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date
 
+from app.catalog.codes import industry_code
 from app.catalog.enums import NeedStatus
 from app.catalog.headers import NeedField as N
 from app.catalog.records import Issues
@@ -23,7 +24,6 @@ from app.catalog.values import (
 
 NEED_TITLE_MAX = 300
 # GB/T 4754-2017: a section letter, optionally with 2–4 digits (C, C38, C384, C3841).
-_INDUSTRY = re.compile(r"[A-T](?:\d{2,4})?|\d{2,4}")
 _SIX_DIGITS = re.compile(r"(?<!\d)\d{6}(?!\d)")
 
 
@@ -110,10 +110,8 @@ def _region_code(raw: str) -> str:
 
 
 def _industry_code(raw: str) -> str:
-    token = plain(raw).split(" ")[0].upper()
-    if not _INDUSTRY.fullmatch(token):
-        raise ValueError("not a GB/T 4754-2017 industry code (e.g. C3841)")
-    return token
+    # Cells often carry the name beside the code: "C3841 锂离子电池制造".
+    return industry_code(plain(raw).split(" ")[0])
 
 
 def _budget(row: Mapping[str, str | None], issues: Issues) -> tuple[int | None, int | None]:

@@ -27,6 +27,7 @@ from app.catalog.values import (
     split_multi,
     text_value,
 )
+from app.errors import InvalidValue
 
 TITLE_MAX = 500
 _PUBLICATION = re.compile(r"[A-Z]{2}\d{5,13}[A-Z]\d?")
@@ -66,13 +67,13 @@ class Issues:
     def parsed(
         self, row: Mapping[str, str | None], name: str, parse: Callable[[str], T]
     ) -> T | None:
-        """``parse(cell)``; None when blank or when it raises ValueError (then an error)."""
+        """``parse(cell)``; None when blank or when it raises (then an error with the reason)."""
         raw = row.get(name)
         if not raw:
             return None
         try:
             return parse(raw)
-        except ValueError as exc:
+        except (ValueError, InvalidValue) as exc:  # str(): the reason, for InvalidValue too
             self.error(name, str(exc), raw)
             return None
 

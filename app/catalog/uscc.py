@@ -6,13 +6,17 @@
 
 import unicodedata
 
+from app.errors import InvalidValue
+
 CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 _VALUE = {char: value for value, char in enumerate(CHARSET)}
 
 
-class InvalidUscc(ValueError):
+class InvalidUscc(InvalidValue):
     """A unified social credit code that is malformed or fails its check character."""
+
+    default_field = "uscc"
 
 
 def compute_uscc_check(first17: str) -> str:

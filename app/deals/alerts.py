@@ -3,16 +3,16 @@
 import hashlib
 import json
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
 
 from app.auth.principal import Principal
-from app.catalog.codes import clean_ipc_prefix
-from app.catalog.enums import NeedStatus
+from app.catalog.enums import LegalStatus, NeedStatus
 from app.catalog.models import Organisation, Patent, TechNeed
+from app.db import persisted_id
 from app.deals.alert_schemas import SubscriptionCreate
 from app.deals.events import invalid_field
 from app.deals.models import (
@@ -22,9 +22,9 @@ from app.deals.models import (
     SubscriptionKind,
 )
 from app.deals.similarity import bigrams, coverage, overlap
-from app.errors import Forbidden, NotFound
+from app.errors import Forbidden, InvalidValue, NotFound
 from app.search.documents import need_text, patent_text
-from app.search.filters import normalise_ipc, normalise_region_prefix
+from app.search.filters import MatchFilters
 from app.types import utcnow
 
 DEFAULT_MIN_SCORE = {SubscriptionKind.SEARCH: 0.5, SubscriptionKind.NEED: 0.3}
@@ -75,12 +75,30 @@ def _check_target(session: Session, org_id: int | None, body: SubscriptionCreate
 
 
 def _clean_filters(body: SubscriptionCreate) -> dict[str, Any]:
-    # Stored normalised, so that matching each event is a plain prefix comparison.
-    filters = body.filters.model_dump(mode="json", exclude_defaults=True)
-    if body.filters.ipc_prefix:
-        filters["ipc_prefix"] = clean_ipc_prefix(body.filters.ipc_prefix, "filters.ipc_prefix")
-    if body.filters.region_prefix:
-        filters["region_prefix"] = normalise_region_prefix(body.filters.region_prefix)
+    # Stored as MatchFilters.to_json (canonical prefixes), read back by _stored_filters.
+    wanted = body.filters
+    try:
+        filters = MatchFilters(
+            ipc_prefix=wanted.ipc_prefix,
+            region_prefix=wanted.region_prefix,
+            patent_type=wanted.patent_type,
+            open_licence_only=wanted.open_licence_only,
+        )
+    except InvalidValue as error:
+        raise error.for_field(f"filters.{error.field}") from None
+    return filters.to_json()
+
+
+def _stored_filters(subscription: AlertSubscription) -> MatchFilters | None:
+    """The subscription's filters; None when a stored value no longer parses (never matches)."""
+    try:
+        filters = MatchFilters.from_json(subscription.filters or {})
+    except InvalidValue:
+        # Written before the prefixes were validated as they are now (e.g. region "99").
+        return None
+    if filters.legal_status is None:
+        # Alerts report status changes too, lapses included: no status is hidden.
+        filters = replace(filters, legal_status=list(LegalStatus))
     return filters
 
 
@@ -145,25 +163,13 @@ def list_subscriptions(session: Session, principal: Principal) -> list[AlertSubs
     return list(session.exec(stmt))
 
 
-def _passes_filters(filters: dict[str, Any], patent: Patent, owner_region: str | None) -> bool:
-    ipc = filters.get("ipc_prefix")
-    if ipc and not any(normalise_ipc(c).startswith(normalise_ipc(ipc)) for c in patent.ipc_codes):
-        return False
-    region = filters.get("region_prefix")
-    if region and not (owner_region or "").startswith(region):
-        return False
-    types = filters.get("patent_type")
-    if types and (patent.patent_type is None or patent.patent_type.value not in types):
-        return False
-    return not (filters.get("open_licence_only") and patent.conversion_status != "open_licence")
-
-
 def match_score(
     session: Session, subscription: AlertSubscription, patent: Patent, grams: set[str]
 ) -> float:
     """How well a patent (``grams``: its text's bigrams) fits a subscription (0 if filtered out)."""
     owner = session.get(Organisation, patent.owner_org_id) if patent.owner_org_id else None
-    if not _passes_filters(subscription.filters or {}, patent, owner.region if owner else None):
+    filters = _stored_filters(subscription)
+    if filters is None or not filters.accepts(patent, owner, utcnow().date()):
         return 0.0
     if subscription.kind is SubscriptionKind.SEARCH:
         return coverage(bigrams(subscription.query_text), grams)
@@ -203,21 +209,21 @@ def enqueue(session: Session, event: PatentEvent, now: datetime) -> int:
     # The patent's bigrams once per event, not once per subscription (text normalisation is slow).
     grams = bigrams(patent_text(patent)) if subscriptions else set()
     for subscription in subscriptions:
-        assert subscription.id is not None
+        subscription_id = persisted_id(subscription)
         score = match_score(session, subscription, patent, grams)
         seen = select(AlertDelivery.id).where(
-            AlertDelivery.subscription_id == subscription.id,
+            AlertDelivery.subscription_id == subscription_id,
             AlertDelivery.event_id == event.event_id,
         )
         if score < subscription.min_score or session.exec(seen).first() is not None:
             continue
         session.add(
             AlertDelivery(
-                subscription_id=subscription.id,
+                subscription_id=subscription_id,
                 event_id=event.event_id,
                 event_type=event.event_type,
                 patent_id=patent.id,
-                payload=_payload(event, patent, subscription.id, score),
+                payload=_payload(event, patent, subscription_id, score),
                 next_attempt_at=now,
             )
         )

@@ -7,6 +7,7 @@ from sqlmodel import Session, col, select
 
 from app.catalog.enums import OrgKind
 from app.catalog.models import Organisation
+from app.catalog.region import RegionPrefix
 from app.deals.models import Deal
 from app.deals.states import ACTIVE_STATES
 
@@ -21,21 +22,14 @@ _SECTIONS: dict[str, tuple[int, int]] = {
 _LETTERS = "".join(_SECTIONS)
 
 
-def _region_prefix(code: str) -> str:
-    # "320100" covers the whole of 3201: trailing zero levels are not part of the prefix.
-    value = code.strip()
-    while len(value) > 2 and value.endswith("00"):
-        value = value[:-2]
-    return value
-
-
 def covers_region(coverage: list[str], region: str | None) -> bool:
     """True when a station's GB/T 2260 prefixes cover ``region``; no coverage means nationwide."""
     if not coverage:
         return True
     if not region:
         return False
-    return any(region.startswith(_region_prefix(prefix)) for prefix in coverage)
+    # Stored coverage was parsed at write; parsing again reads legacy "320100" as 3201.
+    return any(RegionPrefix.parse(prefix).covers(region) for prefix in coverage)
 
 
 def _digits(code: str) -> str:

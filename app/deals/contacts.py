@@ -4,6 +4,7 @@ from sqlmodel import Session
 
 from app.auth.principal import Principal
 from app.catalog.models import Organisation
+from app.db import persisted_id
 from app.deals.access import get_deal, parties_of
 from app.deals.schemas import DealContacts, OrgContact
 from app.errors import Forbidden
@@ -24,10 +25,10 @@ def release_contacts(session: Session, principal: Principal, deal_id: int) -> De
         raise Forbidden(
             f"contacts on deal {deal_id} are released only after the patent owner accepts contact"
         )
-    assert deal.id is not None
+    deal_id = persisted_id(deal)
     station = _contact(session, deal.station_org_id) if deal.station_org_id else None
     return DealContacts(
-        deal_id=deal.id,
+        deal_id=deal_id,
         requester=_contact(session, deal.requester_org_id),
         owner=_contact(session, deal.owner_org_id),
         station=station,

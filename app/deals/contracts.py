@@ -12,6 +12,7 @@ from app.auth.principal import Principal, Role
 from app.catalog.changes import record_change
 from app.catalog.enums import ChangeOp, ConversionStatus, EntityKind
 from app.catalog.models import Organisation, Patent
+from app.db import persisted_id
 from app.deals.models import ContractType, Deal, DealContract
 from app.deals.schemas import ContractIn
 from app.errors import Conflict, ValidationFailed
@@ -44,30 +45,30 @@ def _assign_patent(session: Session, patent: Patent, buyer_id: int) -> None:
     buyer = session.get(Organisation, buyer_id)
     # Foreign keys guarantee both.
     assert buyer is not None
-    assert patent.id is not None
+    patent_id = persisted_id(patent)
     patent.patentees = [buyer.name]
     patent.owner_org_id = buyer_id
     patent.conversion_status = ConversionStatus.TRANSFERRED
     patent.updated_at = utcnow()
     session.add(patent)
-    record_change(session, EntityKind.PATENT, patent.id, ChangeOp.UPSERT)
+    record_change(session, EntityKind.PATENT, patent_id, ChangeOp.UPSERT)
 
 
 def _check_licensable(session: Session, patent: Patent, kind: LicenceKind, start: date) -> None:
-    assert patent.id is not None
+    patent_id = persisted_id(patent)
     spans = [
-        rules.LicenceSpan(x.kind, x.end_date) for x in active_licences(session, patent.id, start)
+        rules.LicenceSpan(x.kind, x.end_date) for x in active_licences(session, patent_id, start)
     ]
     blocking = rules.blocking_licence(spans, start)
     if blocking is not None:
         raise Conflict(
-            f"patent {patent.id} has an active {blocking.kind.value} licence until "
+            f"patent {patent_id} has an active {blocking.kind.value} licence until "
             f"{blocking.end_date.isoformat()}"
         )
     exclusive = kind in (LicenceKind.EXCLUSIVE, LicenceKind.SOLE)
-    if exclusive and active_declaration(session, patent.id) is not None:
+    if exclusive and active_declaration(session, patent_id) is not None:
         raise Conflict(
-            f"patent {patent.id} has an active open-licence declaration; withdraw it before "
+            f"patent {patent_id} has an active open-licence declaration; withdraw it before "
             f"granting a {kind.value} licence"
         )
 
@@ -82,9 +83,9 @@ def _grant_licence(
     if end < signed_on:
         raise _invalid("contract.licence_end", "the licence would end before it is signed")
     _check_licensable(session, patent, kind, signed_on)
-    assert patent.id is not None
+    patent_id = persisted_id(patent)
     licence = PatentLicence(
-        patent_id=patent.id,
+        patent_id=patent_id,
         kind=kind,
         licensee_org_id=deal.requester_org_id,
         start_date=signed_on,
@@ -102,10 +103,10 @@ def _grant_licence(
 def _take_open_licence(
     session: Session, patent: Patent, deal: Deal, actor: Principal, today: date
 ) -> PatentLicence:
-    assert patent.id is not None
-    declaration = active_declaration(session, patent.id)
+    patent_id = persisted_id(patent)
+    declaration = active_declaration(session, patent_id)
     if declaration is None or declaration.id is None:
-        raise Conflict(f"patent {patent.id} has no active open-licence declaration")
+        raise Conflict(f"patent {patent_id} has no active open-licence declaration")
     # The licence is taken in the requesting enterprise's name, by the licensing rules.
     licensee = Principal(key_id=actor.key_id, org_id=deal.requester_org_id, role=Role.ENTERPRISE)
     notice = LicenceNotice(intended_use=deal.message or f"deal {deal.id}", start_date=today)
@@ -130,9 +131,9 @@ def record_contract(
     else:
         licence = _grant_licence(session, patent, deal, data, signed_on)
     session.flush()
-    assert deal.id is not None
+    deal_id = persisted_id(deal)
     contract = DealContract(
-        deal_id=deal.id,
+        deal_id=deal_id,
         contract_type=data.contract_type,
         amount_yuan=data.amount_yuan,
         registration_number=(data.registration_number or "").strip() or None,

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.auth.principal import Principal
+from app.db import persisted_id
 from app.deals.models import Deal, DealEvent
 from app.deals.states import DealAction, DealState
 from app.errors import Conflict, ValidationFailed
@@ -73,9 +74,9 @@ def record_event(
     digest: str | None = None,
 ) -> DealEvent:
     """Append one event for ``deal`` (already in its new state); ``actor`` None is the system."""
-    assert deal.id is not None
+    deal_id = persisted_id(deal)
     event = DealEvent(
-        deal_id=deal.id,
+        deal_id=deal_id,
         action=action,
         from_state=from_state,
         to_state=deal.state,

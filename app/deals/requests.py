@@ -7,7 +7,7 @@ from sqlmodel import Session, col, select
 from app.auth.principal import Principal, Role
 from app.catalog.enums import OrgKind
 from app.catalog.models import Organisation, Patent, TechNeed
-from app.db import get_or_404
+from app.db import get_or_404, persisted_id
 from app.deals.access import get_deal
 from app.deals.assignment import pick_station
 from app.deals.events import StepResult, find_replay, flush_step, record_event, request_hash
@@ -106,11 +106,11 @@ def request_deal(
         return StepResult(get_deal(session, replay.deal_id), replay, True)
     requester = _requester(session, principal, body)
     need = _need(session, requester, body.need_id)
-    assert requester.id is not None
+    requester_id = persisted_id(requester)
     deal = Deal(
         need_id=body.need_id,
         patent_id=body.patent_id,
-        requester_org_id=requester.id,
+        requester_org_id=requester_id,
         owner_org_id=_owner_id(session, body),
         region=(need.region if need else None) or requester.region,
         industry_code=need.industry_code if need else None,

@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 
 from app.catalog.enums import EntityKind
 from app.catalog.models import IndexChange, Patent
+from app.db import persisted_id
 from app.deals.alerts import PatentEvent, enqueue
 from app.deals.models import AlertCursor, AlertDelivery, AlertPatentState
 from app.licensing.models import OpenLicenceDeclaration
@@ -79,8 +80,7 @@ def _unread(session: Session, name: str, model: type[RowT]) -> list[RowT]:
     stmt = select(model).where(col(model.id) > cursor.last_id).order_by(col(model.id)).limit(BATCH)
     rows = list(session.exec(stmt))
     if rows:
-        assert rows[-1].id is not None
-        cursor.last_id = rows[-1].id
+        cursor.last_id = persisted_id(rows[-1])
     session.add(cursor)
     return rows
 
@@ -88,19 +88,19 @@ def _unread(session: Session, name: str, model: type[RowT]) -> list[RowT]:
 def _change_events(session: Session) -> list[PatentEvent]:
     latest: dict[int, int] = {}
     for change in _unread(session, CHANGES, IndexChange):
-        assert change.id is not None
+        change_id = persisted_id(change)
         if change.entity is EntityKind.PATENT:
-            latest[change.entity_id] = change.id  # several writes in one batch: one event
+            latest[change.entity_id] = change_id  # several writes in one batch: one event
     return [e for pid, cid in latest.items() if (e := _patent_event(session, pid, cid))]
 
 
 def _declaration_events(session: Session) -> list[PatentEvent]:
     events = []
     for declaration in _unread(session, DECLARATIONS, OpenLicenceDeclaration):
-        assert declaration.id is not None
-        detail = {"declaration_id": declaration.id, "payment_mode": declaration.payment_mode.value}
+        declaration_id = persisted_id(declaration)
+        detail = {"declaration_id": declaration_id, "payment_mode": declaration.payment_mode.value}
         events.append(
-            PatentEvent("open_licence.declared", declaration.patent_id, declaration.id, detail)
+            PatentEvent("open_licence.declared", declaration.patent_id, declaration_id, detail)
         )
     return events
 

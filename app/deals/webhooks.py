@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 import httpx
 from sqlmodel import Session, col, select
 
+from app.db import persisted_id
 from app.deals.alert_schemas import DispatchReport
 from app.deals.models import (
     AlertDelivery,
@@ -94,9 +95,9 @@ def _record(
         delivery.status, delivery.next_attempt_at = DeliveryStatus.FAILED, None
     else:
         delivery.next_attempt_at = now + backoff(settings, delivery.attempts)
-    assert delivery.id is not None
+    delivery_id = persisted_id(delivery)
     return DeliveryAttempt(
-        delivery_id=delivery.id, attempt_no=delivery.attempts, attempted_at=now,
+        delivery_id=delivery_id, attempt_no=delivery.attempts, attempted_at=now,
         status_code=code, error=error,
     )  # fmt: skip
 

@@ -4,12 +4,10 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, func, select
 
+from app.catalog.ipc import IpcPrefix
 from app.catalog.models import Patent
-from app.errors import ValidationFailed
 from app.licensing.models import DeclarationStatus, OpenLicenceDeclaration, PaymentMode
 from app.pagination import DEFAULT_LIMIT, paginate_by_id
-
-_IPC_PREFIX_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/")
 
 
 @dataclass(frozen=True)
@@ -21,16 +19,6 @@ class DeclarationQuery:
     status: DeclarationStatus | None = DeclarationStatus.ACTIVE
     cursor: str | None = None
     limit: int = DEFAULT_LIMIT
-
-
-def _ipc_prefix(raw: str) -> str:
-    prefix = raw.replace(" ", "").upper()
-    if not prefix or not set(prefix) <= _IPC_PREFIX_CHARS:
-        raise ValidationFailed(
-            "invalid IPC prefix",
-            errors=[{"field": "ipc", "message": f"{raw!r} is not an IPC code prefix (e.g. H01M)"}],
-        )
-    return prefix
 
 
 def list_declarations(
@@ -47,7 +35,8 @@ def list_declarations(
     if query.ipc_prefix:
         # Stored codes carry a space ("H01M 4/36"); compare without spaces.
         ipc = func.replace(col(Patent.ipc_main), " ", "")
-        stmt = stmt.where(ipc.like(_ipc_prefix(query.ipc_prefix) + "%"))
+        prefix = IpcPrefix.parse(query.ipc_prefix, field="ipc")  # only [A-Z0-9/]: LIKE-safe
+        stmt = stmt.where(ipc.like(prefix.compact + "%"))
     # Ids grow with declaration time, so "newest first" is "highest id first".
     page, next_cursor = paginate_by_id(
         session,

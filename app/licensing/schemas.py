@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 
 from app.catalog.models import Patent
+from app.db import persisted_id
 from app.licensing.models import (
     DeclarationStatus,
     LicenceKind,
@@ -211,10 +212,10 @@ class AdviceList(BaseModel):
 
 def declaration_out(declaration: OpenLicenceDeclaration, patent: Patent) -> DeclarationOut:
     """The public view of a declaration."""
-    assert declaration.id is not None  # persisted rows only
+    declaration_id = persisted_id(declaration)
     rate = declaration.royalty_rate_bp
     return DeclarationOut(
-        id=declaration.id,
+        id=declaration_id,
         patent_id=declaration.patent_id,
         patent_title=patent.title,
         application_number=patent.application_number,
@@ -238,10 +239,10 @@ def declaration_out(declaration: OpenLicenceDeclaration, patent: Patent) -> Decl
 
 def licence_out(licence: PatentLicence) -> LicenceOut:
     """The view of a recorded licence."""
-    assert licence.id is not None  # persisted rows only
+    licence_id = persisted_id(licence)
     rate = licence.royalty_rate_bp
     return LicenceOut(
-        id=licence.id,
+        id=licence_id,
         patent_id=licence.patent_id,
         kind=licence.kind,
         licensee_org_id=licence.licensee_org_id,

@@ -14,7 +14,7 @@ from app.auth.principal import Principal, Role
 from app.catalog.changes import record_change
 from app.catalog.enums import ChangeOp, ConversionStatus, EntityKind
 from app.catalog.models import Patent
-from app.db import get_or_404
+from app.db import get_or_404, persisted_id
 from app.errors import Conflict, Forbidden, ValidationFailed
 from app.licensing import rules
 from app.licensing.models import (
@@ -68,11 +68,11 @@ def set_conversion(session: Session, patent: Patent, status: ConversionStatus) -
     # The search index filters on conversion status, so every change goes to the change log.
     if patent.conversion_status is status:
         return
-    assert patent.id is not None  # persisted rows only
+    patent_id = persisted_id(patent)
     patent.conversion_status = status
     patent.updated_at = utcnow()
     session.add(patent)
-    record_change(session, EntityKind.PATENT, patent.id, ChangeOp.UPSERT)
+    record_change(session, EntityKind.PATENT, patent_id, ChangeOp.UPSERT)
 
 
 def _check_declaration(patent: Patent, request: DeclarationCreate, today: date) -> None:

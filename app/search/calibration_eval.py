@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from app.catalog.ipc import subclass_of
 from app.search.calibration import (
     AGREEMENT_ONLY,
     MODEL_FREE,
@@ -103,7 +104,7 @@ def needs_sample(
         exact = [position[d] for d, grade in qrels.get(qid, {}).items() if grade == 2]
         if not exact:
             continue  # no document with the same subclass set: the patent's IPC is unknown
-        own = {c.upper()[:4] for c in index.corpus.ipc[exact[0]]}
+        own = {subclass_of(c) for c in index.corpus.ipc[exact[0]]}
         cosines = need_vectors @ vector
         order = np.argsort(-cosines, kind="stable")
         weights = {c: 1.0 / len(own) for c in own}

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from app.catalog.ipc import subclass_of
 from app.errors import BadRequest
 from app.search.provision import sha256_of
 
@@ -81,7 +82,7 @@ def load_corpus(path: Path) -> EvalCorpus:
             raise BadRequest(f"{path}:{number}: field 'ipc' must be a list of strings")
         keys.append(key)
         titles.append(_field(path, number, row, "title"))
-        ipc.append([c.strip().upper()[:4] for c in codes if c.strip()])
+        ipc.append([subclass_of(c) for c in codes if c.strip()])
     if not keys:
         raise BadRequest(f"{path}: the corpus is empty")
     return EvalCorpus(keys=keys, titles=titles, ipc=ipc, digest=file_digest(path))

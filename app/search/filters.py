@@ -4,15 +4,19 @@ The engine over-fetches ranked candidates, loads the rows of one page of them in
 keeps those that pass ``MatchFilters.accepts``; it widens the candidate pool when too few survive.
 """
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
 from datetime import date
+from enum import StrEnum
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
 from app.catalog.enums import ConversionStatus, LegalStatus, OrgKind, PatentType
+from app.catalog.ipc import IpcPrefix
 from app.catalog.models import Organisation, Patent
+from app.catalog.region import RegionPrefix
 from app.errors import ValidationFailed
 
 # Patents no longer (or never) in force are hidden unless the caller asks for them by status.
@@ -23,23 +27,11 @@ DAYS_PER_YEAR = 365.25
 # Patent columns that neither filtering nor explaining reads.
 DEFERRED = ("applicants", "patentees", "inventors")
 
-
-def normalise_ipc(code: str) -> str:
-    """Upper case without spaces, so "h01m 4/36" and "H01M4/36" compare equal."""
-    return "".join(code.split()).upper()
+E = TypeVar("E", bound=StrEnum)
 
 
-def normalise_region_prefix(prefix: str) -> str:
-    """A GB/T 2260 prefix without trailing ``00`` levels ("320100" → "3201", "320000" → "32")."""
-    value = prefix.strip()
-    if not value.isdigit() or len(value) > 6 or len(value) % 2:
-        raise ValidationFailed(
-            f"region prefix {prefix!r} is not a GB/T 2260 code prefix (2, 4 or 6 digits)",
-            errors=[{"field": "region_prefix", "message": "expected 2, 4 or 6 digits"}],
-        )
-    while len(value) > 2 and value.endswith("00"):
-        value = value[:-2]
-    return value
+def _members(enum: type[E], values: Any) -> list[E] | None:
+    return None if values is None else [enum(value) for value in values]
 
 
 @dataclass(frozen=True)
@@ -52,7 +44,11 @@ class Owner:
 
 @dataclass
 class MatchFilters:
-    """Optional restrictions on matched patents; the default hides inactive patents."""
+    """Optional restrictions on matched patents; the default hides inactive patents.
+
+    ``ipc_prefix`` and ``region_prefix`` are kept in the canonical form of ``IpcPrefix`` and
+    ``RegionPrefix`` (``H01M4/36``, ``3301``); an invalid one raises their ``InvalidValue``.
+    """
 
     legal_status: list[LegalStatus] | None = None
     patent_type: list[PatentType] | None = None
@@ -64,14 +60,37 @@ class MatchFilters:
 
     def __post_init__(self) -> None:
         if self.region_prefix is not None:
-            self.region_prefix = normalise_region_prefix(self.region_prefix)
-        if self.ipc_prefix is not None:
-            self.ipc_prefix = normalise_ipc(self.ipc_prefix) or None
+            self.region_prefix = RegionPrefix.parse(self.region_prefix).digits
+        prefix = IpcPrefix.parse_optional(self.ipc_prefix)
+        self.ipc_prefix = None if prefix is None else prefix.compact
         if self.min_remaining_years is not None and self.min_remaining_years < 0:
             raise ValidationFailed(
                 "min_remaining_years must not be negative",
                 errors=[{"field": "min_remaining_years", "message": "must be ≥ 0"}],
             )
+
+    def to_json(self) -> dict[str, Any]:
+        """The filters that differ from the defaults, as JSON values (e.g. stored by alerts)."""
+        data: dict[str, Any] = {}
+        for spec in fields(self):
+            value = getattr(self, spec.name)
+            if value != spec.default:
+                data[spec.name] = [v.value for v in value] if isinstance(value, list) else value
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> "MatchFilters":
+        """Filters from ``to_json`` output; absent keys keep their defaults."""
+        years = data.get("min_remaining_years")
+        return cls(
+            legal_status=_members(LegalStatus, data.get("legal_status")),
+            patent_type=_members(PatentType, data.get("patent_type")),
+            ipc_prefix=data.get("ipc_prefix"),
+            region_prefix=data.get("region_prefix"),
+            owner_kind=_members(OrgKind, data.get("owner_kind")),
+            min_remaining_years=None if years is None else float(years),
+            open_licence_only=bool(data.get("open_licence_only", False)),
+        )
 
     @property
     def needs_owner(self) -> bool:
@@ -92,8 +111,8 @@ class MatchFilters:
         if self.patent_type is not None and patent.patent_type not in self.patent_type:
             return False
         if self.ipc_prefix is not None:
-            prefix = self.ipc_prefix
-            if not any(normalise_ipc(code).startswith(prefix) for code in patent.ipc_codes):
+            prefix = IpcPrefix(self.ipc_prefix)
+            if not any(prefix.matches(code) for code in patent.ipc_codes):
                 return False
         if self.open_licence_only and patent.conversion_status != ConversionStatus.OPEN_LICENCE:
             return False
@@ -114,8 +133,7 @@ class MatchFilters:
             return False
         if self.owner_kind is not None and owner.kind not in self.owner_kind:
             return False
-        region = owner.region or ""
-        return self.region_prefix is None or region.startswith(self.region_prefix)
+        return self.region_prefix is None or RegionPrefix(self.region_prefix).covers(owner.region)
 
 
 PatentRows = dict[int, tuple[Patent, Owner | None]]

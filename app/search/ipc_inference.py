@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from scipy import sparse
 
-from app.catalog.ipc import clean_label
+from app.catalog.ipc import clean_label, subclass_of
 from app.errors import ServiceUnavailable
 from app.search.encoder import Encoder
 
@@ -87,7 +87,7 @@ class IpcTable:
         """Set the subclasses (``H01M`` or any longer code, cut to 4 characters) of documents."""
         with self._lock:
             for doc_id, codes in zip(ids, subclasses, strict=True):
-                unique = dict.fromkeys(c.strip().upper()[:4] for c in codes if c.strip())
+                unique = dict.fromkeys(subclass_of(c) for c in codes if c.strip())
                 self._set_row(int(doc_id), tuple(self._column(c) for c in unique))
 
     def delete(self, ids: Iterable[int]) -> None:
@@ -170,7 +170,7 @@ def read_scheme_titles(
                 continue
             title = clean_scheme_title(row.get("title_zh") or "")
             if title:
-                entries.append((code[:4], title))
+                entries.append((subclass_of(code), title))
     return entries
 
 

@@ -9,7 +9,7 @@ from sqlmodel import Session
 class PenaltyProvider(Protocol):
     """Penalty in [0, 1) per patent for a need/free-text query; the score is scaled by 1 - it.
 
-    The app wires ``app.deals.declines.decline_penalties`` in (``app.api.main``), so search
+    The app wires ``app.deals.declines.decline_penalties`` in (``app.wiring``), so search
     never imports the features built on it.
     """
 

@@ -15,6 +15,7 @@ import numpy as np
 from sqlmodel import Session, col, select
 
 from app.catalog.enums import NeedStatus
+from app.catalog.ipc import subclass_of
 from app.catalog.models import TechNeed
 from app.search.calibration import Calibration
 from app.search.documents import DEFAULT_MAX_CHARS, need_text, patent_of_keys, patent_text
@@ -155,7 +156,7 @@ def subclass_weights(codes_per_patent: Sequence[Sequence[str]]) -> dict[str, flo
     """Share of each IPC subclass over patents (each patent's subclasses split evenly)."""
     counts: dict[str, float] = {}
     for codes in codes_per_patent:
-        subclasses = {c.replace(" ", "").upper()[:4] for c in codes if c.strip()}
+        subclasses = {subclass_of(c) for c in codes if c.strip()}
         for code in subclasses:
             counts[code] = counts.get(code, 0.0) + 1.0 / len(subclasses)
     total = sum(counts.values())

@@ -79,7 +79,8 @@ def test_match_validation(client: TestClient, enterprise: Actor) -> None:
     body = assert_problem(
         client.post("/api/v1/match/text", json=bad, headers=enterprise.headers), 422
     )
-    assert body["errors"][0]["field"] == "region_prefix"
+    # Named as sent, inside "filters", like every other field of the body.
+    assert body["errors"][0]["field"] == "filters.region_prefix"
     assert_problem(
         client.post("/api/v1/match/text", json={"text": ""}, headers=enterprise.headers), 422
     )

@@ -13,6 +13,7 @@ from app.api.schemas.imports import ImportJobOut
 from app.auth.access import owner_for_write, owning_org, sees_private
 from app.auth.principal import Principal, Role
 from app.catalog.jobs import ImportJob, ImportTask, run_import_job
+from app.db import persisted_id
 from app.errors import NotFound, ValidationFailed
 from app.types import DbId
 
@@ -79,10 +80,10 @@ def start_patent_import(
     session.add(job)
     session.commit()
     session.refresh(job)
-    assert job.id is not None
+    job_id = persisted_id(job)
     state = request.app.state
     task = ImportTask(
-        job_id=job.id,
+        job_id=job_id,
         path=path,
         owner_org_id=owner,
         batch_size=settings.import_batch_size,
@@ -92,12 +93,12 @@ def start_patent_import(
     worker = threading.Thread(
         target=run_import_job,
         args=(state.write_engine, getattr(state, "matcher", None), task),
-        name=f"import-job-{job.id}",
+        name=f"import-job-{job_id}",
         daemon=True,
     )
     state.import_threads.add(worker)
     worker.start()
-    response.headers["Location"] = f"/api/v1/imports/{job.id}"
+    response.headers["Location"] = f"/api/v1/imports/{job_id}"
     return job
 
 

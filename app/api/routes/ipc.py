@@ -15,7 +15,7 @@ from app.catalog.ipc import (
     ipc_subclass,
     normalise_ipc,
 )
-from app.errors import NotFound, ServiceUnavailable, ValidationFailed
+from app.errors import NotFound, ServiceUnavailable
 
 router = APIRouter(prefix="/ipc", tags=["ipc"])
 
@@ -58,10 +58,8 @@ def read_ipc(code: str, request: Request, _principal: PrincipalDep) -> IpcCodeOu
     """One IPC code with its label and parents."""
     try:
         normalised = normalise_ipc(code)
-    except InvalidIpcCode as exc:
-        raise ValidationFailed(
-            "invalid IPC code", errors=[{"field": "code", "message": str(exc)}]
-        ) from None
+    except InvalidIpcCode as error:
+        raise error.for_field("code") from None
     scheme = _scheme(request)
     entry = scheme.entry(normalised)
     if entry is None:

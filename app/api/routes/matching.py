@@ -22,10 +22,10 @@ from app.api.schemas.matching import (
 )
 from app.auth.access import get_visible_need, need_visible
 from app.auth.principal import Principal
-from app.catalog.codes import clean_ipc_prefix
 from app.catalog.enums import LegalStatus, OrgKind, PatentType
 from app.catalog.models import Organisation, Patent, TechNeed
 from app.db import get_or_404
+from app.errors import InvalidValue
 from app.search.engine import Match, MatchFilters, MatchResult
 from app.types import DbId
 
@@ -47,7 +47,7 @@ def filters_query(
     return MatchFilters(
         legal_status=legal_status,
         patent_type=patent_type,
-        ipc_prefix=clean_ipc_prefix(ipc_prefix),
+        ipc_prefix=ipc_prefix,
         region_prefix=region_prefix,
         owner_kind=owner_kind,
         min_remaining_years=min_remaining_years,
@@ -56,9 +56,10 @@ def filters_query(
 
 
 def _filters(body: MatchFiltersIn) -> MatchFilters:
-    fields = body.model_dump()
-    fields["ipc_prefix"] = clean_ipc_prefix(body.ipc_prefix, "filters.ipc_prefix")
-    return MatchFilters(**fields)
+    try:
+        return MatchFilters(**body.model_dump())
+    except InvalidValue as error:  # named as sent: inside the body's "filters"
+        raise error.for_field(f"filters.{error.field}") from None
 
 
 FiltersDep = Annotated[MatchFilters, Depends(filters_query)]

@@ -8,30 +8,20 @@ from sqlmodel import col, select
 
 from app.api.deps import MatcherDep, PrincipalDep, SessionDep, require_roles
 from app.api.schemas.common import Page, problem_responses
-from app.api.schemas.needs import NeedCreate, NeedOut, NeedUpdate
 from app.api.writes import commit_and_sync
 from app.auth.access import ensure_owner, get_visible_need, owner_for_write, owning_org
 from app.auth.principal import Principal, Role
-from app.catalog.changes import record_change
-from app.catalog.codes import clean_industry, clean_region, clean_region_prefix
-from app.catalog.enums import ChangeOp, EntityKind, NeedStatus
+from app.catalog import service
+from app.catalog.codes import clean_industry, clean_region_prefix
+from app.catalog.enums import NeedStatus
 from app.catalog.models import TechNeed
-from app.errors import Conflict, ValidationFailed
+from app.catalog.schemas.needs import NeedCreate, NeedOut, NeedUpdate
 from app.pagination import DEFAULT_LIMIT, MAX_LIMIT, paginate_by_id
-from app.types import DbId, utcnow
+from app.types import DbId
 
 router = APIRouter(prefix="/needs", tags=["needs"])
 
 EnterpriseOrAdmin = Annotated[Principal, Depends(require_roles(Role.ENTERPRISE))]
-
-
-def _check_budget(need: TechNeed) -> None:
-    low, high = need.budget_min, need.budget_max
-    if low is not None and high is not None and low > high:
-        raise ValidationFailed(
-            "budget range is inverted",
-            errors=[{"field": "budget_min", "message": "must not exceed budget_max"}],
-        )
 
 
 def _owned(session: SessionDep, principal: Principal, need_id: int) -> TechNeed:
@@ -40,13 +30,7 @@ def _owned(session: SessionDep, principal: Principal, need_id: int) -> TechNeed:
     return need
 
 
-def _save(session: SessionDep, matcher: Any, need: TechNeed) -> TechNeed:
-    _check_budget(need)
-    need.updated_at = utcnow()
-    session.add(need)
-    session.flush()
-    assert need.id is not None
-    record_change(session, EntityKind.NEED, need.id, ChangeOp.UPSERT)
+def _saved(session: SessionDep, matcher: Any, need: TechNeed) -> TechNeed:
     commit_and_sync(session, matcher)
     session.refresh(need)
     return need
@@ -67,18 +51,7 @@ def create_need(
     """Create a draft need (enterprise for itself, or admin)."""
     org_id = owner_for_write(principal, body.org_id, Role.ENTERPRISE, "org_id")
     owning_org(session, org_id, Role.ENTERPRISE, "org_id")
-    if body.external_ref is not None:
-        stmt = select(TechNeed).where(
-            TechNeed.org_id == org_id, TechNeed.external_ref == body.external_ref
-        )
-        if session.exec(stmt).first() is not None:
-            raise Conflict(f"a need with external_ref {body.external_ref!r} already exists")
-    fields = body.model_dump(exclude={"org_id"})
-    fields["description"] = fields["description"] or ""
-    fields["region"] = clean_region(body.region)
-    fields["industry_code"] = clean_industry(body.industry_code)
-    fields["cooperation_modes"] = [m.value for m in body.cooperation_modes or []]
-    return _save(session, matcher, TechNeed(**fields, org_id=org_id))
+    return _saved(session, matcher, service.create_need(session, body, org_id))
 
 
 @router.get(
@@ -110,34 +83,7 @@ def update_need(
 ) -> TechNeed:
     """Update a need (owner or admin)."""
     need = _owned(session, principal, need_id)
-    changes = body.model_dump(exclude_unset=True)
-    if "cooperation_modes" in changes:
-        changes["cooperation_modes"] = [m.value for m in body.cooperation_modes or []]
-    if "title" in changes and changes["title"] is None:
-        raise ValidationFailed("title is required", errors=[{"field": "title", "message": "null"}])
-    if "region" in changes:
-        changes["region"] = clean_region(changes["region"])
-    if "industry_code" in changes:
-        changes["industry_code"] = clean_industry(changes["industry_code"])
-    if "description" in changes:
-        changes["description"] = changes["description"] or ""
-    for name, value in changes.items():
-        setattr(need, name, value)
-    return _save(session, matcher, need)
-
-
-def _transition(
-    session: SessionDep, principal: Principal, matcher: Any, need_id: int, target: NeedStatus
-) -> TechNeed:
-    need = _owned(session, principal, need_id)
-    if need.status is NeedStatus.CLOSED:
-        raise Conflict(f"need {need_id} is closed")
-    if need.status is target:
-        raise Conflict(f"need {need_id} is already {target.value}")
-    need.status = target
-    if target is NeedStatus.PUBLISHED:
-        need.published_at = utcnow()
-    return _save(session, matcher, need)
+    return _saved(session, matcher, service.update_need(session, need, body))
 
 
 @router.post(
@@ -152,7 +98,8 @@ def publish_need(
     need_id: DbId, session: SessionDep, principal: EnterpriseOrAdmin, matcher: MatcherDep
 ) -> TechNeed:
     """Publish a draft need."""
-    return _transition(session, principal, matcher, need_id, NeedStatus.PUBLISHED)
+    need = _owned(session, principal, need_id)
+    return _saved(session, matcher, service.publish_need(session, need))
 
 
 @router.post(
@@ -166,7 +113,8 @@ def close_need(
     need_id: DbId, session: SessionDep, principal: EnterpriseOrAdmin, matcher: MatcherDep
 ) -> TechNeed:
     """Close a need."""
-    return _transition(session, principal, matcher, need_id, NeedStatus.CLOSED)
+    need = _owned(session, principal, need_id)
+    return _saved(session, matcher, service.close_need(session, need))
 
 
 @router.delete(
@@ -180,9 +128,7 @@ def delete_need(
     need_id: DbId, session: SessionDep, principal: EnterpriseOrAdmin, matcher: MatcherDep
 ) -> Response:
     """Delete a need (owner or admin)."""
-    need = _owned(session, principal, need_id)
-    record_change(session, EntityKind.NEED, need_id, ChangeOp.DELETE)
-    session.delete(need)
+    service.delete_need(session, _owned(session, principal, need_id))
     commit_and_sync(session, matcher)
     return Response(status_code=204)
 

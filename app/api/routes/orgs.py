@@ -7,28 +7,21 @@ from sqlmodel import col, select
 
 from app.api.deps import PrincipalDep, SessionDep, require_roles
 from app.api.schemas.common import Page, problem_responses
-from app.api.schemas.orgs import OrgCreate, OrgPrivate, OrgPublic, OrgUpdate
 from app.api.views import org_view
 from app.api.writes import commit_and_sync
 from app.auth.access import sees_private
 from app.auth.principal import Principal, Role
-from app.catalog.codes import clean_coverage, clean_region, clean_region_prefix, clean_uscc
+from app.catalog import service
+from app.catalog.codes import clean_region_prefix
 from app.catalog.enums import OrgKind
 from app.catalog.models import Organisation
+from app.catalog.schemas.orgs import OrgCreate, OrgPrivate, OrgPublic, OrgUpdate
 from app.db import get_or_404
-from app.errors import Conflict, Forbidden
+from app.errors import Forbidden
 from app.pagination import DEFAULT_LIMIT, MAX_LIMIT, paginate_by_id
 from app.types import DbId
 
 router = APIRouter(prefix="/organisations", tags=["organisations"])
-
-
-def _ensure_unique_uscc(session: SessionDep, uscc: str | None, org_id: int | None) -> None:
-    if uscc is None:
-        return
-    found = session.exec(select(Organisation).where(Organisation.uscc == uscc)).first()
-    if found is not None and found.id != org_id:
-        raise Conflict(f"organisation {found.id} already has USCC {uscc}")
 
 
 @router.post(
@@ -46,15 +39,7 @@ def create_org(
     _admin: Annotated[Principal, Depends(require_roles(Role.ADMIN))],
 ) -> OrgPrivate:
     """Create an organisation (admin)."""
-    fields = body.model_dump()
-    fields["region"] = clean_region(body.region)
-    fields["uscc"] = clean_uscc(body.uscc)
-    fields["coverage_regions"], fields["coverage_industries"] = clean_coverage(
-        body.coverage_regions, body.coverage_industries
-    )
-    _ensure_unique_uscc(session, fields["uscc"], None)
-    org = Organisation.model_validate(fields)
-    session.add(org)
+    org = service.create_org(session, body)
     commit_and_sync(session, None)
     session.refresh(org)
     return OrgPrivate.model_validate(org)
@@ -87,24 +72,7 @@ def update_org(
     org = get_or_404(session, Organisation, org_id, "organisation")
     if not sees_private(principal, org.id):
         raise Forbidden(f"you may only update your own organisation, not organisation {org_id}")
-    changes = body.model_dump(exclude_unset=True)
-    if "region" in changes:
-        changes["region"] = clean_region(changes["region"])
-    if "uscc" in changes:
-        changes["uscc"] = clean_uscc(changes["uscc"])
-    for name in ("name", "kind", "coverage_regions", "coverage_industries"):
-        if name in changes and changes[name] is None:
-            changes[name] = [] if name.startswith("coverage") else getattr(org, name)
-    regions, industries = clean_coverage(
-        changes.get("coverage_regions") or [], changes.get("coverage_industries") or []
-    )
-    for name, value in (("coverage_regions", regions), ("coverage_industries", industries)):
-        if name in changes:
-            changes[name] = value
-    _ensure_unique_uscc(session, changes.get("uscc"), org.id)
-    for name, value in changes.items():
-        setattr(org, name, value)
-    session.add(org)
+    service.update_org(session, org, body)
     commit_and_sync(session, None)
     session.refresh(org)
     return OrgPrivate.model_validate(org)

@@ -8,24 +8,18 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query, Response
 from sqlmodel import col, select
 
-from app.api.deps import MatcherDep, PrincipalDep, SessionDep, require_roles
-from app.api.patent_input import apply_update, new_patent
+from app.api.deps import CatalogHooksDep, MatcherDep, PrincipalDep, SessionDep, require_roles
 from app.api.schemas.common import Page, problem_responses
-from app.api.schemas.patents import PatentCreate, PatentOut, PatentUpdate
 from app.api.writes import commit_and_sync
 from app.auth.access import ensure_owner, owner_for_write, owning_org
 from app.auth.principal import Principal, Role
-from app.catalog.changes import record_change
-from app.catalog.codes import clean_ipc_prefix
-from app.catalog.enums import ChangeOp, ConversionStatus, EntityKind, LegalStatus, PatentType
+from app.catalog import service
+from app.catalog.enums import ConversionStatus, LegalStatus, PatentType
+from app.catalog.ipc import IpcPrefix
 from app.catalog.models import Patent
+from app.catalog.schemas.patents import PatentCreate, PatentOut, PatentUpdate
 from app.catalog.text import converter, to_simplified
 from app.db import get_or_404
-from app.deals.models import Deal
-from app.deals.scanner import forget_patent
-from app.errors import Conflict
-from app.licensing.models import OpenLicenceDeclaration, PatentLicence
-from app.licensing.service import active_declaration
 from app.pagination import DEFAULT_LIMIT, MAX_LIMIT, SortSpec, paginate
 from app.types import DbId
 
@@ -63,31 +57,6 @@ def _sort_spec(sort: PatentSort) -> SortSpec[Patent]:
 _S2T = ("s2t", "s2tw")
 
 
-def _save(session: SessionDep, matcher: Any, patent: Patent, op: ChangeOp) -> None:
-    session.add(patent)
-    session.flush()
-    assert patent.id is not None
-    record_change(session, EntityKind.PATENT, patent.id, op)
-    commit_and_sync(session, matcher)
-
-
-def _ensure_deletable(session: SessionDep, patent_id: int) -> None:
-    """409 when deals or licences refer to the patent: their history must keep it."""
-    referrers = {
-        "deals": select(Deal.id).where(Deal.patent_id == patent_id),
-        "open-licence declarations": select(OpenLicenceDeclaration.id).where(
-            OpenLicenceDeclaration.patent_id == patent_id
-        ),
-        "licences": select(PatentLicence.id).where(PatentLicence.patent_id == patent_id),
-    }
-    found = [name for name, stmt in referrers.items() if session.exec(stmt).first() is not None]
-    if found:
-        raise Conflict(
-            f"patent {patent_id} has {' and '.join(found)} on record and cannot be deleted; "
-            "update its legal_status instead (e.g. lapsed or withdrawn)"
-        )
-
-
 @router.post(
     "",
     status_code=201,
@@ -104,14 +73,8 @@ def create_patent(
     """Create a patent (tto for itself, or admin)."""
     owner = owner_for_write(principal, body.owner_org_id, Role.TTO)
     owning_org(session, owner, Role.TTO, "owner_org_id")
-    patent = new_patent(body, owner)
-    stmt = select(Patent).where(Patent.natural_key == patent.natural_key)
-    existing = session.exec(stmt).first()
-    if existing is not None:
-        raise Conflict(
-            f"application number {patent.application_number} already exists as patent {existing.id}"
-        )
-    _save(session, matcher, patent, ChangeOp.UPSERT)
+    patent = service.create_patent(session, body, owner)
+    commit_and_sync(session, matcher)
     session.refresh(patent)
     return patent
 
@@ -141,6 +104,7 @@ def update_patent(
     session: SessionDep,
     principal: TtoOrAdmin,
     matcher: MatcherDep,
+    hooks: CatalogHooksDep,
 ) -> Patent:
     """Update a patent (owner or admin)."""
     patent = get_or_404(session, Patent, patent_id, "patent")
@@ -151,8 +115,8 @@ def update_patent(
         owner_for_write(principal, new_owner, Role.TTO)
     if new_owner is not None:
         owning_org(session, new_owner, Role.TTO, "owner_org_id")
-    apply_update(patent, changes, declared=active_declaration(session, patent_id) is not None)
-    _save(session, matcher, patent, ChangeOp.UPSERT)
+    service.update_patent(session, patent, changes, hooks)
+    commit_and_sync(session, matcher)
     session.refresh(patent)
     return patent
 
@@ -165,25 +129,24 @@ def update_patent(
     responses=problem_responses(401, 403, 404, 409),
 )
 def delete_patent(
-    patent_id: DbId, session: SessionDep, principal: TtoOrAdmin, matcher: MatcherDep
+    patent_id: DbId,
+    session: SessionDep,
+    principal: TtoOrAdmin,
+    matcher: MatcherDep,
+    hooks: CatalogHooksDep,
 ) -> Response:
     """Delete a patent (owner or admin)."""
     patent = get_or_404(session, Patent, patent_id, "patent")
     ensure_owner(principal, patent.owner_org_id, f"patent {patent_id}")
-    _ensure_deletable(session, patent_id)
-    forget_patent(session, patent_id)
-    record_change(session, EntityKind.PATENT, patent_id, ChangeOp.DELETE)
-    session.delete(patent)
+    service.delete_patent(session, patent, hooks)
     commit_and_sync(session, matcher)
     return Response(status_code=204)
 
 
-def _has_ipc_prefix(prefix: str) -> Any:
+def _has_ipc_prefix(prefix: IpcPrefix) -> Any:
     """Any of the patent's IPC codes starts with ``prefix`` (typed with or without the space)."""
-    compact = clean_ipc_prefix(prefix) or ""
-    stored = compact[:4] + (" " + compact[4:] if len(compact) > 4 else "")
     # The codes are a JSON list of normalised strings; a quote anchors the prefix at a code start.
-    return sa.cast(col(Patent.ipc_codes), sa.String).contains(f'"{stored}')
+    return sa.cast(col(Patent.ipc_codes), sa.String).contains(f'"{prefix.stored}')
 
 
 def _filtered(
@@ -195,8 +158,9 @@ def _filtered(
     q: str | None,
 ) -> Any:
     stmt = select(Patent)
-    if ipc_prefix:
-        stmt = stmt.where(_has_ipc_prefix(ipc_prefix))
+    prefix = IpcPrefix.parse_optional(ipc_prefix)
+    if prefix is not None:
+        stmt = stmt.where(_has_ipc_prefix(prefix))
     if legal_status:
         stmt = stmt.where(col(Patent.legal_status).in_(legal_status))
     if patent_type:

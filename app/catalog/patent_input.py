@@ -3,11 +3,11 @@
 from datetime import date
 from typing import Any
 
-from app.api.schemas.patents import PatentCreate
-from app.catalog.appno import InvalidApplicationNumber, parse_application_number
+from app.catalog.appno import parse_application_number
 from app.catalog.enums import ConversionStatus, PatentType
 from app.catalog.ipc import InvalidIpcCode, split_ipc_list
 from app.catalog.models import Patent
+from app.catalog.schemas.patents import PatentCreate
 from app.catalog.terms import compute_expiry
 from app.catalog.text import detect_script
 from app.errors import Conflict, ValidationFailed
@@ -60,13 +60,7 @@ def check_conversion_status(
 
 def parse_appno(raw: str) -> tuple[str, PatentType | None]:
     """The normalised application number and the patent type it encodes; 422 if invalid."""
-    try:
-        parsed = parse_application_number(raw)
-    except InvalidApplicationNumber as exc:
-        raise ValidationFailed(
-            "invalid application number",
-            errors=[{"field": "application_number", "message": str(exc)}],
-        ) from None
+    parsed = parse_application_number(raw)  # InvalidApplicationNumber names the field
     return parsed.normalised, parsed.patent_type
 
 

@@ -1,0 +1,1 @@
+"""People's accounts: users of organisations, passwords, sessions, one-time tokens, audit log."""

@@ -1,0 +1,1 @@
+"""Request and response shapes of the catalog (patents, needs, organisations)."""
