@@ -5,7 +5,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import Connection, Engine, event
+from sqlalchemy import Connection, Engine, MetaData, event
 from sqlmodel import Session, SQLModel, create_engine
 
 from app.errors import NotFound
@@ -30,7 +30,10 @@ SQLITE_IMMEDIATE = "patentmatch_sqlite_immediate"
 def _begin_sqlite_transaction(connection: Connection) -> None:
     # A deferred transaction that read first and then writes fails at once with "database is
     # locked" when another writer holds the lock; BEGIN IMMEDIATE waits for it instead.
-    immediate = connection.get_execution_options().get(SQLITE_IMMEDIATE, False)
+    options = connection.get_execution_options()
+    if options.get("isolation_level") == "AUTOCOMMIT":
+        return  # e.g. Alembic's autocommit_block: PRAGMA foreign_keys only works outside one
+    immediate = options.get(SQLITE_IMMEDIATE, False)
     connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
@@ -60,6 +63,20 @@ def engine_from_settings(settings: Settings) -> Engine:
 def import_all_models() -> None:
     """Import every table module so that ``SQLModel.metadata`` is complete."""
     import app.table_registry  # noqa: F401
+
+    never_reuse_ids(SQLModel.metadata)
+
+
+def never_reuse_ids(metadata: MetaData) -> None:
+    """Give every table with a generated integer id SQLite's AUTOINCREMENT.
+
+    Without it SQLite hands the largest id out again after that row is deleted, and alerts,
+    deals, caches and index manifests that still hold the old id would name the new row.
+    Set here, for all tables at once, so that no new table can forget it.
+    """
+    for table in metadata.tables.values():
+        if table.autoincrement_column is not None:
+            table.dialect_options["sqlite"]["autoincrement"] = True
 
 
 def create_schema(engine: Engine) -> None:

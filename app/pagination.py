@@ -13,6 +13,7 @@ from sqlmodel import Session
 from sqlmodel.sql.expression import SelectOfScalar
 
 from app.errors import ValidationFailed
+from app.types import INT32_MAX
 
 T = TypeVar("T")
 
@@ -47,9 +48,17 @@ def decode_cursor(token: str, sort: str) -> tuple[Any, int]:
         name, key, item_id = json.loads(raw)
     except (binascii.Error, UnicodeDecodeError, json.JSONDecodeError, ValueError, TypeError):
         raise _invalid("not a cursor returned by this API") from None
-    if name != sort or not isinstance(item_id, int):
+    if name != sort:
         raise _invalid(f"cursor belongs to another ordering than {sort!r}")
-    return key, item_id
+    return key, parse_id(item_id)
+
+
+def parse_id(value: Any) -> int:
+    """An id read back from a cursor: an int within the id range, else a ValueError (422)."""
+    # A forged cursor must not reach the database with an id no column can hold.
+    if type(value) is not int or not 1 <= value <= INT32_MAX:
+        raise _invalid("not a cursor returned by this API")
+    return value
 
 
 def paginate(
@@ -95,7 +104,7 @@ def paginate_by_id(
     limit: int,
 ) -> tuple[Sequence[T], str | None]:
     """One page of ``stmt`` ordered by its primary key alone (a cursor sort named "id")."""
-    sort: SortSpec[T] = SortSpec("id", id_column, key_of=attrgetter("id"))
+    sort: SortSpec[T] = SortSpec("id", id_column, key_of=attrgetter("id"), parse=parse_id)
     return paginate(
         session,
         stmt,

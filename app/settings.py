@@ -43,7 +43,16 @@ class Settings(BaseSettings):
 
     # API.
     rate_limit_per_minute: int = 600
+    # Failed authentications per client address and minute before it gets 429s (0: no limit).
+    auth_failures_per_minute: int = 30
     cors_origins: list[str] = []
+    # Request bodies: JSON (and every other non-upload request) and file uploads, in bytes.
+    max_json_body_bytes: int = 1024 * 1024
+    max_upload_bytes: int = 50 * 1024 * 1024
+    # /metrics is open only when this is true; else it takes an admin key or metrics_token.
+    metrics_public: bool = False
+    # A bearer token for Prometheus scrapers (Authorization: Bearer …), instead of an admin key.
+    metrics_token: str | None = None
 
     # Deals and alerts.
     deal_overdue_days: int = 14

@@ -98,7 +98,9 @@ def _check_signature(secret: str, header: str, body: bytes, now: datetime) -> No
 def test_failing_receiver_gets_retries_with_backoff_until_it_recovers(
     session: Session, world: World, receiver: Receiver
 ) -> None:
-    settings = Settings(webhook_max_attempts=5, webhook_backoff_seconds=2.0)
+    settings = Settings(
+        webhook_max_attempts=5, webhook_backoff_seconds=2.0, webhook_allow_private_hosts=True
+    )
     sub_id, secret = _subscribe(
         session,
         world,
@@ -138,7 +140,9 @@ def test_failing_receiver_gets_retries_with_backoff_until_it_recovers(
 def test_receiver_that_never_recovers_fails_after_max_attempts(
     session: Session, world: World, receiver: Receiver
 ) -> None:
-    settings = Settings(webhook_max_attempts=3, webhook_backoff_seconds=1.0)
+    settings = Settings(
+        webhook_max_attempts=3, webhook_backoff_seconds=1.0, webhook_allow_private_hosts=True
+    )
     sub_id, _secret = _subscribe(session, world, receiver.url, query_text="固态电解质")
     _new_patent(session, world, "硫化物固态电解质及其制备方法")
     collect(session, START)
@@ -154,7 +158,9 @@ def test_receiver_that_never_recovers_fails_after_max_attempts(
 
 
 def test_unreachable_receiver_is_logged_and_retried(session: Session, world: World) -> None:
-    settings = Settings(webhook_max_attempts=5, webhook_backoff_seconds=2.0)
+    settings = Settings(
+        webhook_max_attempts=5, webhook_backoff_seconds=2.0, webhook_allow_private_hosts=True
+    )
     # A port nothing listens on: bind one, then close it.
     probe = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
     url = f"http://127.0.0.1:{probe.server_address[1]}/hook"
@@ -195,7 +201,7 @@ def test_events_are_deduplicated_and_unsubscribe_cancels(
 def test_status_change_and_open_licence_declaration_are_events(
     session: Session, world: World, receiver: Receiver
 ) -> None:
-    settings = Settings()
+    settings = Settings(webhook_allow_private_hosts=True)
     sub_id, _secret = _subscribe(session, world, receiver.url, query_text="高镍三元正极材料")
     patent = world.patent
     offer = DeclarationCreate(
@@ -224,7 +230,9 @@ def test_worker_loop_retries_on_schedule(tmp_path: Path, receiver: Receiver) -> 
         session.commit()
     receiver.script = [502]
     clock = FakeClock()
-    settings = Settings(webhook_max_attempts=5, webhook_backoff_seconds=3.0)
+    settings = Settings(
+        webhook_max_attempts=5, webhook_backoff_seconds=3.0, webhook_allow_private_hosts=True
+    )
     delivered = run_rounds(engine, settings, 2, 10.0, clock=clock, sleep=clock.sleep)
     engine.dispose()
     assert delivered == 1

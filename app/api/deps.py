@@ -1,5 +1,6 @@
 """FastAPI dependencies as ``Annotated`` aliases: settings, session, principal, engine, hooks."""
 
+import hmac
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
@@ -67,10 +68,37 @@ def get_principal(
     secret = x_api_key or (bearer.credentials if bearer else None)
     if not secret:
         raise Unauthorized("missing API key: send X-API-Key or Authorization: Bearer")
-    principal = authenticate(session, secret)
+    # Guessing keys costs a token per failure from the caller's address; once they are
+    # spent, even a right guess gets 429 until the bucket refills.
+    failures = request.app.state.auth_failure_limiter
+    client = ("auth-failure", request.client.host if request.client else "")
+    failures.check(client)
+    try:
+        principal = authenticate(session, secret)
+    except Unauthorized:
+        failures.hit(client)
+        raise
     request.state.principal = principal  # for the request log
     request.app.state.rate_limiter.hit(principal.key_id)
     return principal
+
+
+def require_metrics_access(
+    request: Request,
+    session: Annotated[Session, Depends(get_session)],
+    x_api_key: Annotated[str | None, Depends(_api_key_header)],
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    """Admit /metrics callers: anyone if ``metrics_public``, else the token or an admin key."""
+    settings: Settings = request.app.state.settings
+    if settings.metrics_public:
+        return
+    token = bearer.credentials if bearer else ""
+    if settings.metrics_token and hmac.compare_digest(token, settings.metrics_token):
+        return
+    principal = get_principal(request, session, x_api_key, bearer)
+    if not principal.is_admin():
+        raise Forbidden("metrics are for admins and the configured metrics token")
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]

@@ -12,7 +12,9 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.api.docs import install_docs
+from app.api.limits import BodyLimitMiddleware
 from app.api.observability import Metrics, ObservabilityMiddleware, health_router
+from app.api.openapi import install_problem_openapi
 from app.api.problems import install_problem_handlers
 from app.api.ratelimit import RateLimiter
 from app.api.routes import alerts as alert_routes
@@ -89,6 +91,7 @@ def _lifespan(settings: Settings, engine: Engine | None, matcher: MatchEngine | 
         state.engine = db
         state.write_engine = writer_engine(db)
         state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
+        state.auth_failure_limiter = RateLimiter(settings.auth_failures_per_minute)
         state.import_threads = weakref.WeakSet()
         state.ipc_scheme = await run_in_threadpool(load_ipc_scheme, settings.shared_dir)
         state.matcher = matcher
@@ -145,10 +148,17 @@ def create_app(
             allow_headers=["*"],
             expose_headers=["X-Request-ID", "Retry-After", "Location"],
         )
+    app.add_middleware(
+        BodyLimitMiddleware,
+        json_limit=settings.max_json_body_bytes,
+        upload_limit=settings.max_upload_bytes,
+        upload_paths={API_PREFIX + imports.UPLOAD_PATH},
+    )
     app.add_middleware(ObservabilityMiddleware, metrics=app.state.metrics)
     install_problem_handlers(app)
     app.include_router(health_router())
     app.include_router(_api_router())
+    install_problem_openapi(app)
     install_docs(app, app.openapi_url or "/openapi.json")
     install_console(app)
     return app

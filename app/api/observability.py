@@ -6,8 +6,8 @@ import time
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -17,6 +17,9 @@ from prometheus_client import (
 )
 from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.api.deps import require_metrics_access
+from app.api.schemas.common import problem_responses
 
 REQUEST_ID_HEADER = "x-request-id"
 _MAX_REQUEST_ID = 128
@@ -167,7 +170,15 @@ def health_router() -> APIRouter:
     @router.get(
         "/metrics",
         summary="Prometheus metrics",
-        description="Request counts and latencies by route template, in the text format.",
+        description="Request counts and latencies by route template, in the text format. "
+        "Takes an admin API key or the configured `metrics_token` as a bearer token, unless "
+        "`PATENTMATCH_METRICS_PUBLIC` is true.",
+        dependencies=[Depends(require_metrics_access)],
+        response_class=PlainTextResponse,
+        responses={
+            **problem_responses(401, 403, 429),
+            200: {"content": {"text/plain": {"schema": {"type": "string"}}}},
+        },
     )
     def metrics(request: Request) -> Response:
         registry = request.app.state.metrics.registry

@@ -111,11 +111,13 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     phrase = HTTPStatus(exc.status_code).phrase
     detail = exc.detail if isinstance(exc.detail, str) else phrase
+    too_large = exc.status_code == HTTPStatus.REQUEST_ENTITY_TOO_LARGE
     return problem_response(
         request,
         status=exc.status_code,
-        title=phrase,
+        title="Content too large" if too_large else phrase,
         detail=detail,
+        type_=PROBLEM_BASE + "too-large" if too_large else "about:blank",
         headers=dict(exc.headers or {}),
     )
 
@@ -140,13 +142,16 @@ async def _database_unavailable(request: Request, exc: Exception) -> JSONRespons
 async def _integrity_error(request: Request, exc: Exception) -> JSONResponse:
     # A concurrent duplicate that passed the route's own checks and hit a unique constraint at
     # flush time (commit-time ones are turned into Conflict by writes.commit_and_sync).
+    # The database's message (table, constraint, values) is logged, never shown.
     assert isinstance(exc, IntegrityError)
-    reason = str(exc.orig).splitlines()[0] if exc.orig is not None else "constraint violated"
+    logger.info(
+        "flush refused by a constraint: %s", exc.orig, extra={"request_id": request_id_of(request)}
+    )
     return problem_response(
         request,
         status=409,
         title="Conflict",
-        detail=f"conflicts with an existing record: {reason}",
+        detail="conflicts with an existing record",
         type_=PROBLEM_BASE + "conflict",
     )
 

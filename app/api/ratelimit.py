@@ -3,7 +3,7 @@
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
 from app.errors import RateLimited
@@ -26,12 +26,19 @@ class RateLimiter:
         self.capacity = float(per_minute)
         self.rate = per_minute / 60.0  # tokens per second
         self._clock = clock
-        self._buckets: dict[int, _Bucket] = {}
+        self._buckets: dict[Hashable, _Bucket] = {}
         # Sync endpoints run in a thread pool, so buckets are shared between threads.
         self._lock = threading.Lock()
 
-    def hit(self, key_id: int) -> None:
+    def hit(self, key_id: Hashable) -> None:
         """Take a token for ``key_id``; raise ``RateLimited`` (with Retry-After) if none is left."""
+        self._take(key_id, consume=True)
+
+    def check(self, key_id: Hashable) -> None:
+        """Raise ``RateLimited`` if ``key_id`` has no token left, without taking one."""
+        self._take(key_id, consume=False)
+
+    def _take(self, key_id: Hashable, *, consume: bool) -> None:
         if self.capacity <= 0:
             return  # a limit of 0 disables limiting
         now = self._clock()
@@ -43,7 +50,7 @@ class RateLimiter:
             bucket.tokens = min(self.capacity, bucket.tokens + elapsed * self.rate)
             bucket.updated = now
             if bucket.tokens >= 1.0:
-                bucket.tokens -= 1.0
+                bucket.tokens -= 1.0 if consume else 0.0
                 return
             wait = (1.0 - bucket.tokens) / self.rate
         raise RateLimited(

@@ -1,10 +1,17 @@
 """Commit a catalog write and make it searchable right away."""
 
+import logging
+
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from app.errors import Conflict
 from app.search.engine import MatchEngine
+
+logger = logging.getLogger("patentmatch.api")
+
+# What a client is told: the database's own message names tables and constraints.
+CONFLICT_DETAIL = "conflicts with an existing record"
 
 
 def commit_and_sync(session: Session, matcher: MatchEngine | None) -> None:
@@ -16,6 +23,7 @@ def commit_and_sync(session: Session, matcher: MatchEngine | None) -> None:
         session.commit()
     except IntegrityError as exc:
         session.rollback()
-        raise Conflict(f"conflicts with an existing record: {exc.orig}") from None
+        logger.info("commit refused by a constraint: %s", exc.orig)
+        raise Conflict(CONFLICT_DETAIL) from None
     if matcher is not None:
         matcher.sync(session)

@@ -9,6 +9,7 @@ import re
 from app.catalog.region import RegionPrefix, validate_region
 from app.catalog.uscc import InvalidUscc, validate_uscc
 from app.errors import InvalidValue
+from app.types import dedupe
 
 # GB/T 4754-2017 codes: a section letter (门类) and/or 2–4 digits (大类/中类/小类), e.g. C3841.
 _INDUSTRY = re.compile(r"[A-T](?:\d{2,4})?|\d{2,4}")
@@ -55,4 +56,5 @@ def clean_coverage(regions: list[str], industries: list[str]) -> tuple[list[str]
     clean_industries = [
         clean_industry(code, f"coverage_industries.{i}") or "" for i, code in enumerate(industries)
     ]
-    return clean_regions, clean_industries
+    # Different spellings of one code ("330100", "3301") are one entry once normalised.
+    return dedupe(clean_regions), dedupe(clean_industries)

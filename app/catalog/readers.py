@@ -13,6 +13,7 @@ from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
 from app.errors import BadRequest
+from app.types import strip_control
 
 Row = dict[str, str | None]
 NumberedRow = tuple[int, Row]
@@ -138,7 +139,9 @@ def cell_text(value: object) -> str | None:
         text = json.dumps(value, ensure_ascii=False)
     else:
         text = str(value)
-    text = text.strip()
+    # A stray NUL or other control character in an export would fail the whole batch on
+    # PostgreSQL; it carries nothing, so it goes.
+    text = strip_control(text).strip()
     return text or None
 
 

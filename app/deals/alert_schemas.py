@@ -8,7 +8,7 @@ from pydantic.config import JsonDict
 from app.catalog.enums import PatentType
 from app.deals.models import DeliveryStatus, SubscriptionKind
 from app.deals.schemas import UtcDatetime
-from app.types import DbId
+from app.types import DbId, Line, Text, UniqueList
 
 
 class AlertFilters(BaseModel):
@@ -16,11 +16,11 @@ class AlertFilters(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    ipc_prefix: str | None = Field(default=None, max_length=20, examples=["H01M"])
-    region_prefix: str | None = Field(
+    ipc_prefix: Line | None = Field(default=None, max_length=20, examples=["H01M"])
+    region_prefix: Line | None = Field(
         default=None, max_length=6, description="GB/T 2260 prefix of the owner's region"
     )
-    patent_type: list[PatentType] | None = None
+    patent_type: UniqueList[PatentType] | None = None
     open_licence_only: bool = False
 
 
@@ -42,7 +42,7 @@ class SubscriptionCreate(BaseModel):
     )
 
     kind: SubscriptionKind
-    query_text: str | None = Field(default=None, max_length=2000)
+    query_text: Text | None = Field(default=None, max_length=2000)
     need_id: DbId | None = None
     filters: AlertFilters = Field(default_factory=AlertFilters)
     min_score: float | None = Field(

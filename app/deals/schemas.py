@@ -8,7 +8,7 @@ from pydantic.config import JsonDict
 
 from app.deals.models import ContractType, aware
 from app.deals.states import DealAction, DealState, DeclineReason
-from app.types import YUAN_MAX, DbId
+from app.types import YUAN_MAX, DbId, Int, Line, Text
 
 # SQLite hands back naive datetimes; every timestamp leaves the API in UTC with its offset.
 UtcDatetime = Annotated[datetime, AfterValidator(aware)]
@@ -35,8 +35,8 @@ class DealCreate(BaseModel):
         default=None, description="The tto to contact when no patent is named"
     )
     requester_org_id: DbId | None = Field(default=None, description="Admins only")
-    message: str | None = Field(default=None, max_length=2000)
-    transition_id: str | None = Field(default=None, max_length=100, description=_ID_DESCRIPTION)
+    message: Text | None = Field(default=None, max_length=2000)
+    transition_id: Line | None = Field(default=None, max_length=100, description=_ID_DESCRIPTION)
 
 
 class ContractIn(BaseModel):
@@ -45,10 +45,10 @@ class ContractIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     contract_type: ContractType
-    amount_yuan: int | None = Field(
+    amount_yuan: Int | None = Field(
         default=None, ge=0, le=YUAN_MAX, description="Contract value in yuan"
     )
-    registration_number: str | None = Field(
+    registration_number: Line | None = Field(
         default=None, max_length=40, description="技术合同登记号, when registered"
     )
     signed_on: date | None = Field(default=None, description="Defaults to today")
@@ -71,12 +71,12 @@ class TransitionRequest(BaseModel):
     )
 
     action: DealAction
-    note: str | None = Field(default=None, max_length=2000)
+    note: Text | None = Field(default=None, max_length=2000)
     station_org_id: DbId | None = Field(default=None, description="assign: the station")
     reason: DeclineReason | None = Field(default=None, description="decline: why")
-    reason_text: str | None = Field(default=None, max_length=2000)
+    reason_text: Text | None = Field(default=None, max_length=2000)
     contract: ContractIn | None = Field(default=None, description="sign: the contract")
-    transition_id: str | None = Field(default=None, max_length=100, description=_ID_DESCRIPTION)
+    transition_id: Line | None = Field(default=None, max_length=100, description=_ID_DESCRIPTION)
 
 
 class EventOut(BaseModel):

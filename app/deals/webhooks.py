@@ -6,6 +6,7 @@ background task (or a test, with a fake clock) calls it again when the next retr
 
 import hashlib
 import hmac
+import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -22,13 +23,15 @@ from app.deals.models import (
     aware,
 )
 from app.deals.scanner import collect
+from app.deals.webhook_targets import TargetRefused, pin_target
 from app.settings import Settings
 
 SIGNATURE_HEADER = "X-Patentmatch-Signature"
 TIMESTAMP_HEADER = "X-Patentmatch-Timestamp"
 EVENT_HEADER = "X-Patentmatch-Event-Id"
 REQUEST_TIMEOUT_SECONDS = 10.0
-_ERROR_LENGTH = 500
+
+logger = logging.getLogger("patentmatch.deals.webhooks")
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -59,24 +62,51 @@ def backoff(settings: Settings, attempts: int) -> timedelta:
     return timedelta(seconds=settings.webhook_backoff_seconds * 2 ** (attempts - 1))
 
 
+def _failure(exc: httpx.HTTPError) -> str:
+    # Subscribers see a category only: the exception text can describe the server's network.
+    if isinstance(exc, httpx.TimeoutException):
+        return "the receiver did not answer in time"
+    if isinstance(exc, httpx.ConnectError):
+        return "could not connect to the receiver"
+    return "the request to the receiver failed"
+
+
 def _post(
-    client: httpx.Client, sub: AlertSubscription, delivery: AlertDelivery, now: datetime
+    client: httpx.Client,
+    sub: AlertSubscription,
+    delivery: AlertDelivery,
+    now: datetime,
+    settings: Settings,
 ) -> tuple[int | None, str | None]:
+    try:
+        # Resolved and checked now, and sent to the checked address: no DNS rebinding.
+        target = pin_target(sub.webhook_url, allow_private=settings.webhook_allow_private_hosts)
+    except TargetRefused as exc:
+        logger.warning("webhook of subscription %s refused: %s", sub.id, exc)
+        return None, "refused: the webhook host is not a public address or does not resolve"
     body = delivery.payload.encode()
     timestamp = int(now.timestamp())
     headers = {
+        "Host": target.host_header,
         "Content-Type": "application/json",
         EVENT_HEADER: delivery.event_id,
         TIMESTAMP_HEADER: str(timestamp),
         SIGNATURE_HEADER: signature_header(sub.secret, timestamp, body),
     }
+    request = client.build_request(
+        "POST",
+        target.url,
+        content=body,
+        headers=headers,
+        timeout=REQUEST_TIMEOUT_SECONDS,
+        extensions={"sni_hostname": target.hostname},
+    )
     try:
-        response = client.post(
-            sub.webhook_url, content=body, headers=headers, timeout=REQUEST_TIMEOUT_SECONDS
-        )
+        response = client.send(request, follow_redirects=False)
     except httpx.HTTPError as exc:
-        # Unreachable receivers are retried like failing ones; the log keeps the reason.
-        return None, f"{type(exc).__name__}: {exc}"[:_ERROR_LENGTH]
+        # Unreachable receivers are retried like failing ones; the server log keeps the reason.
+        logger.warning("webhook of subscription %s failed: %r", sub.id, exc)
+        return None, _failure(exc)
     if 200 <= response.status_code < 300:
         return response.status_code, None
     return response.status_code, f"HTTP {response.status_code}"
@@ -121,7 +151,7 @@ def deliver_pending(
             delivery.status, delivery.next_attempt_at = DeliveryStatus.CANCELLED, None
             session.add(delivery)
             continue
-        code, error = _post(client, subscription, delivery, now)
+        code, error = _post(client, subscription, delivery, now, settings)
         session.add(_record(delivery, code, error, now, settings))
         session.add(delivery)
         report.attempted += 1

@@ -16,7 +16,7 @@ from app.licensing.models import (
     PaymentMode,
 )
 from app.licensing.rules import bp_to_percent
-from app.types import YUAN_MAX, UtcDatetime
+from app.types import YUAN_MAX, Int, Line, Text, UtcDatetime
 
 
 class DeclarationCreate(BaseModel):
@@ -45,22 +45,27 @@ class DeclarationCreate(BaseModel):
     )
 
     payment_mode: PaymentMode
-    fee_yuan: int | None = Field(
+    fee_yuan: Int | None = Field(
         default=None,
         ge=-YUAN_MAX,
         le=YUAN_MAX,
         description="lump sum or entry fee (入门费), yuan",
     )
     royalty_rate_percent: Decimal | None = Field(
-        default=None, description="% of net sales (按销售额) or of profit (按利润)"
+        default=None,
+        ge=-1000,
+        le=1000,
+        description="% of net sales (按销售额) or of profit (按利润)",
     )
-    term_years: int = Field(
+    term_years: Int = Field(
         ge=-100, le=100, description="licence term in years (≥ 1, within the patent's term)"
     )
-    contact_name: str = Field(max_length=100, description="contact for notices; public by law")
-    contact_phone: str | None = Field(default=None, max_length=40)
-    contact_email: str | None = Field(default=None, max_length=200)
-    other_terms: str | None = Field(default=None, max_length=4000)
+    contact_name: Line = Field(
+        min_length=1, max_length=100, description="contact for notices; public by law"
+    )
+    contact_phone: Line | None = Field(default=None, max_length=40)
+    contact_email: Line | None = Field(default=None, max_length=200)
+    other_terms: Text | None = Field(default=None, max_length=4000)
 
 
 class WithdrawRequest(BaseModel):
@@ -70,7 +75,7 @@ class WithdrawRequest(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"reason": "拟独占许可给合作企业"}]}
     )
 
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: Text = Field(min_length=1, max_length=2000)
 
 
 class LicenceNotice(BaseModel):
@@ -83,7 +88,7 @@ class LicenceNotice(BaseModel):
         },
     )
 
-    intended_use: str = Field(min_length=1, max_length=2000)
+    intended_use: Text = Field(min_length=1, max_length=2000)
     start_date: date | None = Field(default=None, description="defaults to today")
 
 

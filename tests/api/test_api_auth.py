@@ -135,9 +135,9 @@ def test_readyz_reports_database_index_and_model(client: TestClient) -> None:
     assert "patents" in body["index_size"]
 
 
-def test_metrics_count_requests_by_route(client: TestClient, tto: Actor) -> None:
+def test_metrics_count_requests_by_route(client: TestClient, tto: Actor, admin: Actor) -> None:
     client.get(ORGS, headers=tto.headers)
-    text = client.get("/metrics").text
+    text = client.get("/metrics", headers=admin.headers).text
     assert "patentmatch_http_requests_total" in text
     assert 'route="/api/v1/organisations"' in text
 

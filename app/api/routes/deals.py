@@ -30,12 +30,12 @@ from app.deals.schemas import (
 from app.deals.service import apply_transition
 from app.deals.states import DealState, allowed_next
 from app.pagination import DEFAULT_LIMIT, MAX_LIMIT, paginate_by_id
-from app.types import DbId, utcnow
+from app.types import DbId, Line, utcnow
 
 router = APIRouter(prefix="/deals", tags=["deals"])
 
 IdempotencyKey = Annotated[
-    str | None,
+    Line | None,
     Header(
         alias="Idempotency-Key",
         max_length=100,
@@ -101,7 +101,9 @@ def list_deals(
     session: SessionDep,
     principal: PrincipalDep,
     state: DealState | None = None,
-    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+    cursor: Annotated[
+        Line | None, Query(max_length=200, description="next_cursor of the previous page")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> Page[DealOut]:
     """List visible deals."""

@@ -2,10 +2,15 @@
 
 import secrets
 import threading
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import TypeAdapter, ValidationError
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException
 
 from app.api.deps import PrincipalDep, SessionDep, SettingsDep, require_roles
 from app.api.schemas.common import problem_responses
@@ -15,20 +20,102 @@ from app.auth.principal import Principal, Role
 from app.catalog.jobs import ImportJob, ImportTask, run_import_job
 from app.db import persisted_id
 from app.errors import NotFound, ValidationFailed
-from app.types import DbId
+from app.types import INT32_MAX, DbId
 
 router = APIRouter(prefix="/imports", tags=["imports"])
 
 ALLOWED_SUFFIXES = (".csv", ".xlsx", ".jsonl")
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+# Under the API prefix: the body limit middleware gives this path the upload limit.
+UPLOAD_PATH = "/imports/patents"
 _CHUNK = 1024 * 1024
+# The form has one file and one small field; anything more is not this form.
+_MAX_FORM_FIELDS = 4
+_MAX_FIELD_BYTES = 1024
+_MAX_NAME = 255  # import_job.filename
+
+TtoOrAdmin = Annotated[Principal, Depends(require_roles(Role.TTO))]
+
+# The body is read by ``_upload_form`` (after authentication), so the route declares no
+# File/Form parameters; this documents the form for clients and the OpenAPI.
+_UPLOAD_BODY: dict[str, Any] = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["file"],
+                "properties": {
+                    "file": {
+                        "type": "string",
+                        "format": "binary",
+                        "description": "csv, xlsx or jsonl",
+                    },
+                    "owner_org_id": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "maximum": INT32_MAX,
+                        "description": "Admins only",
+                    },
+                },
+            }
+        }
+    },
+}
+
+
+@dataclass(frozen=True)
+class Upload:
+    """The validated upload form."""
+
+    file: UploadFile
+    owner_org_id: int | None
 
 
 def _bad_file(message: str) -> ValidationFailed:
     return ValidationFailed("unusable upload", errors=[{"field": "file", "message": message}])
 
 
-def _store_upload(upload: UploadFile, directory: Path) -> Path:
+def _owner_field(value: object) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        return TypeAdapter(DbId).validate_python(value)
+    except ValidationError as exc:
+        message = exc.errors()[0]["msg"]
+        raise ValidationFailed(
+            "invalid owner_org_id", errors=[{"field": "owner_org_id", "message": message}]
+        ) from None
+
+
+async def _upload_form(request: Request, _principal: TtoOrAdmin) -> AsyncIterator[Upload]:
+    """The multipart form, read only once the caller is authenticated and allowed.
+
+    The body limit middleware cuts the stream at the upload limit while it is read here.
+    """
+    try:
+        form = await request.form(
+            max_files=1, max_fields=_MAX_FORM_FIELDS, max_part_size=_MAX_FIELD_BYTES
+        )
+    except MultiPartException as exc:
+        raise _bad_file(f"not a usable multipart form: {exc.message}") from None
+    try:
+        file = form.get("file")
+        if not isinstance(file, UploadFile):
+            raise ValidationFailed(
+                "unusable upload", errors=[{"field": "file", "message": "field required"}]
+            )
+        yield Upload(file, _owner_field(form.get("owner_org_id")))
+    finally:
+        await form.close()
+
+
+def _shown_name(upload: UploadFile) -> str:
+    """The file's own name, without a path or control characters, as the job shows it."""
+    name = Path(upload.filename or "").name
+    return "".join(char for char in name if char.isprintable())[:_MAX_NAME] or "upload"
+
+
+def _store_upload(upload: UploadFile, directory: Path, limit: int) -> Path:
     """Copy the upload to disk (the job outlives the request), refusing oversized files."""
     name = Path(upload.filename or "").name
     suffix = Path(name).suffix.lower()
@@ -40,10 +127,10 @@ def _store_upload(upload: UploadFile, directory: Path) -> Path:
     with target.open("wb") as out:
         while chunk := upload.file.read(_CHUNK):
             written += len(chunk)
-            if written > MAX_UPLOAD_BYTES:
+            if written > limit:
                 out.close()
                 target.unlink(missing_ok=True)
-                raise _bad_file(f"larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MiB")
+                raise _bad_file(f"larger than {limit} bytes")
             out.write(chunk)
     if written == 0:
         target.unlink(missing_ok=True)
@@ -58,25 +145,24 @@ def _store_upload(upload: UploadFile, directory: Path) -> Path:
     summary="Import patents from a file",
     description="A tto (or an admin naming the owner) uploads a csv, xlsx or jsonl export "
     "(e.g. incoPat/智慧芽/CNKI columns such as 申请号, 专利名称, 分类号). The import runs in the "
-    "background; follow it at `GET /api/v1/imports/{job_id}` (the Location header).",
-    responses=problem_responses(401, 403, 404, 422),
+    "background; follow it at `GET /api/v1/imports/{job_id}` (the Location header). "
+    "The key is checked before the file is read; files over the upload limit get a 413.",
+    responses=problem_responses(401, 403, 404, 413, 422),
+    openapi_extra={"requestBody": _UPLOAD_BODY},
 )
 def start_patent_import(
     request: Request,
     response: Response,
     session: SessionDep,
     settings: SettingsDep,
-    principal: Annotated[Principal, Depends(require_roles(Role.TTO))],
-    file: Annotated[UploadFile, File(description="csv, xlsx or jsonl")],
-    owner_org_id: Annotated[int | None, Form(description="Admins only")] = None,
+    principal: TtoOrAdmin,
+    upload: Annotated[Upload, Depends(_upload_form)],
 ) -> ImportJob:
     """Store the upload, record a job and start it in a background thread."""
-    owner = owner_for_write(principal, owner_org_id, Role.TTO)
+    owner = owner_for_write(principal, upload.owner_org_id, Role.TTO)
     owning_org(session, owner, Role.TTO, "owner_org_id")
-    path = _store_upload(file, settings.var_dir / "uploads")
-    job = ImportJob(
-        owner_org_id=owner, key_id=principal.key_id, filename=Path(file.filename or "").name
-    )
+    path = _store_upload(upload.file, settings.var_dir / "uploads", settings.max_upload_bytes)
+    job = ImportJob(owner_org_id=owner, key_id=principal.key_id, filename=_shown_name(upload.file))
     session.add(job)
     session.commit()
     session.refresh(job)

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 
 from app.api.deps import PrincipalDep
 from app.api.schemas.common import problem_responses
@@ -16,6 +16,7 @@ from app.catalog.ipc import (
     normalise_ipc,
 )
 from app.errors import NotFound, ServiceUnavailable
+from app.types import Line
 
 router = APIRouter(prefix="/ipc", tags=["ipc"])
 
@@ -54,7 +55,9 @@ def _parents(scheme: IpcScheme, code: str) -> list[IpcEntryOut]:
     "parents. Accepts forms like `H01M 4/36`, `H01M4/36` or `H01M0004360000`.",
     responses=problem_responses(401, 404, 422),
 )
-def read_ipc(code: str, request: Request, _principal: PrincipalDep) -> IpcCodeOut:
+def read_ipc(
+    code: Annotated[Line, Path(max_length=40)], request: Request, _principal: PrincipalDep
+) -> IpcCodeOut:
     """One IPC code with its label and parents."""
     try:
         normalised = normalise_ipc(code)
@@ -83,7 +86,7 @@ def read_ipc(code: str, request: Request, _principal: PrincipalDep) -> IpcCodeOu
 def search_ipc(
     request: Request,
     _principal: PrincipalDep,
-    q: Annotated[str, Query(min_length=1, max_length=100, examples=["H01M", "电极"])],
+    q: Annotated[Line, Query(min_length=1, max_length=100, examples=["H01M", "电极"])],
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> list[IpcEntryOut]:
     """Search the scheme by code prefix or title text."""

@@ -26,7 +26,7 @@ from app.licensing.schemas import (
     licence_out,
 )
 from app.pagination import DEFAULT_LIMIT, MAX_LIMIT
-from app.types import DbId
+from app.types import DbId, Line
 
 router = APIRouter(tags=["open licensing"])
 
@@ -50,10 +50,12 @@ def _out(session: Session, declaration: OpenLicenceDeclaration) -> DeclarationOu
 def list_open_licences(
     session: SessionDep,
     _principal: PrincipalDep,
-    ipc: Annotated[str | None, Query(description="IPC prefix, e.g. H01M", max_length=20)] = None,
+    ipc: Annotated[Line | None, Query(description="IPC prefix, e.g. H01M", max_length=20)] = None,
     payment_mode: PaymentMode | None = None,
     status: DeclarationStatus | None = DeclarationStatus.ACTIVE,
-    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+    cursor: Annotated[
+        Line | None, Query(max_length=200, description="next_cursor of the previous page")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> Page[DeclarationOut]:
     """List declarations."""

@@ -27,7 +27,7 @@ from app.catalog.models import Organisation, Patent, TechNeed
 from app.db import get_or_404
 from app.errors import InvalidValue
 from app.search.engine import Match, MatchFilters, MatchResult
-from app.types import DbId
+from app.types import DbId, Line
 
 router = APIRouter(tags=["matching"])
 
@@ -37,8 +37,8 @@ KQuery = Annotated[int, Query(ge=1, le=50, description="How many matches")]
 def filters_query(
     legal_status: Annotated[list[LegalStatus] | None, Query()] = None,
     patent_type: Annotated[list[PatentType] | None, Query()] = None,
-    ipc_prefix: Annotated[str | None, Query(examples=["H01M"])] = None,
-    region_prefix: Annotated[str | None, Query(examples=["33"])] = None,
+    ipc_prefix: Annotated[Line | None, Query(max_length=20, examples=["H01M"])] = None,
+    region_prefix: Annotated[Line | None, Query(max_length=12, examples=["33"])] = None,
     owner_kind: Annotated[list[OrgKind] | None, Query()] = None,
     min_remaining_years: Annotated[float | None, Query(ge=0, le=MAX_TERM_YEARS)] = None,
     open_licence_only: bool = False,

@@ -17,7 +17,7 @@ from app.catalog.enums import NeedStatus
 from app.catalog.models import TechNeed
 from app.catalog.schemas.needs import NeedCreate, NeedOut, NeedUpdate
 from app.pagination import DEFAULT_LIMIT, MAX_LIMIT, paginate_by_id
-from app.types import DbId
+from app.types import DbId, Line
 
 router = APIRouter(prefix="/needs", tags=["needs"])
 
@@ -156,9 +156,9 @@ def list_needs(
     principal: PrincipalDep,
     status: Annotated[list[NeedStatus] | None, Query()] = None,
     org_id: DbId | None = None,
-    region_prefix: Annotated[str | None, Query(examples=["3301"])] = None,
-    industry_prefix: Annotated[str | None, Query(max_length=5, examples=["38"])] = None,
-    cursor: str | None = None,
+    region_prefix: Annotated[Line | None, Query(max_length=12, examples=["3301"])] = None,
+    industry_prefix: Annotated[Line | None, Query(max_length=5, examples=["38"])] = None,
+    cursor: Annotated[Line | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> Page[NeedOut]:
     """List the needs the caller may see."""
@@ -173,7 +173,7 @@ def list_needs(
         stmt = stmt.where(TechNeed.org_id == org_id)
     prefix = clean_region_prefix(region_prefix)
     if prefix:
-        stmt = stmt.where(col(TechNeed.region).startswith(prefix))
+        stmt = stmt.where(col(TechNeed.region).startswith(prefix, autoescape=True))
     if industry_prefix:
         stmt = stmt.where(_industry_filter(industry_prefix))
     items, next_cursor = paginate_by_id(

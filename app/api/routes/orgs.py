@@ -19,7 +19,7 @@ from app.catalog.schemas.orgs import OrgCreate, OrgPrivate, OrgPublic, OrgUpdate
 from app.db import get_or_404
 from app.errors import Forbidden
 from app.pagination import DEFAULT_LIMIT, MAX_LIMIT, paginate_by_id
-from app.types import DbId
+from app.types import DbId, Line
 
 router = APIRouter(prefix="/organisations", tags=["organisations"])
 
@@ -90,8 +90,10 @@ def list_orgs(
     session: SessionDep,
     principal: PrincipalDep,
     kind: Annotated[list[OrgKind] | None, Query(description="Organisation kinds")] = None,
-    region_prefix: Annotated[str | None, Query(examples=["3301"])] = None,
-    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+    region_prefix: Annotated[Line | None, Query(max_length=12, examples=["3301"])] = None,
+    cursor: Annotated[
+        Line | None, Query(max_length=200, description="next_cursor of the previous page")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> Page[OrgPrivate | OrgPublic]:
     """List organisations the caller may see, in their views."""
@@ -100,7 +102,7 @@ def list_orgs(
         stmt = stmt.where(col(Organisation.kind).in_(kind))
     prefix = clean_region_prefix(region_prefix)
     if prefix:
-        stmt = stmt.where(col(Organisation.region).startswith(prefix))
+        stmt = stmt.where(col(Organisation.region).startswith(prefix, autoescape=True))
     items, next_cursor = paginate_by_id(
         session, stmt, col(Organisation.id), descending=False, cursor=cursor, limit=limit
     )

@@ -21,7 +21,7 @@ from app.catalog.schemas.patents import PatentCreate, PatentOut, PatentUpdate
 from app.catalog.text import converter, to_simplified
 from app.db import get_or_404
 from app.pagination import DEFAULT_LIMIT, MAX_LIMIT, SortSpec, paginate
-from app.types import DbId
+from app.types import DbId, Line
 
 router = APIRouter(prefix="/patents", tags=["patents"])
 
@@ -146,7 +146,7 @@ def delete_patent(
 def _has_ipc_prefix(prefix: IpcPrefix) -> Any:
     """Any of the patent's IPC codes starts with ``prefix`` (typed with or without the space)."""
     # The codes are a JSON list of normalised strings; a quote anchors the prefix at a code start.
-    return sa.cast(col(Patent.ipc_codes), sa.String).contains(f'"{prefix.stored}')
+    return sa.cast(col(Patent.ipc_codes), sa.String).contains(f'"{prefix.stored}', autoescape=True)
 
 
 def _filtered(
@@ -174,7 +174,9 @@ def _filtered(
         # scripts, Taiwan's Traditional variants included.
         text = q.strip()
         variants = {text, to_simplified(text), *(converter(c).convert(text) for c in _S2T)}
-        stmt = stmt.where(sa.or_(*(col(Patent.title).contains(v) for v in variants)))
+        stmt = stmt.where(
+            sa.or_(*(col(Patent.title).contains(v, autoescape=True) for v in variants))
+        )
     return stmt
 
 
@@ -190,15 +192,17 @@ def _filtered(
 def list_patents(
     session: SessionDep,
     _principal: PrincipalDep,
-    ipc_prefix: Annotated[str | None, Query(examples=["H01M"])] = None,
+    ipc_prefix: Annotated[Line | None, Query(max_length=20, examples=["H01M"])] = None,
     legal_status: Annotated[list[LegalStatus] | None, Query()] = None,
     patent_type: Annotated[list[PatentType] | None, Query()] = None,
     owner_org_id: DbId | None = None,
     conversion_status: Annotated[list[ConversionStatus] | None, Query()] = None,
-    q: Annotated[str | None, Query(description="Text in the title", examples=["锂电池"])] = None,
+    q: Annotated[
+        Line | None, Query(max_length=200, description="Text in the title", examples=["锂电池"])
+    ] = None,
     sort: PatentSort = PatentSort.UPDATED_AT,
     order: Annotated[str, Query(pattern="^(asc|desc)$")] = "desc",
-    cursor: str | None = None,
+    cursor: Annotated[Line | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> Page[PatentOut]:
     """List patents with filters, sorting and cursor pagination."""

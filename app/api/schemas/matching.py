@@ -12,6 +12,7 @@ from app.catalog.enums import (
     OrgKind,
     PatentType,
 )
+from app.types import Int, Line, Text, UniqueList
 
 # An invention patent runs 20 years, plus at most 5 of term compensation (专利权期限补偿).
 MAX_TERM_YEARS = 25
@@ -20,13 +21,16 @@ MAX_TERM_YEARS = 25
 class MatchFiltersIn(BaseModel):
     """Restrictions on matched patents; by default lapsed/expired/withdrawn/invalid are hidden."""
 
-    legal_status: list[LegalStatus] | None = None
-    patent_type: list[PatentType] | None = None
-    ipc_prefix: str | None = Field(default=None, examples=["H01M"])
-    region_prefix: str | None = Field(
-        default=None, description="GB/T 2260 prefix of the owner's region", examples=["33"]
+    legal_status: UniqueList[LegalStatus] | None = None
+    patent_type: UniqueList[PatentType] | None = None
+    ipc_prefix: Line | None = Field(default=None, max_length=20, examples=["H01M"])
+    region_prefix: Line | None = Field(
+        max_length=12,
+        default=None,
+        description="GB/T 2260 prefix of the owner's region",
+        examples=["33"],
     )
-    owner_kind: list[OrgKind] | None = None
+    owner_kind: UniqueList[OrgKind] | None = None
     min_remaining_years: float | None = Field(default=None, ge=0, le=MAX_TERM_YEARS)
     open_licence_only: bool = Field(default=False, description="Only 开放许可 patents")
 
@@ -46,8 +50,8 @@ class TextMatchRequest(BaseModel):
         }
     )
 
-    text: str = Field(min_length=1, max_length=5000)
-    k: int = Field(default=10, ge=1, le=50)
+    text: Text = Field(min_length=1, max_length=5000)
+    k: Int = Field(default=10, ge=1, le=50)
     filters: MatchFiltersIn = Field(default_factory=MatchFiltersIn)
 
 

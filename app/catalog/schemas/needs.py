@@ -6,7 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 
 from app.catalog.enums import CooperationMode, NeedStatus
-from app.types import INT32_MAX, MAX_TEXT, DbId, UtcDatetime
+from app.types import INT32_MAX, MAX_TEXT, DbId, Int, Line, Text, UniqueList, UtcDatetime
 
 _EXAMPLE: JsonDict = {
     "title": "动力电池高镍正极材料循环寿命提升",
@@ -22,18 +22,18 @@ _EXAMPLE: JsonDict = {
 class NeedFields(BaseModel):
     """Optional descriptive fields shared by create and update."""
 
-    description: str | None = Field(default=None, max_length=MAX_TEXT)
-    industry_code: str | None = Field(
+    description: Text | None = Field(default=None, max_length=MAX_TEXT)
+    industry_code: Line | None = Field(
         default=None, max_length=5, description="GB/T 4754-2017 国民经济行业分类 code"
     )
-    region: str | None = Field(default=None, max_length=6, description="GB/T 2260 code")
-    cooperation_modes: list[CooperationMode] | None = Field(
+    region: Line | None = Field(default=None, max_length=6, description="GB/T 2260 code")
+    cooperation_modes: UniqueList[CooperationMode] | None = Field(
         default=None, description="合作方式: transfer 转让, licence 许可, open_licence 开放许可 …"
     )
-    budget_min: int | None = Field(default=None, ge=0, le=INT32_MAX, description="yuan")
-    budget_max: int | None = Field(default=None, ge=0, le=INT32_MAX, description="yuan")
+    budget_min: Int | None = Field(default=None, ge=0, le=INT32_MAX, description="yuan")
+    budget_max: Int | None = Field(default=None, ge=0, le=INT32_MAX, description="yuan")
     deadline: date | None = None
-    external_ref: str | None = Field(default=None, max_length=100)
+    external_ref: Line | None = Field(default=None, max_length=100)
 
 
 class NeedCreate(NeedFields):
@@ -41,7 +41,7 @@ class NeedCreate(NeedFields):
 
     model_config = ConfigDict(str_strip_whitespace=True, json_schema_extra={"examples": [_EXAMPLE]})
 
-    title: str = Field(min_length=1, max_length=300)
+    title: Line = Field(min_length=1, max_length=300)
     org_id: DbId | None = Field(default=None, description="Admins only; enterprises post their own")
 
 
@@ -52,7 +52,7 @@ class NeedUpdate(NeedFields):
         str_strip_whitespace=True, json_schema_extra={"examples": [{"budget_max": 3000000}]}
     )
 
-    title: str | None = Field(default=None, min_length=1, max_length=300)
+    title: Line | None = Field(default=None, min_length=1, max_length=300)
 
 
 _OUT_EXAMPLE: JsonDict = {
@@ -76,8 +76,8 @@ class NeedOut(BaseModel):
     industry_code: str | None
     region: str | None
     cooperation_modes: list[str]
-    budget_min: int | None
-    budget_max: int | None
+    budget_min: Int | None
+    budget_max: Int | None
     deadline: date | None
     status: NeedStatus
     illustrative: bool

@@ -4,7 +4,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 
 from app.catalog.enums import OrgKind
-from app.types import UtcDatetime
+from app.types import CodeList, Line, UtcDatetime
 
 _EXAMPLE: JsonDict = {
     "kind": "university",
@@ -20,9 +20,9 @@ _EXAMPLE: JsonDict = {
 class OrgContact(BaseModel):
     """Private contact fields (联系人): only for the organisation itself and admins."""
 
-    contact_person: str | None = Field(default=None, max_length=100)
-    contact_phone: str | None = Field(default=None, max_length=40)
-    contact_email: str | None = Field(default=None, max_length=200)
+    contact_person: Line | None = Field(default=None, max_length=100)
+    contact_phone: Line | None = Field(default=None, max_length=40)
+    contact_email: Line | None = Field(default=None, max_length=200)
 
 
 class OrgCreate(OrgContact):
@@ -31,11 +31,15 @@ class OrgCreate(OrgContact):
     model_config = ConfigDict(str_strip_whitespace=True, json_schema_extra={"examples": [_EXAMPLE]})
 
     kind: OrgKind
-    name: str = Field(min_length=1, max_length=200)
-    uscc: str | None = Field(default=None, description="统一社会信用代码 (GB 32100-2015)")
-    region: str | None = Field(default=None, description="GB/T 2260 six-digit division code")
-    coverage_regions: list[str] = Field(default_factory=list)
-    coverage_industries: list[str] = Field(default_factory=list)
+    name: Line = Field(min_length=1, max_length=200)
+    uscc: Line | None = Field(
+        default=None, max_length=40, description="统一社会信用代码 (GB 32100-2015)"
+    )
+    region: Line | None = Field(
+        default=None, max_length=20, description="GB/T 2260 six-digit division code"
+    )
+    coverage_regions: CodeList = Field(default_factory=list)
+    coverage_industries: CodeList = Field(default_factory=list)
 
 
 class OrgUpdate(OrgContact):
@@ -46,11 +50,11 @@ class OrgUpdate(OrgContact):
         json_schema_extra={"examples": [{"contact_phone": "0571-88888888"}]},
     )
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    uscc: str | None = None
-    region: str | None = None
-    coverage_regions: list[str] | None = None
-    coverage_industries: list[str] | None = None
+    name: Line | None = Field(default=None, min_length=1, max_length=200)
+    uscc: Line | None = Field(default=None, max_length=40)
+    region: Line | None = Field(default=None, max_length=20)
+    coverage_regions: CodeList | None = None
+    coverage_industries: CodeList | None = None
 
 
 _PUBLIC_EXAMPLE: JsonDict = {

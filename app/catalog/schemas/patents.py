@@ -6,7 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 
 from app.catalog.enums import ConversionStatus, LegalStatus, PatentType
-from app.types import MAX_TEXT, DbId, UtcDatetime
+from app.types import MAX_TEXT, CodeList, DbId, Line, NameList, Text, UtcDatetime
 
 _EXAMPLE: JsonDict = {
     "application_number": "201410270596.7",
@@ -22,18 +22,18 @@ _EXAMPLE: JsonDict = {
 class PatentFields(BaseModel):
     """Descriptive fields shared by create and update."""
 
-    publication_number: str | None = Field(default=None, max_length=40)
-    grant_number: str | None = Field(default=None, max_length=40)
-    abstract: str | None = Field(default=None, max_length=MAX_TEXT, description="摘要")
-    first_claim: str | None = Field(
+    publication_number: Line | None = Field(default=None, max_length=40)
+    grant_number: Line | None = Field(default=None, max_length=40)
+    abstract: Text | None = Field(default=None, max_length=MAX_TEXT, description="摘要")
+    first_claim: Text | None = Field(
         default=None, max_length=MAX_TEXT, description="主权项 (first claim)"
     )
-    applicants: list[str] | None = None
-    patentees: list[str] | None = Field(default=None, description="专利权人")
-    inventors: list[str] | None = None
+    applicants: NameList | None = None
+    patentees: NameList | None = Field(default=None, description="专利权人")
+    inventors: NameList | None = None
     publication_date: date | None = None
     grant_date: date | None = None
-    source: str | None = Field(default=None, max_length=100)
+    source: Line | None = Field(default=None, max_length=100)
 
 
 class PatentCreate(PatentFields):
@@ -41,11 +41,12 @@ class PatentCreate(PatentFields):
 
     model_config = ConfigDict(str_strip_whitespace=True, json_schema_extra={"examples": [_EXAMPLE]})
 
-    application_number: str = Field(
-        description="申请号, e.g. 201410270596.7 (ZC 0006-2003; the check character is verified)"
+    application_number: Line = Field(
+        max_length=40,
+        description="申请号, e.g. 201410270596.7 (ZC 0006-2003; the check character is verified)",
     )
-    title: str = Field(min_length=1, max_length=500)
-    ipc_codes: list[str] = Field(
+    title: Line = Field(min_length=1, max_length=500)
+    ipc_codes: CodeList = Field(
         default_factory=list, description="IPC codes (分类号), main classification first"
     )
     filing_date: date | None = Field(default=None, description="申请日; needed for the expiry")
@@ -63,8 +64,8 @@ class PatentUpdate(PatentFields):
         str_strip_whitespace=True, json_schema_extra={"examples": [{"legal_status": "granted"}]}
     )
 
-    title: str | None = Field(default=None, min_length=1, max_length=500)
-    ipc_codes: list[str] | None = None
+    title: Line | None = Field(default=None, min_length=1, max_length=500)
+    ipc_codes: CodeList | None = None
     filing_date: date | None = None
     legal_status: LegalStatus | None = None
     conversion_status: ConversionStatus | None = None
