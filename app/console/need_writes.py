@@ -1,23 +1,18 @@
-"""Writing an enterprise's needs from the console: create, edit, publish, close.
-
-A stopgap until the catalog service layer (architecture issue) offers these writes to both
-the API and the console; the rules are the API routes' own (owner only, budget order,
-closed is final, every write logged for the index).
-"""
+"""The console's need form, written through the catalog service (the API's own rules)."""
 
 from dataclasses import dataclass
 from datetime import date
 
+from pydantic import ValidationError
 from sqlmodel import Session
 
+from app.auth.access import ensure_owner, get_visible_need
 from app.auth.principal import Principal, Role
-from app.catalog.changes import record_change
-from app.catalog.codes import clean_industry
-from app.catalog.enums import ChangeOp, CooperationMode, EntityKind, NeedStatus
+from app.catalog import service
+from app.catalog.enums import CooperationMode, NeedStatus
 from app.catalog.models import TechNeed
-from app.console.forms import clean_region, invalid
-from app.errors import Conflict, Forbidden, NotFound
-from app.types import utcnow
+from app.catalog.schemas.needs import NeedCreate, NeedUpdate
+from app.errors import Forbidden, ValidationFailed
 
 
 @dataclass(frozen=True)
@@ -33,43 +28,29 @@ class NeedForm:
     budget_max: int | None
     deadline: date | None
 
-    def checked(self) -> "NeedForm":
-        """The same form with codes validated; 422 naming the field otherwise."""
-        title = self.title.strip()
-        if not 1 <= len(title) <= 300:
-            raise invalid("title", "1 to 300 characters")
-        low, high = self.budget_min, self.budget_max
-        if low is not None and high is not None and low > high:
-            raise invalid("budget_min", "must not exceed budget_max")
-        industry = clean_industry(self.industry_code.strip()) if self.industry_code else None
-        return NeedForm(
-            title,
-            self.description.strip(),
-            industry,
-            clean_region(self.region),
-            self.cooperation_modes,
-            low,
-            high,
-            self.deadline,
-        )
+    def fields(self) -> dict[str, object]:
+        """The form as the catalog schemas' fields (an empty region is none)."""
+        return {
+            "title": self.title,
+            "description": self.description,
+            "industry_code": self.industry_code,
+            "region": (self.region or "").strip() or None,
+            "cooperation_modes": self.cooperation_modes,
+            "budget_min": self.budget_min,
+            "budget_max": self.budget_max,
+            "deadline": self.deadline,
+        }
+
+
+def _invalid(exc: ValidationError) -> ValidationFailed:
+    errors = [{"field": ".".join(map(str, e["loc"])), "message": e["msg"]} for e in exc.errors()]
+    return ValidationFailed("invalid need", errors=errors)
 
 
 def owned_need(session: Session, principal: Principal, need_id: int) -> TechNeed:
     """The need if the caller's enterprise posted it (admins: any); 404/403 otherwise."""
-    need = session.get(TechNeed, need_id)
-    if need is None:
-        raise NotFound(f"need {need_id} does not exist")
-    if principal.role is not Role.ADMIN and need.org_id != principal.org_id:
-        raise Forbidden(f"need {need_id} belongs to another organisation")
-    return need
-
-
-def _save(session: Session, need: TechNeed) -> TechNeed:
-    need.updated_at = utcnow()
-    session.add(need)
-    session.flush()
-    assert need.id is not None
-    record_change(session, EntityKind.NEED, need.id, ChangeOp.UPSERT)
+    need = get_visible_need(session, principal, need_id)
+    ensure_owner(principal, need.org_id, f"need {need_id}")
     return need
 
 
@@ -77,33 +58,18 @@ def save_need(
     session: Session, principal: Principal, need: TechNeed | None, form: NeedForm
 ) -> TechNeed:
     """Create a draft (need None) or update one of the caller's needs."""
-    clean = form.checked()
-    if need is None:
-        if principal.role is not Role.ENTERPRISE or principal.org_id is None:
-            raise Forbidden("only enterprises post needs from the console")
-        need = TechNeed(org_id=principal.org_id, title=clean.title)
-    if need.status is NeedStatus.CLOSED:
-        raise Conflict(f"need {need.id} is closed")
-    need.title = clean.title
-    need.description = clean.description
-    need.industry_code = clean.industry_code
-    need.region = clean.region
-    need.cooperation_modes = [m.value for m in clean.cooperation_modes]
-    need.budget_min, need.budget_max, need.deadline = (
-        clean.budget_min,
-        clean.budget_max,
-        clean.deadline,
-    )
-    return _save(session, need)
+    try:
+        if need is None:
+            if principal.role is not Role.ENTERPRISE or principal.org_id is None:
+                raise Forbidden("only enterprises post needs from the console")
+            return service.create_need(session, NeedCreate(**form.fields()), principal.org_id)
+        return service.update_need(session, need, NeedUpdate(**form.fields()))
+    except ValidationError as exc:
+        raise _invalid(exc) from None
 
 
 def set_status(session: Session, need: TechNeed, target: NeedStatus) -> TechNeed:
     """Publish or close a need (closed is final)."""
-    if need.status is NeedStatus.CLOSED:
-        raise Conflict(f"need {need.id} is closed")
-    if need.status is target:
-        raise Conflict(f"need {need.id} is already {target.value}")
-    need.status = target
     if target is NeedStatus.PUBLISHED:
-        need.published_at = utcnow()
-    return _save(session, need)
+        return service.publish_need(session, need)
+    return service.close_need(session, need)

@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from app.api.routes import patents as patent_routes
+from app.catalog import service as catalog_service
 from app.catalog.models import Patent
 from tests.api.conftest import Actor
 from tests.api.helpers import assert_problem, patent_body
@@ -150,7 +150,7 @@ def test_constraint_violations_do_not_show_database_text(
     body = patent_body()
     assert client.post(f"{BASE}/patents", json=body, headers=tto.headers).status_code == 201
     # A concurrent duplicate: the route's own check sees nothing, the unique index refuses.
-    monkeypatch.setattr(patent_routes, "select", lambda *_: sa.select(Patent).where(sa.false()))
+    monkeypatch.setattr(catalog_service, "select", lambda *_: sa.select(Patent).where(sa.false()))
     response = client.post(f"{BASE}/patents", json=body, headers=tto.headers)
     problem = assert_problem(response, 409)
     assert problem["detail"] == "conflicts with an existing record"
