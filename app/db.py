@@ -2,25 +2,43 @@
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import Connection, Engine, MetaData, event
+from sqlalchemy import Connection, Engine, MetaData, event, inspect
 from sqlmodel import Session, SQLModel, create_engine
 
-from app.errors import NotFound
+from app.errors import NotFound, ServiceUnavailable
 from app.settings import Settings
 
 RowT = TypeVar("RowT", bound=SQLModel)
 
 
-def _configure_sqlite_connection(dbapi_connection: Any, _record: object) -> None:
-    # SQLite ignores FOREIGN KEY clauses unless asked per connection.
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
-    # pysqlite's own transaction handling breaks SAVEPOINT; let SQLAlchemy emit BEGIN itself.
-    dbapi_connection.isolation_level = None
+def _sqlite_connect_hook(busy_timeout_ms: int, wal: bool) -> Any:
+    def configure(dbapi_connection: Any, _record: object) -> None:
+        cursor = dbapi_connection.cursor()
+        # SQLite ignores FOREIGN KEY clauses unless asked per connection.
+        cursor.execute("PRAGMA foreign_keys=ON")
+        # Writers wait for the lock this long instead of failing with "database is locked".
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        if wal:
+            # WAL: readers never block the writer nor wait for it; NORMAL sync is durable
+            # across application crashes (only a power loss may drop the last commits).
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+        # pysqlite's own transaction handling breaks SAVEPOINT; let SQLAlchemy emit BEGIN itself.
+        dbapi_connection.isolation_level = None
+
+    return configure
+
+
+def _reset_sqlite_connection(dbapi_connection: Any, _record: object, _state: object) -> None:
+    # A COMMIT that failed (busy) leaves the connection inside its transaction; the next
+    # BEGIN on it would fail with "cannot start a transaction within a transaction".
+    if dbapi_connection.in_transaction:
+        dbapi_connection.execute("ROLLBACK")
 
 
 # Execution option that makes SQLite transactions take the write lock when they begin.
@@ -34,18 +52,52 @@ def _begin_sqlite_transaction(connection: Connection) -> None:
     if options.get("isolation_level") == "AUTOCOMMIT":
         return  # e.g. Alembic's autocommit_block: PRAGMA foreign_keys only works outside one
     immediate = options.get(SQLITE_IMMEDIATE, False)
+    raw = connection.connection.dbapi_connection
+    if raw is not None and raw.in_transaction:
+        # Left over from an error the pool did not see (see _reset_sqlite_connection).
+        raw.execute("ROLLBACK")
     connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def make_engine(url: str) -> Engine:
-    """Create an engine for ``url``; SQLite parent folders are created and FKs enforced."""
-    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+@dataclass(frozen=True)
+class PoolOptions:
+    """Connection pool sizing; requests beyond size + overflow wait ``timeout`` seconds."""
+
+    size: int = 10
+    max_overflow: int = 20
+    timeout: float = 30.0
+    sqlite_busy_timeout_ms: int = 15_000
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "PoolOptions":
+        """The pool options named by the settings."""
+        return cls(
+            settings.db_pool_size,
+            settings.db_max_overflow,
+            settings.db_pool_timeout,
+            settings.sqlite_busy_timeout_ms,
+        )
+
+
+def make_engine(url: str, pool: PoolOptions | None = None) -> Engine:
+    """Create an engine for ``url``; SQLite files get WAL, a busy timeout and enforced FKs."""
+    pool = pool or PoolOptions()
+    memory = url in ("sqlite://", "sqlite:///:memory:") or ":memory:" in url
+    if url.startswith("sqlite:///") and not memory:
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    connect_args = {"check_same_thread": False} if url.startswith("sqlite") else {}
-    engine = create_engine(url, connect_args=connect_args, pool_pre_ping=True)
+    options: dict[str, Any] = {"pool_pre_ping": True}
     if url.startswith("sqlite"):
-        event.listen(engine, "connect", _configure_sqlite_connection)
+        options["connect_args"] = {"check_same_thread": False}
+    if not memory:
+        options.update(
+            pool_size=pool.size, max_overflow=pool.max_overflow, pool_timeout=pool.timeout
+        )
+    engine = create_engine(url, **options)
+    if url.startswith("sqlite"):
+        hook = _sqlite_connect_hook(pool.sqlite_busy_timeout_ms, wal=not memory)
+        event.listen(engine, "connect", hook)
         event.listen(engine, "begin", _begin_sqlite_transaction)
+        event.listen(engine, "reset", _reset_sqlite_connection)
     return engine
 
 
@@ -55,9 +107,23 @@ def writer_engine(engine: Engine) -> Engine:
     return engine.execution_options(**{SQLITE_IMMEDIATE: True})
 
 
+NOT_INITIALISED = "database not initialised: run `patentmatch db upgrade`"
+
+
+def require_initialised(settings: Settings) -> None:
+    """Raise ``ServiceUnavailable`` naming `patentmatch db upgrade` when the schema is missing
+    (a cheap check for commands that would otherwise do minutes of work first)."""
+    engine = engine_from_settings(settings)
+    try:
+        if not inspect(engine).has_table("patent"):
+            raise ServiceUnavailable(NOT_INITIALISED)
+    finally:
+        engine.dispose()
+
+
 def engine_from_settings(settings: Settings) -> Engine:
     """Create the engine named by the settings."""
-    return make_engine(settings.database_url)
+    return make_engine(settings.database_url, PoolOptions.from_settings(settings))
 
 
 def import_all_models() -> None:

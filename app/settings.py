@@ -1,9 +1,19 @@
-"""Settings from the environment (prefix ``PATENTMATCH_``); never read at import time."""
+"""Settings from the environment (prefix ``PATENTMATCH_``); never read at import time.
 
+Relative paths (the defaults included) are resolved against the home folder: ``PATENTMATCH_HOME``,
+else the project root when run from a checkout, else the user data folder, so every command
+behaves the same from any working directory.
+"""
+
+import os
 from pathlib import Path
 from typing import Literal
 
+from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_CHECKOUT = Path(__file__).resolve().parents[1]
+_SQLITE = "sqlite:///"
 
 
 class Settings(BaseSettings):
@@ -11,7 +21,16 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="PATENTMATCH_", env_file=".env", extra="ignore")
 
+    # Where relative paths below point; see default_home().
+    home: Path | None = None
     database_url: str = "sqlite:///var/patentmatch.db"
+    # Connection pool per process (PostgreSQL and SQLite files): requests beyond size+overflow
+    # wait up to pool_timeout seconds for a connection instead of failing at once.
+    db_pool_size: int = 10
+    db_max_overflow: int = 20
+    db_pool_timeout: float = 30.0
+    # SQLite: how long a writer waits for the write lock before "database is locked".
+    sqlite_busy_timeout_ms: int = 15_000
     shared_dir: Path = Path("../shared")
     var_dir: Path = Path("var")
     models_dir: Path = Path("models")
@@ -38,11 +57,26 @@ class Settings(BaseSettings):
     # At 0.3, flagged dev title queries had P@10 0.19 against 0.56 for the rest.
     match_min_confidence: float = 0.3
 
+    # Background indexer: how often it looks for catalog changes (other processes' writes
+    # included), how many changes it encodes per round, how often it saves a generation.
+    index_poll_seconds: float = 0.25
+    index_batch_size: int = 256
+    index_save_seconds: float = 60.0
+    # /readyz says not ready while the index is this far behind the catalog.
+    index_max_lag_seconds: float = 30.0
+    # Tests only: index each write inside the request that made it (deterministic asserts).
+    # Production keeps it off: request handlers never encode catalog text.
+    index_inline: bool = False
+
     # Import.
     import_batch_size: int = 500
+    # An import job whose heartbeat is older than this is taken for dead and marked failed.
+    import_lease_seconds: float = 120.0
 
     # API.
     rate_limit_per_minute: int = 600
+    # Shared rate limits across processes/replicas (redis://host:port/db); in-process when unset.
+    redis_url: str | None = None
     # Failed authentications per client address and minute before it gets 429s (0: no limit).
     auth_failures_per_minute: int = 30
     cors_origins: list[str] = []
@@ -76,7 +110,42 @@ class Settings(BaseSettings):
     # Where people reach the service; links printed by the CLI start with it.
     public_url: str = "http://127.0.0.1:8000"
 
+    @model_validator(mode="after")
+    def _resolve_paths(self) -> "Settings":
+        home = Path(os.path.normpath((self.home or default_home()).expanduser().absolute()))
+        self.home = home
+        for name in ("shared_dir", "var_dir", "models_dir", "index_dir"):
+            setattr(self, name, _under(home, getattr(self, name)))
+        self.database_url = _sqlite_under(home, self.database_url)
+        return self
+
+
+def default_home() -> Path:
+    """The project root when this code runs from a checkout, else the user data folder."""
+    if (_CHECKOUT / "pyproject.toml").is_file() and (_CHECKOUT / "app").is_dir():
+        return _CHECKOUT
+    data = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data) / "patentmatch"
+
+
+def _under(home: Path, path: Path) -> Path:
+    path = path.expanduser()
+    return path if path.is_absolute() else Path(os.path.normpath(home / path))
+
+
+def _sqlite_under(home: Path, url: str) -> str:
+    """A relative SQLite file path made absolute under ``home``; other URLs unchanged."""
+    if not url.startswith(_SQLITE) or url.startswith(_SQLITE + ":memory:"):
+        return url
+    rest = url.removeprefix(_SQLITE)
+    file, sep, query = rest.partition("?")
+    if not file or file.startswith("/"):
+        return url
+    return f"{_SQLITE}{_under(home, Path(file))}{sep}{query}"
+
 
 def get_settings() -> Settings:
-    """Read settings from the environment now."""
-    return Settings()
+    """Read settings from the environment now (and from ``.env`` in the home and working folder)."""
+    given = os.environ.get("PATENTMATCH_HOME")
+    home = Path(given).expanduser() if given else default_home()
+    return Settings(_env_file=(home / ".env", ".env"))

@@ -9,7 +9,7 @@ would take hours and the search cost depends on the count, dimension and spread,
 The indexes are saved under var/bench_e2e/index and reused by later runs.
 
 Queries are the 299 need-like IPC field descriptions of the dev set, answered one at a time with
-``MatchEngine.match_text`` (the path the API serves): sync, encode, dense, lexical, scheme (query
+``MatchEngine.match_text`` (the path the API serves): encode, dense, lexical, scheme (query
 vs the CNIPA scheme titles), fusion (RRF + IPC re-rank), database (filter check over the page's
 rows), explain.
 
@@ -50,7 +50,7 @@ from app.search.store import EngineIndexes, read_engine_manifest, save_indexes
 from app.settings import Settings, get_settings
 from app.wiring import match_penalties
 
-STAGES = ["sync", "encode", "dense", "lexical", "scheme", "fusion", "database", "explain"]
+STAGES = ["encode", "dense", "lexical", "scheme", "fusion", "database", "explain"]
 STATUSES = [LegalStatus.GRANTED] * 17 + [LegalStatus.PENDING] * 2 + [LegalStatus.LAPSED]
 TYPES = [PatentType.INVENTION] * 3 + [PatentType.UTILITY_MODEL]
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

@@ -22,10 +22,12 @@ SHARED_DIR = Path(
 
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
-    """The ``../shared`` data folder; tests that need it are skipped without it."""
-    if not SHARED_DIR.is_dir():
-        pytest.skip("../shared is not available")
-    return SHARED_DIR
+    """The shared data folder (PATENTMATCH_SHARED_DIR, else ``../shared``); tests that need it
+    are skipped without it."""
+    folder = Path(os.environ.get("PATENTMATCH_SHARED_DIR") or SHARED_DIR)
+    if not folder.is_dir():
+        pytest.skip(f"{folder} is not available")
+    return folder
 
 
 def _backends() -> list[str]:

@@ -41,7 +41,7 @@ def test_application_list_headers(shared_dir: Path) -> None:
 
 
 def test_patentsemantix_headers_map_everything_useful(shared_dir: Path) -> None:
-    _, row = next(read_rows(shared_dir / SAMPLES / "PatentSemantix_10_records.csv"))
+    row = next(read_rows(shared_dir / SAMPLES / "PatentSemantix_10_records.csv")).cells
     mapped = map_headers(row, "patent")
     expected = {
         PatentField.APPLICATION_NUMBER: "申请号",
@@ -77,7 +77,7 @@ def test_lower_priority_headers_fill_empty_cells() -> None:
 
 
 def test_cnki_headers_only_in_a_cnki_export(shared_dir: Path) -> None:
-    _, row = next(read_rows(shared_dir / SAMPLES / "zhiwang_MaterialChemistry_18_19.csv"))
+    row = next(read_rows(shared_dir / SAMPLES / "zhiwang_MaterialChemistry_18_19.csv")).cells
     mapped = map_headers(row, "patent")
     assert mapped.sources[PatentField.APPLICANTS] == ["com"]
     assert mapped.sources[PatentField.INVENTORS] == ["author"]

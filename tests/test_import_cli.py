@@ -50,11 +50,12 @@ def test_rejected_rows_exit_2_with_an_error_report(env: Path) -> None:
     payload = json.loads(out)
     assert (payload["inserted"], payload["rejected"], payload["errors"]) == (3, 3, 6)
     error_file = Path(payload["error_file"])
-    assert error_file.parent == env / "var" / "import-errors"
+    assert error_file.parent == env / "var" / "import-reports"
     assert error_file.name.startswith("needs-")
+    assert error_file.name.endswith("-errors.csv")
     with error_file.open(encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.DictReader(handle))
-    assert list(rows[0]) == ["row", "field", "reason", "value", "level"]
+    assert list(rows[0]) == ["sheet", "row", "field", "reason", "value"]
     assert {(r["row"], r["field"]) for r in rows} >= {("5", "uscc"), ("7", "title")}
 
 
@@ -65,7 +66,7 @@ def test_errors_path_and_text_output(env: Path) -> None:
     assert target.is_file()
     assert "inserted 3" in out
     assert "rejected 3" in out
-    assert f"error report: {target}" in out
+    assert f"errors: 6, report: {target}" in out
     assert "row 5, uscc" in err
 
 

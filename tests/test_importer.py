@@ -13,7 +13,7 @@ from app.catalog.enums import EntityKind, LegalStatus, NeedStatus, OrgKind, Pate
 from app.catalog.importer import ImportReport, import_needs, import_patents
 from app.catalog.ipc import load_ipc_scheme
 from app.catalog.models import IndexChange, Organisation, Patent, TechNeed
-from app.catalog.report import write_error_report
+from app.catalog.report import ReportPaths, write_reports
 from app.errors import NotFound
 
 FIXTURES = Path(__file__).parent / "fixtures" / "import"
@@ -115,13 +115,16 @@ def test_corrupted_rows_are_refused_and_reported(
     assert report.inserted == 6691 - 5
     assert next(e for e in report.errors if e.row == 40).value == "2014-13-45"
     assert "impossible date" in next(e for e in report.errors if e.row == 50).reason
-    report_path = write_error_report(report, tmp_path / "errors.csv")
-    assert report_path.read_bytes().startswith(b"\xef\xbb\xbf")
-    with report_path.open(encoding="utf-8-sig", newline="") as handle:
-        written = list(csv.DictReader(handle))
-    errors = [r for r in written if r["level"] == "error"]
+    paths = ReportPaths(tmp_path / "errors.csv", tmp_path / "warnings.csv")
+    written = write_reports(report, paths)
+    assert written["errors"].read_bytes().startswith(b"\xef\xbb\xbf")
+    with written["errors"].open(encoding="utf-8-sig", newline="") as handle:
+        errors = list(csv.DictReader(handle))
+    assert list(errors[0]) == ["sheet", "row", "field", "reason", "value"]
     assert {(int(r["row"]), r["field"]) for r in errors} == set(faults.items())
-    assert len(written) == 5 + len(report.warnings)
+    # Warnings go to their own file, never mixed with the errors.
+    with paths.warnings.open(encoding="utf-8-sig", newline="") as handle:
+        assert len(list(csv.DictReader(handle))) == len(report.warnings) > 0
 
 
 def test_full_record_export_is_mapped(session: Session, shared_dir: Path) -> None:

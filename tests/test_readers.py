@@ -17,6 +17,10 @@ from app.catalog.readers import (
 PATENTS = Path("data/patents")
 
 
+def _rows(*args: object, **kwargs: object) -> list[tuple[int, dict[str, str | None]]]:
+    return [(row.number, row.cells) for row in read_rows(*args, **kwargs)]  # type: ignore[arg-type]
+
+
 def _write(path: Path, text: str, encoding: str = "utf-8") -> Path:
     path.write_bytes(text.encode(encoding))
     return path
@@ -25,7 +29,7 @@ def _write(path: Path, text: str, encoding: str = "utf-8") -> Path:
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030"])
 def test_csv_encodings_are_decoded(tmp_path: Path, encoding: str) -> None:
     path = _write(tmp_path / "p.csv", "申请号,专利名称\n2014102705967,一种电池\n", encoding)
-    rows = list(read_rows(path))
+    rows = _rows(path)
     assert rows == [(2, {"申请号": "2014102705967", "专利名称": "一种电池"})]
 
 
@@ -35,33 +39,33 @@ def test_csv_delimiter_is_sniffed_from_the_header(tmp_path: Path, delimiter: str
     assert sniff_delimiter(text) == delimiter
     # A comma inside a cell of a tab-separated file is data, not a separator.
     if delimiter != ",":
-        rows = list(read_rows(_write(tmp_path / "p.csv", text)))
+        rows = _rows(_write(tmp_path / "p.csv", text))
         assert rows == [(2, {"title": "a, b", "abstract": "c"})]
 
 
 def test_csv_row_numbers_count_the_header_and_skip_blank_rows(tmp_path: Path) -> None:
     text = '\n\nname,text\n1,"two\nlines"\n,\n3,x\n'
-    rows = list(read_rows(_write(tmp_path / "p.csv", text)))
+    rows = _rows(_write(tmp_path / "p.csv", text))
     # Leading blank lines, the header on line 3, a multi-line cell counted as one row.
     assert [number for number, _ in rows] == [4, 6]
     assert rows[0][1] == {"name": "1", "text": "two\nlines"}
 
 
 def test_csv_duplicate_and_blank_headers_stay_distinct(tmp_path: Path) -> None:
-    rows = list(read_rows(_write(tmp_path / "p.csv", "a,a,\n1,2,3\n")))
+    rows = _rows(_write(tmp_path / "p.csv", "a,a,\n1,2,3\n"))
     assert rows == [(2, {"a": "1", "a (2)": "2", "column 3": "3"})]
 
 
 def test_csv_header_with_a_caption_cell_is_realigned(tmp_path: Path) -> None:
     # Navicat writes the table name above the first column, so every data row is one short.
     text = "表名,序号,申请号\n1,CN1\n2,CN2\n"
-    rows = list(read_rows(_write(tmp_path / "p.csv", text)))
+    rows = _rows(_write(tmp_path / "p.csv", text))
     assert rows == [(2, {"序号": "1", "申请号": "CN1"}), (3, {"序号": "2", "申请号": "CN2"})]
 
 
 def test_patentsemantix_export_is_realigned(shared_dir: Path) -> None:
     path = shared_dir / PATENTS / "cn_full_record_samples" / "PatentSemantix_10_records.csv"
-    rows = list(read_rows(path))
+    rows = _rows(path)
     assert len(rows) == 10
     first = rows[0][1]
     assert first["申请号"] == "CN202223220665.2"
@@ -71,7 +75,7 @@ def test_patentsemantix_export_is_realigned(shared_dir: Path) -> None:
 
 def test_padded_files_skip_their_empty_rows(shared_dir: Path) -> None:
     path = shared_dir / PATENTS / "cn_full_record_samples" / "liaoleyuan_cpc_sample_val.csv"
-    rows = list(read_rows(path))
+    rows = _rows(path)
     assert len(rows) == 19
     assert all(row["publication_number"] for _, row in rows)
 
@@ -87,7 +91,7 @@ def test_xlsx_first_sheet_header_is_first_non_empty_row(tmp_path: Path) -> None:
     sheet.append(["201410270596.7", date(2014, 6, 17), None, "一种电池"])
     book.create_sheet("second").append(["ignored"])
     book.save(tmp_path / "p.xlsx")
-    rows = list(read_rows(tmp_path / "p.xlsx"))
+    rows = _rows(tmp_path / "p.xlsx")
     assert [number for number, _ in rows] == [3, 5]
     assert rows[0][1] == {
         "申请号": "2015207546755",
@@ -100,7 +104,7 @@ def test_xlsx_first_sheet_header_is_first_non_empty_row(tmp_path: Path) -> None:
 
 def test_cnki_xlsx_is_read(shared_dir: Path) -> None:
     path = shared_dir / PATENTS / "cn_full_record_samples" / "zhiwang_MaterialChemistry_18_19.xlsx"
-    rows = list(read_rows(path))
+    rows = _rows(path)
     assert len(rows) == 33
     assert rows[0][0] == 2
     assert rows[0][1]["com"] == "浙江大学"
@@ -108,7 +112,7 @@ def test_cnki_xlsx_is_read(shared_dir: Path) -> None:
 
 def test_jsonl_rows_use_line_numbers_and_join_lists(tmp_path: Path) -> None:
     text = '{"title": "甲", "applicants": ["A", "B"], "n": 3}\n\n{"title": "乙", "x": null}\n'
-    rows = list(read_rows(_write(tmp_path / "p.jsonl", text)))
+    rows = _rows(_write(tmp_path / "p.jsonl", text))
     assert rows == [
         (1, {"title": "甲", "applicants": "A; B", "n": "3"}),
         (3, {"title": "乙", "x": None}),
@@ -118,12 +122,12 @@ def test_jsonl_rows_use_line_numbers_and_join_lists(tmp_path: Path) -> None:
 def test_jsonl_bad_lines_go_to_the_handler_or_fail(tmp_path: Path) -> None:
     path = _write(tmp_path / "p.jsonl", '{"title": "ok"}\nnot json\n[1]\n{"title": "ok2"}\n')
     bad: list[tuple[int, str]] = []
-    rows = list(read_rows(path, on_bad_row=lambda n, why: bad.append((n, why))))
+    rows = _rows(path, on_bad_row=lambda n, why: bad.append((n, why)))
     assert [n for n, _ in rows] == [1, 4]
     assert [n for n, _ in bad] == [2, 3]
     assert "not valid JSON" in bad[0][1]
     with pytest.raises(UnreadableFile, match="line 2"):
-        list(read_rows(path))
+        _rows(path)
 
 
 def test_unsupported_missing_and_corrupt_files_are_refused(tmp_path: Path) -> None:
@@ -132,11 +136,11 @@ def test_unsupported_missing_and_corrupt_files_are_refused(tmp_path: Path) -> No
     with pytest.raises(UnreadableFile, match="no such file"):
         read_rows(tmp_path / "missing.csv")
     with pytest.raises(UnreadableFile, match="not a readable xlsx"):
-        list(read_rows(_write(tmp_path / "fake.xlsx", "not a zip")))
+        _rows(_write(tmp_path / "fake.xlsx", "not a zip"))
     # 0x80 and 0xFF alone are invalid in both UTF-8 and GB18030.
     (tmp_path / "bin.csv").write_bytes(b"a,b\n\x80\x80,\xff\n")
     with pytest.raises(UnreadableFile, match="not UTF-8 or GB18030"):
-        list(read_rows(tmp_path / "bin.csv"))
+        _rows(tmp_path / "bin.csv")
 
 
 def test_cell_text_formats_values() -> None:

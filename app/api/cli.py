@@ -8,6 +8,7 @@ import typer
 
 from app.auth.keys import active_admin_key, create_key, list_keys, revoke_key
 from app.auth.principal import Role
+from app.catalog.orgs import resolve_org
 from app.cli_errors import fail
 from app.db import engine_from_settings, session_scope
 from app.errors import AppError
@@ -22,8 +23,15 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
     reload: Annotated[bool, typer.Option(help="Reload on code changes (development)")] = False,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Server processes sharing the port")
+    ] = 1,
 ) -> None:
-    """Serve the API with uvicorn (settings from PATENTMATCH_* variables)."""
+    """Serve the API with uvicorn (settings from PATENTMATCH_* variables).
+
+    With ``--workers N`` each process loads the index and runs its own indexer thread; one of
+    them (the holder of the index folder's lock) publishes generations there.
+    """
     import uvicorn
 
     # Request logs are already JSON lines; print them bare on stderr next to uvicorn's own.
@@ -33,13 +41,30 @@ def serve(
     app_logger.addHandler(handler)
     app_logger.setLevel(logging.INFO)
 
-    uvicorn.run("app.api.main:create_app", factory=True, host=host, port=port, reload=reload)
+    uvicorn.run(
+        "app.api.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        reload=reload,
+        workers=None if reload else workers,
+        # The app logs every request itself (JSON, with its request id); uvicorn's own access
+        # line would double the logging work per request.
+        access_log=False,
+        # Loading the index holds the GIL in long C calls, so a starting worker may answer the
+        # supervisor's ping late; uvicorn's default of 5 s had it killed and restarted in a loop.
+        timeout_worker_healthcheck=120,
+        # Seconds open requests get after SIGTERM before the lifespan saves the index.
+        timeout_graceful_shutdown=20,
+    )
 
 
 @keys_app.command("create")
 def create(
     role: Annotated[Role, typer.Option(help="enterprise, tto, station or admin")],
-    org: Annotated[int | None, typer.Option(help="Organisation id (optional for admin)")] = None,
+    org: Annotated[
+        str | None, typer.Option(help="Organisation id or unique name (optional for admin)")
+    ] = None,
     expires_days: Annotated[int | None, typer.Option(help="Expire after N days")] = None,
     label: Annotated[str | None, typer.Option(help="A note saying what the key is for")] = None,
 ) -> None:
@@ -47,15 +72,16 @@ def create(
     engine = engine_from_settings(get_settings())
     try:
         with session_scope(engine) as session:
+            org_id = None if org is None else resolve_org(session, org).id
             key, secret = create_key(
-                session, role=role, org_id=org, expires_days=expires_days, label=label
+                session, role=role, org_id=org_id, expires_days=expires_days, label=label
             )
             key_id, expires = key.id, key.expires_at
     except AppError as error:
         raise fail(error) from None
     finally:
         engine.dispose()
-    typer.echo(f"created key {key_id} ({role.value}, organisation {org or '-'})")
+    typer.echo(f"created key {key_id} ({role.value}, organisation {org_id or '-'})")
     if expires is not None:
         typer.echo(f"expires {expires:%Y-%m-%d %H:%M} UTC")
     typer.echo("secret (store it now; it cannot be shown again):")
@@ -95,9 +121,11 @@ def list_() -> None:
     engine = engine_from_settings(get_settings())
     # Plain columns rather than a rich table: never wrapped, easy to grep in scripts.
     row = "{:>5}  {:<12} {:>6}  {:<10} {:<16}  {:<16}  {:<16}  {:<16}"
-    typer.echo(row.format("id", "prefix", "org", "role", "created", "expires", "revoked", "used"))
     with session_scope(engine) as session:
-        for key in list_keys(session):
+        keys = list_keys(session)
+        names = ("id", "prefix", "org", "role", "created", "expires", "revoked", "used")
+        typer.echo(row.format(*names))
+        for key in keys:
             typer.echo(
                 row.format(
                     key.id or "-",

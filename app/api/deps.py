@@ -2,10 +2,11 @@
 
 import hmac
 from collections.abc import Callable, Iterator
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from app.auth.keys import authenticate
@@ -22,19 +23,58 @@ def get_settings_dep(request: Request) -> Settings:
     return settings
 
 
-# Methods that never write (the key's last-use time aside, which is best effort).
+# Methods that never write.
 _READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_READ_ONLY_MARK = "__patentmatch_read_only__"
+
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+
+
+def read_only(endpoint: Endpoint) -> Endpoint:
+    """Mark a POST route that only reads (e.g. ``POST /match/text``): it gets a read session."""
+    setattr(endpoint, _READ_ONLY_MARK, True)
+    return endpoint
+
+
+def _reads_only(request: Request) -> bool:
+    route = request.scope.get("route")
+    marked = getattr(getattr(route, "endpoint", None), _READ_ONLY_MARK, False)
+    return request.method in _READ_ONLY_METHODS or bool(marked)
+
+
+class WriteSession(Session):
+    """A writing request's session: its transaction takes the write lock (SQLite); once it
+    has committed, what the request still reads (the response) runs on the read engine, so
+    the lock is held only from the route's first statement to its commit."""
+
+    def __init__(self, write: Engine, read: Engine) -> None:
+        super().__init__(write)
+        self._read = read
+        self._committed = False
+
+    def get_bind(self, *args: Any, **kwargs: Any) -> Any:
+        """The read engine after the commit, else the writer."""
+        return self._read if self._committed else super().get_bind(*args, **kwargs)
+
+    def commit(self) -> None:
+        """Commit; later statements of the request read."""
+        super().commit()
+        self._committed = True
 
 
 def get_session(request: Request) -> Iterator[Session]:
     """One session per request; routes commit explicitly, anything uncommitted is rolled back.
 
-    Writing requests use the writer engine, so that concurrent writes queue on SQLite.
+    Writing requests use the writer engine, so that concurrent writes queue on SQLite; reading
+    ones a plain transaction, which on SQLite (WAL) neither waits for writers nor blocks them.
     """
     state = request.app.state
-    engine = state.engine if request.method in _READ_ONLY_METHODS else state.write_engine
-    with Session(engine) as session:
-        yield session
+    if _reads_only(request):
+        with Session(state.engine) as session:
+            yield session
+    else:
+        with WriteSession(state.write_engine, state.engine) as session:
+            yield session
 
 
 def get_match_engine(request: Request) -> MatchEngine:
@@ -60,7 +100,6 @@ _bearer = HTTPBearer(auto_error=False, description="The same API key as a bearer
 
 def get_principal(
     request: Request,
-    session: Annotated[Session, Depends(get_session)],
     x_api_key: Annotated[str | None, Depends(_api_key_header)],
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
@@ -73,19 +112,23 @@ def get_principal(
     failures = request.app.state.auth_failure_limiter
     client = ("auth-failure", request.client.host if request.client else "")
     failures.check(client)
-    try:
-        principal = authenticate(session, secret)
-    except Unauthorized:
-        failures.hit(client)
-        raise
+    # Its own short read: a writing request's transaction (and lock) starts with the route.
+    with Session(request.app.state.engine) as session:
+        try:
+            principal = authenticate(session, secret)
+        except Unauthorized:
+            failures.hit(client)
+            raise
     request.state.principal = principal  # for the request log
     request.app.state.rate_limiter.hit(principal.key_id)
+    usage = getattr(request.app.state, "key_usage", None)
+    if usage is not None:
+        usage.touch(principal.key_id)
     return principal
 
 
 def require_metrics_access(
     request: Request,
-    session: Annotated[Session, Depends(get_session)],
     x_api_key: Annotated[str | None, Depends(_api_key_header)],
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:
@@ -96,7 +139,7 @@ def require_metrics_access(
     token = bearer.credentials if bearer else ""
     if settings.metrics_token and hmac.compare_digest(token, settings.metrics_token):
         return
-    principal = get_principal(request, session, x_api_key, bearer)
+    principal = get_principal(request, x_api_key, bearer)
     if not principal.is_admin():
         raise Forbidden("metrics are for admins and the configured metrics token")
 

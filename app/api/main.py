@@ -13,19 +13,23 @@ from starlette.concurrency import run_in_threadpool
 
 from app.api.docs import install_docs
 from app.api.limits import BodyLimitMiddleware
+from app.api.maintenance import Maintenance
 from app.api.observability import Metrics, ObservabilityMiddleware, health_router
 from app.api.openapi import install_problem_openapi
 from app.api.problems import install_problem_handlers
-from app.api.ratelimit import RateLimiter
+from app.api.ratelimit import RateLimiter, make_rate_limiter
 from app.api.routes import alerts as alert_routes
 from app.api.routes import deals as deal_routes
 from app.api.routes import figures as figure_routes
 from app.api.routes import imports, ipc, licensing, matching, needs, orgs, patents
+from app.auth.key_usage import KeyUsage
 from app.catalog.ipc import load_ipc_scheme
+from app.catalog.job_leases import new_lease_owner
 from app.console.setup import install_console
 from app.db import engine_from_settings, writer_engine
 from app.search.encoder import load_encoder
 from app.search.engine import MatchEngine
+from app.search.indexer import Indexer, inline_indexer
 from app.settings import Settings, get_settings
 from app.wiring import catalog_hooks, match_penalties
 
@@ -76,11 +80,44 @@ TAGS = [
 
 
 def build_match_engine(settings: Settings, engine: Engine) -> MatchEngine:
-    """Load the encoder and the indexes (rebuilding them from the database when stale)."""
+    """Load the encoder and the indexes (built from the database when there are none).
+
+    Catching up with the change log is the indexer's job, after startup.
+    """
     matcher = MatchEngine(settings, load_encoder(settings), penalties=match_penalties())
     with Session(engine) as session:
-        matcher.load_or_rebuild(session)
+        matcher.open(session)
     return matcher
+
+
+def _start_indexer(settings: Settings, matcher: MatchEngine, db: Engine) -> Indexer:
+    if settings.index_inline:
+        return inline_indexer(matcher, db, settings)
+    indexer = Indexer(matcher, db, settings)
+    indexer.start()
+    return indexer
+
+
+async def _start_background(app: FastAPI, settings: Settings, db: Engine) -> None:
+    """Housekeeping first (dead jobs of an earlier start), then the indexer."""
+    state = app.state
+    state.lease_owner = new_lease_owner()
+    state.key_usage = KeyUsage()
+    state.maintenance = Maintenance(
+        state.write_engine, settings, state.key_usage, state.lease_owner
+    )
+    await run_in_threadpool(state.maintenance.reap)
+    state.maintenance.start()
+    state.indexer = _start_indexer(settings, state.matcher, db)
+
+
+async def _stop_background(app: FastAPI, save_index: bool) -> None:
+    """Let import threads finish their batch, stop the indexer (saving), flush key use."""
+    state = app.state
+    for worker in list(state.import_threads):
+        worker.join(timeout=SHUTDOWN_GRACE_SECONDS)
+    await run_in_threadpool(state.indexer.stop, save=save_index)
+    await run_in_threadpool(state.maintenance.stop)
 
 
 def _lifespan(settings: Settings, engine: Engine | None, matcher: MatchEngine | None) -> Any:
@@ -90,21 +127,19 @@ def _lifespan(settings: Settings, engine: Engine | None, matcher: MatchEngine | 
         state = app.state
         state.engine = db
         state.write_engine = writer_engine(db)
-        state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
+        state.rate_limiter = make_rate_limiter(settings)
         state.auth_failure_limiter = RateLimiter(settings.auth_failures_per_minute)
         state.import_threads = weakref.WeakSet()
         state.ipc_scheme = await run_in_threadpool(load_ipc_scheme, settings.shared_dir)
         state.matcher = matcher
         if matcher is None:
             state.matcher = await run_in_threadpool(build_match_engine, settings, db)
+        await _start_background(app, settings, db)
         try:
             yield
         finally:
-            for worker in list(state.import_threads):
-                worker.join(timeout=SHUTDOWN_GRACE_SECONDS)
-            if matcher is None:
-                # Persist what sync replayed in memory, so a restart need not replay it again.
-                await run_in_threadpool(state.matcher.save)
+            # An injected engine is the caller's to save (tests share one between apps).
+            await _stop_background(app, save_index=matcher is None)
             if engine is None:
                 db.dispose()
 

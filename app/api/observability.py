@@ -16,6 +16,7 @@ from prometheus_client import (
     generate_latest,
 )
 from sqlalchemy import text
+from sqlmodel import Session
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.deps import require_metrics_access
@@ -140,8 +141,29 @@ def readiness(request: Request) -> tuple[bool, dict[str, Any]]:
         details["model"] = stats.get("model")
         details["index_size"] = {"patents": stats.get("patents"), "needs": stats.get("needs")}
         details["last_change_id"] = stats.get("last_change_id")
-    ready = details["database"] == "ok" and matcher is not None
+    lag_ok = True
+    if matcher is not None and details["database"] == "ok":
+        lag_ok = _index_lag(request, matcher, details)
+    ready = details["database"] == "ok" and matcher is not None and lag_ok
     return ready, details
+
+
+def _index_lag(request: Request, matcher: Any, details: dict[str, Any]) -> bool:
+    """Add the indexer's lag to ``details``; False when it is too far behind or stopped."""
+    settings = request.app.state.settings
+    with Session(request.app.state.engine) as session:
+        lag = matcher.lag(session)
+    limit = settings.index_max_lag_seconds
+    indexer = getattr(request.app.state, "indexer", None)
+    running = indexer is None or settings.index_inline or indexer.alive()
+    details["index_lag"] = {
+        "pending_changes": lag.pending_changes,
+        "seconds_behind": round(lag.seconds_behind, 3),
+        "max_seconds": limit,
+        "indexer": "running" if running else "stopped",
+        "last_error": getattr(indexer, "last_error", None),
+    }
+    return bool(running and lag.seconds_behind <= limit)
 
 
 def health_router() -> APIRouter:
@@ -159,8 +181,10 @@ def health_router() -> APIRouter:
     @router.get(
         "/readyz",
         summary="Readiness probe",
-        description="200 when the database is reachable and the search index is loaded; "
-        "reports the embedding model name and the index size. 503 otherwise.",
+        description="200 when the database is reachable, the search index is loaded and the "
+        "background indexer is running and at most `index_max_lag_seconds` behind the catalog; "
+        "reports the embedding model, the index size and the lag (pending changes, seconds "
+        "behind). 503 otherwise.",
     )
     def readyz(request: Request) -> JSONResponse:
         ready, details = readiness(request)

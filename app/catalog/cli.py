@@ -1,6 +1,5 @@
 """CLI: ``patentmatch import …`` and ``patentmatch demo …``."""
 
-import json
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -22,10 +21,12 @@ from sqlmodel import Session
 
 from app.catalog.bootstrap import ensure_schema
 from app.catalog.demo import load_demo
+from app.catalog.import_output import print_report
 from app.catalog.importer import import_needs, import_patents
 from app.catalog.ipc import load_ipc_scheme
+from app.catalog.orgs import resolve_org
 from app.catalog.readers import estimate_rows
-from app.catalog.report import ImportReport, default_error_path, write_error_report
+from app.catalog.report import ImportReport, ReportPaths, default_report_paths, write_reports
 from app.db import engine_from_settings
 from app.errors import AppError
 from app.settings import Settings, get_settings
@@ -36,21 +37,34 @@ import_app = typer.Typer(
 demo_app = typer.Typer(help="Demo data.", no_args_is_help=True)
 
 EXIT_REJECTED = 2
+EXIT_INTERRUPTED = 130
 # Files shorter than this finish before a progress bar would be worth drawing.
 PROGRESS_MIN_ROWS = 300
 
-FileArg = typer.Argument(..., help="csv (UTF-8 or GB18030), xlsx (first sheet) or jsonl file")
+FileArg = typer.Argument(
+    ...,
+    help="csv (UTF-8, UTF-8 with BOM, GBK/GB18030), xlsx (every sheet with a header) or jsonl",
+)
 JsonOpt = typer.Option(False, "--json", help="Print one JSON object instead of text.")
 ErrorsOpt = typer.Option(
-    None, "--errors", help="Error report path (default var/import-errors/<file>-<time>.csv)."
+    None,
+    "--errors",
+    help="Error report path (default var/import-reports/<file>-<time>-errors.csv).",
+)
+WarningsOpt = typer.Option(
+    None,
+    "--warnings",
+    help="Warning report path (default var/import-reports/<file>-<time>-warnings.csv).",
 )
 BatchOpt = typer.Option(None, "--batch-size", min=1, help="Rows per transaction.")
 EXIT_CODES = (
     "Exit codes: 0 all rows loaded; 2 some rows were rejected (see the error report); "
-    "1 the file or database could not be used."
+    "1 the file or database could not be used (an empty or header-only file included); "
+    "130 interrupted (the reports cover the completed batches)."
 )
 
-Importer = Callable[[Session, Callable[[int], None], int], ImportReport]
+# (session, the report to fill, progress callback, batch size) → fills the report.
+Importer = Callable[[Session, ImportReport, Callable[[int], None], int], object]
 
 
 def _fail(message: str) -> typer.Exit:
@@ -117,94 +131,101 @@ def _run_import(
     file: Path,
     importer: Importer,
     json_output: bool,
-    errors: Path | None,
+    paths: ReportPaths,
     batch: int | None,
 ) -> None:
+    report = ImportReport()
     try:
         with (
             _user_errors(),
             _database(settings) as session,
             _progress(file, not json_output) as on_progress,
         ):
-            report = importer(session, on_progress, batch or settings.import_batch_size)
+            importer(session, report, on_progress, batch or settings.import_batch_size)
     except KeyboardInterrupt:
+        # The open batch was rolled back: report what the committed ones did.
+        report.rewind()
+    written = write_reports(report, paths)
+    print_report(file, report, written, json_output)
+    if report.interrupted:
         typer.echo("interrupted: completed batches were kept; re-run to finish", err=True)
-        raise typer.Exit(130) from None
-    error_file = None
-    if report.errors or report.warnings:
-        error_file = write_error_report(
-            report, errors or default_error_path(settings.var_dir, file)
-        )
-    _print_report(file, report, error_file, json_output)
+        raise typer.Exit(EXIT_INTERRUPTED)
     if report.rejected:
         raise typer.Exit(EXIT_REJECTED)
 
 
-def _print_report(file: Path, report: ImportReport, error_file: Path | None, as_json: bool) -> None:
-    if as_json:
-        payload = {
-            "file": str(file),
-            **report.summary(),
-            "error_file": error_file and str(error_file),
-        }
-        typer.echo(json.dumps(payload, ensure_ascii=False))
-        return
-    typer.echo(
-        f"{file.name}: read {report.read}, inserted {report.inserted}, updated {report.updated}, "
-        f"unchanged {report.unchanged}, rejected {report.rejected}, "
-        f"warnings {len(report.warnings)}"
-    )
-    if report.ignored_headers:
-        typer.echo("ignored columns: " + ", ".join(report.ignored_headers))
-    for issue in report.errors[:5]:
-        typer.echo(f"  row {issue.row}, {issue.field}: {issue.reason}", err=True)
-    if error_file:
-        typer.echo(f"error report: {error_file}")
+def _org_id(session: Session, org: str | None) -> int | None:
+    return None if org is None else resolve_org(session, org).id
+
+
+def _paths(
+    settings: Settings, file: Path, errors: Path | None, warnings: Path | None
+) -> ReportPaths:
+    return default_report_paths(settings.var_dir, file).with_overrides(errors, warnings)
 
 
 @import_app.command("patents", epilog=EXIT_CODES)
 def import_patents_command(
     file: Path = FileArg,
-    org: int | None = typer.Option(None, "--org", help="Organisation id owning the patents."),
+    org: str | None = typer.Option(
+        None, "--org", help="Owning organisation: id or unique name (see `orgs list`)."
+    ),
     json_output: bool = JsonOpt,
     errors: Path | None = ErrorsOpt,
+    warnings: Path | None = WarningsOpt,
     batch_size: int | None = BatchOpt,
 ) -> None:
     """Import patents (申请号 is the key: re-importing a file updates, never duplicates)."""
     settings = get_settings()
 
-    def run(session: Session, on_progress: Callable[[int], None], batch: int) -> ImportReport:
-        scheme = load_ipc_scheme(settings.shared_dir)
+    def run(
+        session: Session, report: ImportReport, on_progress: Callable[[int], None], batch: int
+    ) -> object:
         return import_patents(
             session,
             file,
-            owner_org_id=org,
+            owner_org_id=_org_id(session, org),
             batch_size=batch,
             on_progress=on_progress,
-            ipc_scheme=scheme,
+            ipc_scheme=load_ipc_scheme(settings.shared_dir),
+            report=report,
         )
 
-    _run_import(settings, file, run, json_output, errors, batch_size)
+    paths = _paths(settings, file, errors, warnings)
+    _run_import(settings, file, run, json_output, paths, batch_size)
 
 
 @import_app.command("needs", epilog=EXIT_CODES)
 def import_needs_command(
     file: Path = FileArg,
-    org: int | None = typer.Option(
+    org: str | None = typer.Option(
         None,
         "--org",
-        help="Organisation id posting every need (else by 企业名称 / 统一社会信用代码).",
+        help="Organisation (id or unique name) posting every need "
+        "(else by 企业名称 / 统一社会信用代码).",
     ),
     json_output: bool = JsonOpt,
     errors: Path | None = ErrorsOpt,
+    warnings: Path | None = WarningsOpt,
     batch_size: int | None = BatchOpt,
 ) -> None:
     """Import technology needs (技术需求); rows without a 状态 column are published."""
+    settings = get_settings()
 
-    def run(session: Session, on_progress: Callable[[int], None], batch: int) -> ImportReport:
-        return import_needs(session, file, org_id=org, batch_size=batch, on_progress=on_progress)
+    def run(
+        session: Session, report: ImportReport, on_progress: Callable[[int], None], batch: int
+    ) -> object:
+        return import_needs(
+            session,
+            file,
+            org_id=_org_id(session, org),
+            batch_size=batch,
+            on_progress=on_progress,
+            report=report,
+        )
 
-    _run_import(get_settings(), file, run, json_output, errors, batch_size)
+    paths = _paths(settings, file, errors, warnings)
+    _run_import(settings, file, run, json_output, paths, batch_size)
 
 
 @demo_app.command("load")

@@ -67,7 +67,7 @@ PATENT_ALIASES: dict[str, str] = {
     PatentField.TITLE: "专利名称|发明名称|发明创造名称|名称|标题|title|patent name|授权名称",
     PatentField.ABSTRACT: "摘要|申请摘要|abstract|chdiv summary|summary",
     PatentField.FIRST_CLAIM: "主权项|首项权利要求|第一权利要求|first claim|claim text|claim",
-    PatentField.IPC_MAIN: "主分类号|ipc主分类号|主分类|main ipc|ipc main",
+    PatentField.IPC_MAIN: "主分类号|ipc主分类号|ipc主分类|主分类|main ipc|ipc main",
     PatentField.IPC: "分类号|ipc分类号|ipc分类|ipc|ipc codes|国际专利分类号",
     PatentField.CPC: "cpc分类号|cpc主分类号|cpc|labels",
     PatentField.APPLICANTS: "申请人|申请(专利权)人|申请人名称|applicants|applicant|app person",

@@ -19,7 +19,7 @@ from app.catalog.need_records import NeedRecord, build_need_record
 from app.catalog.patent_upsert import OwnedRecord, PatentWriter
 from app.catalog.readers import read_rows
 from app.catalog.records import Issues, PatentRecord, build_patent_record
-from app.catalog.report import ImportReport, RowIssue
+from app.catalog.report import ImportReport, RowIssue, add_patent_notes
 from app.errors import NotFound
 
 __all__ = ["ImportReport", "RowIssue", "import_needs", "import_patents", "run_batches"]
@@ -56,17 +56,20 @@ def _validated(
     kind: str,
     build: Callable[[dict[str, str | None]], tuple[R | None, Issues]],
     report: ImportReport,
-) -> Iterator[tuple[int, R]]:
-    """(row number, record) of each valid row; counts reads and records every row's issues."""
+) -> Iterator[tuple[int, str | None, R]]:
+    """(row number, sheet, record) of each valid row; counts reads, records every row's issues."""
     mapper = _Mapper(kind, report)
-    for number, row in read_rows(path, on_bad_row=lambda n, why: report.reject(n, "row", why)):
+    rows = read_rows(
+        path, on_bad_row=lambda n, why: report.reject(n, "row", why), kind=kind, info=report.table
+    )
+    for number, row, sheet in rows:
         report.read += 1
         record, issues = build(mapper.apply(row))
-        report.add_issues(number, issues)
+        report.add_issues(number, issues, sheet)
         if record is None:
             report.rejected += 1
         else:
-            yield number, record
+            yield number, sheet, record
 
 
 def _progress(report: ImportReport, on_progress: Progress | None) -> Callable[[], None]:
@@ -80,10 +83,12 @@ def run_batches(
     write: Callable[[list[R]], None],
     batch_size: int,
     on_progress: Callable[[], None],
+    on_commit: Callable[[], None] = lambda: None,
 ) -> None:
     """Write records batch by batch, committing each; roll back the open batch on any failure.
 
-    ``on_progress`` runs inside each batch's transaction, so what it writes commits with it.
+    ``on_progress`` runs inside each batch's transaction, so what it writes commits with it;
+    ``on_commit`` runs after each commit.
     """
     batch: list[R] = []
     try:
@@ -93,11 +98,13 @@ def run_batches(
                 write(batch)
                 on_progress()
                 session.commit()
+                on_commit()
                 batch = []
         if batch:
             write(batch)
         on_progress()
         session.commit()
+        on_commit()
     except BaseException:
         # KeyboardInterrupt included: never leave half a batch behind.
         session.rollback()
@@ -113,21 +120,34 @@ def import_patents(
     on_progress: Progress | None = None,
     ipc_scheme: IpcScheme | None = None,
     today: date | None = None,
+    report: ImportReport | None = None,
 ) -> ImportReport:
-    """Import a patent file; rows are keyed on the normalised application number."""
+    """Import a patent file; rows are keyed on the normalised application number.
+
+    Pass ``report`` to keep it when the import is interrupted: it then holds what the
+    committed batches did (call :meth:`ImportReport.rewind` after the interruption).
+    """
     _require_org(session, owner_org_id)
-    report = ImportReport()
+    report = ImportReport() if report is None else report
     day = today or date.today()
 
     def build(row: dict[str, str | None]) -> tuple[PatentRecord | None, Issues]:
         return build_patent_record(row, today=day, ipc_scheme=ipc_scheme)
 
     records = (
-        OwnedRecord(number, record, owner_org_id)
-        for number, record in _validated(path, "patent", build, report)
+        OwnedRecord(number, record, owner_org_id, sheet)
+        for number, sheet, record in _validated(path, "patent", build, report)
     )
     writer = PatentWriter(session, report)
-    run_batches(session, records, writer.write, max(1, batch_size), _progress(report, on_progress))
+    run_batches(
+        session,
+        records,
+        writer.write,
+        max(1, batch_size),
+        _progress(report, on_progress),
+        report.checkpoint,
+    )
+    add_patent_notes(report, owner_org_id)
     return report
 
 
@@ -138,19 +158,21 @@ def import_needs(
     org_id: int | None = None,
     batch_size: int = 500,
     on_progress: Progress | None = None,
+    report: ImportReport | None = None,
 ) -> ImportReport:
     """Import technology needs; each is keyed on (organisation, external ref or title)."""
     _require_org(session, org_id)
-    report = ImportReport()
+    report = ImportReport() if report is None else report
 
     def build(row: dict[str, str | None]) -> tuple[NeedRecord | None, Issues]:
         return build_need_record(row, has_org=org_id is not None)
 
     run_batches(
         session,
-        (record for _, record in _validated(path, "need", build, report)),
+        (record for _, _, record in _validated(path, "need", build, report)),
         lambda batch: upsert_needs(session, batch, report, org_id=org_id),
         max(1, batch_size),
         _progress(report, on_progress),
+        report.checkpoint,
     )
     return report

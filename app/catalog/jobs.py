@@ -13,12 +13,13 @@ from sqlmodel import Field, Session, SQLModel
 
 from app.catalog.importer import import_patents
 from app.catalog.ipc import IpcScheme
+from app.catalog.job_report import store_issues
 from app.catalog.models import enum_type, json_list
 from app.catalog.report import ImportReport, RowIssue
 from app.errors import AppError
 from app.types import utcnow
 
-# Enough to fix a file; the counts still say how many rows were rejected in all.
+# Shown in the job resource; the full list is downloadable (GET /imports/{id}/report).
 MAX_STORED_ISSUES = 1000
 
 logger = logging.getLogger("patentmatch.api.imports")
@@ -27,8 +28,8 @@ logger = logging.getLogger("patentmatch.api.imports")
 class IndexSync(Protocol):
     """What a finished job tells that the catalog changed (the match engine, in the app)."""
 
-    def sync(self, session: Session) -> int:
-        """Replay the catalog changes the indexes lack; the number replayed."""
+    def mark_written(self) -> None:
+        """Catalog rows changed: the indexer replays them (in the background)."""
         ...
 
 
@@ -65,6 +66,12 @@ class ImportJob(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True))
     started_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
     finished_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    # The lease: which process runs the job ("host:pid:token") and when it last said so;
+    # ``job_leases.reap_dead_jobs`` fails jobs whose process is gone. The stored upload goes
+    # with the job.
+    lease_owner: str | None = Field(default=None, max_length=200)
+    heartbeat_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    upload_path: str | None = Field(default=None, max_length=1000)
 
 
 def _issue(issue: RowIssue) -> dict[str, Any]:
@@ -74,6 +81,7 @@ def _issue(issue: RowIssue) -> dict[str, Any]:
         "field": issue.field,
         "reason": issue.reason,
         "value": None if value is None else str(value),
+        "sheet": issue.sheet,
     }
 
 
@@ -108,6 +116,8 @@ class ImportTask:
     ipc_scheme: IpcScheme | None
     # The name the file was uploaded under: messages name it, not the stored copy.
     filename: str = ""
+    # The process that runs it (``job_leases.lease_owner``).
+    lease_owner: str = ""
 
 
 def _import(engine: Engine, task: ImportTask) -> None:
@@ -119,8 +129,9 @@ def _import(engine: Engine, task: ImportTask) -> None:
 
         def on_progress(rows: int, *_: Any) -> None:
             # Written in the importer's own transaction: visible as each batch commits,
-            # and no second writer contends for the database lock.
+            # and no second writer contends for the database lock. Doubles as the heartbeat.
             job.rows_processed = rows
+            job.heartbeat_at = utcnow()
             session.add(job)
 
         report = import_patents(
@@ -132,6 +143,7 @@ def _import(engine: Engine, task: ImportTask) -> None:
             ipc_scheme=task.ipc_scheme,
         )
         _record_report(job, report)
+        store_issues(session, job_id, report)
         job.status = JobStatus.SUCCEEDED
         job.finished_at = utcnow()
         session.add(job)
@@ -139,9 +151,17 @@ def _import(engine: Engine, task: ImportTask) -> None:
 
 
 def run_import_job(engine: Engine, matcher: IndexSync | None, task: ImportTask) -> None:
-    """Run one import job to completion (in a background thread) and sync the search index."""
+    """Run one import job to completion (in a background thread), then wake the indexer."""
     job_id = task.job_id
-    _set_state(engine, job_id, status=JobStatus.RUNNING, started_at=utcnow())
+    now = utcnow()
+    _set_state(
+        engine,
+        job_id,
+        status=JobStatus.RUNNING,
+        started_at=now,
+        heartbeat_at=now,
+        lease_owner=task.lease_owner or None,
+    )
     try:
         _import(engine, task)
     except AppError as exc:  # a file the importer refuses: the user's problem, shown as such
@@ -163,5 +183,4 @@ def run_import_job(engine: Engine, matcher: IndexSync | None, task: ImportTask) 
     finally:
         task.path.unlink(missing_ok=True)
     if matcher is not None:
-        with Session(engine) as session:
-            matcher.sync(session)
+        matcher.mark_written()

@@ -31,6 +31,7 @@ class OwnedRecord:
     row: int
     record: PatentRecord
     owner: int | None = None
+    sheet: str | None = None
 
 
 def _filled(value: object) -> bool:
@@ -88,6 +89,7 @@ class PatentWriter:
             f"this patent belongs to another organisation (id {stored.owner_org_id}); "
             "only its owner can update it",
             item.record.natural_key,
+            sheet=item.sheet,
         )
 
     def _merge(
@@ -109,6 +111,7 @@ class PatentWriter:
                         ", ".join(clashes),
                         f"repeats the key of row {first} with other values; row {first} kept",
                         item.record.natural_key,
+                        item.sheet,
                     )
                 )
             filled = {n: v for n, v in filled.items() if not _filled(current.get(n))}

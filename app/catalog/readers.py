@@ -4,50 +4,63 @@ import csv
 import io
 import json
 import zipfile
-from collections.abc import Callable, Iterator, Sequence
-from datetime import date, datetime, time
-from itertools import chain
+from collections.abc import Callable, Iterator
+from itertools import islice
 from pathlib import Path
 
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
-from app.errors import BadRequest
-from app.types import strip_control
+from app.catalog.tables import (
+    HEADER_SCAN_ROWS,
+    Records,
+    Sheet,
+    SheetRead,
+    SourceRow,
+    TableInfo,
+    UnreadableFile,
+    assemble_tables,
+    cell_text,
+    header_score,
+)
 
-Row = dict[str, str | None]
-NumberedRow = tuple[int, Row]
+__all__ = ["SourceRow", "TableInfo", "UnreadableFile", "cell_text", "estimate_rows", "read_rows"]
+
 # Called with (row number, reason) for a row that cannot be read at all (bad jsonl line).
 BadRowHandler = Callable[[int, str], None]
 
 SUPPORTED_SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".jsonl", ".ndjson")
 _DELIMITERS = (",", "\t", ";", "|")
-# How many data rows decide whether the header carries a leading caption cell.
-_ALIGNMENT_PROBE = 50
 
 
-class UnreadableFile(BadRequest):
-    """The import file is missing, of an unsupported kind, or cannot be decoded."""
+def read_rows(
+    path: Path,
+    on_bad_row: BadRowHandler | None = None,
+    *,
+    kind: str | None = None,
+    info: TableInfo | None = None,
+) -> Iterator[SourceRow]:
+    """Yield every non-empty data row of ``path`` with its row number and sheet.
 
-    type_slug = "unreadable-file"
-    title = "Unreadable import file"
-
-
-def read_rows(path: Path, on_bad_row: BadRowHandler | None = None) -> Iterator[NumberedRow]:
-    """Yield ``(row number, {header: text})`` for every non-empty data row of ``path``.
-
-    Row numbers are what a user sees: the spreadsheet line (header line included) for
-    csv/xlsx, the line number for jsonl.
+    Row numbers are what a user sees: the spreadsheet line for csv/xlsx, the line number for
+    jsonl. With ``kind`` ("patent" or "need") the header is detected among the first rows of
+    each csv/sheet (title lines above it are skipped) and every sheet with a header is read;
+    without it the first non-empty row is the header of the first sheet. A file with no data
+    row, or (with ``kind``) no recognisable header, raises :class:`UnreadableFile`.
     """
     if not path.is_file():
         raise UnreadableFile(f"{path}: no such file")
+    info = TableInfo() if info is None else info
     suffix = path.suffix.lower()
     if suffix in (".csv", ".tsv", ".txt"):
-        return _table_rows(_csv_records(path), detect_caption=True)
+        sheets: Iterator[Sheet] = iter([(None, _csv_records(path, kind))])
+        return assemble_tables(path.name, sheets, kind, info, detect_caption=True)
     if suffix in (".xlsx", ".xlsm"):
-        return _table_rows(_xlsx_records(path), detect_caption=False)
+        return assemble_tables(
+            path.name, _xlsx_sheets(path, kind), kind, info, detect_caption=False
+        )
     if suffix in (".jsonl", ".ndjson"):
-        return _jsonl_rows(path, on_bad_row)
+        return _jsonl_rows(path, on_bad_row, info)
     raise UnreadableFile(
         f"{path.name}: unsupported file type {suffix or '(none)'}; "
         f"use one of {', '.join(SUPPORTED_SUFFIXES)}"
@@ -61,10 +74,10 @@ def estimate_rows(path: Path) -> int | None:
         if suffix in (".xlsx", ".xlsm"):
             workbook = load_workbook(path, read_only=True)
             try:
-                rows = workbook.worksheets[0].max_row
+                rows = sum(max(0, (sheet.max_row or 0) - 1) for sheet in workbook.worksheets)
             finally:
                 workbook.close()
-            return max(0, rows - 1) if rows else None
+            return rows or None
         # Lines, less the header: quoted multi-line cells make this an over-estimate.
         return max(0, path.read_bytes().count(b"\n") - (suffix not in (".jsonl", ".ndjson")))
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError):
@@ -97,9 +110,30 @@ def _read_text(path: Path) -> str:
     return decode_text(data, path.name)
 
 
-def _csv_records(path: Path) -> Iterator[tuple[int, list[object]]]:
+def _best_header_score(text: str, delimiter: str, kind: str) -> int:
+    rows = islice(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), HEADER_SCAN_ROWS)
+    try:
+        return max(
+            (header_score([cell.strip() or None for cell in r], kind) for r in rows), default=0
+        )
+    except csv.Error:
+        return 0
+
+
+def pick_delimiter(text: str, kind: str | None) -> str:
+    """The delimiter of the header line: with ``kind``, the one that reveals the best header
+    (a title line above it says nothing); otherwise the first non-empty line's."""
+    default = sniff_delimiter(text)
+    if kind is None:
+        return default
+    scores = {d: _best_header_score(text, d, kind) for d in _DELIMITERS}
+    best = max(scores.values())
+    return default if scores[default] == best else max(_DELIMITERS, key=lambda d: scores[d])
+
+
+def _csv_records(path: Path, kind: str | None) -> Records:
     text = _read_text(path)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(text))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=pick_delimiter(text, kind))
     try:
         # A record is one spreadsheet row even when a quoted cell spans several lines.
         for number, record in enumerate(reader, start=1):
@@ -108,105 +142,52 @@ def _csv_records(path: Path) -> Iterator[tuple[int, list[object]]]:
         raise UnreadableFile(f"{path.name}: malformed CSV near row {reader.line_num}") from exc
 
 
-def _xlsx_records(path: Path) -> Iterator[tuple[int, list[object]]]:
+def _xlsx_sheets(path: Path, kind: str | None) -> Iterator[Sheet]:
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as exc:
         raise UnreadableFile(f"{path.name}: not a readable xlsx workbook") from exc
     try:
-        sheet = workbook.worksheets[0]
-        # Some writers store a wrong sheet size; recompute it from the cells themselves.
-        sheet.reset_dimensions()
-        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-            yield number, list(values)
+        # Without a kind there is no way to tell a data sheet from a notes sheet: first only.
+        sheets = workbook.worksheets if kind is not None else workbook.worksheets[:1]
+        for sheet in sheets:
+            # Some writers store a wrong sheet size; recompute it from the cells themselves.
+            sheet.reset_dimensions()
+            rows = enumerate(sheet.iter_rows(values_only=True), start=1)
+            yield sheet.title, ((number, list(values)) for number, values in rows)
     finally:
         workbook.close()
 
 
-def cell_text(value: object) -> str | None:
-    """A cell as stripped text (None when blank); dates become ISO strings."""
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        text = value.date().isoformat() if value.time() == time(0) else value.isoformat(" ")
-    elif isinstance(value, date):
-        text = value.isoformat()
-    elif isinstance(value, bool):
-        text = "true" if value else "false"
-    elif isinstance(value, list | tuple):
-        text = "; ".join(t for t in (cell_text(v) for v in value) if t)
-    elif isinstance(value, dict):
-        text = json.dumps(value, ensure_ascii=False)
-    else:
-        text = str(value)
-    # A stray NUL or other control character in an export would fail the whole batch on
-    # PostgreSQL; it carries nothing, so it goes.
-    text = strip_control(text).strip()
-    return text or None
-
-
-def _unique_headers(cells: Sequence[object]) -> list[str]:
-    headers: list[str] = []
-    for index, cell in enumerate(cells, start=1):
-        name = cell_text(cell) or f"column {index}"
-        candidate, copy = name, 2
-        while candidate in headers:
-            candidate, copy = f"{name} ({copy})", copy + 1
-        headers.append(candidate)
-    return headers
-
-
-def _is_blank(values: Sequence[object]) -> bool:
-    return all(cell_text(v) is None for v in values)
-
-
-def _table_rows(
-    records: Iterator[tuple[int, list[object]]], *, detect_caption: bool
-) -> Iterator[NumberedRow]:
-    """Turn raw records into header-keyed rows: header = first non-empty record."""
-    header_cells: list[object] | None = None
-    for _number, values in records:
-        if not _is_blank(values):
-            header_cells = values
-            break
-    if header_cells is None:
-        return
-    probe: list[tuple[int, list[object]]] = []
-    for number, values in records:
-        if not _is_blank(values):
-            probe.append((number, values))
-        if len(probe) >= _ALIGNMENT_PROBE:
-            break
-    if detect_caption and _has_caption_cell(len(header_cells), probe):
-        # Navicat-style exports put the table name above the first column: drop it.
-        header_cells = header_cells[1:]
-    headers = _unique_headers(header_cells)
-    for number, values in chain(probe, records):
-        if not _is_blank(values):
-            yield number, {h: cell_text(v) for h, v in zip(headers, values, strict=False)}
-
-
-def _has_caption_cell(width: int, probe: list[tuple[int, list[object]]]) -> bool:
-    if width < 3 or not probe:
-        return False
-    # Raw CSV widths: a normal file keeps its trailing empty cells, so only a caption
-    # cell above the first column makes every data row exactly one cell short.
-    return all(len(values) == width - 1 for _, values in probe)
-
-
-def _jsonl_rows(path: Path, on_bad_row: BadRowHandler | None) -> Iterator[NumberedRow]:
+def _jsonl_rows(
+    path: Path, on_bad_row: BadRowHandler | None, info: TableInfo
+) -> Iterator[SourceRow]:
+    read = SheetRead(None, 0)
+    info.sheets.append(read)
+    seen = False
     for number, line in enumerate(_read_text(path).splitlines(), start=1):
         if not line.strip():
             continue
+        seen = True
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
             reason = f"not valid JSON ({exc.msg})"
         else:
             if isinstance(obj, dict):
-                yield number, {str(k): cell_text(v) for k, v in obj.items()}
+                read.rows += 1
+                yield SourceRow(number, {str(k): cell_text(v) for k, v in obj.items()})
                 continue
             reason = "not a JSON object"
         if on_bad_row is None:
             raise UnreadableFile(f"{path.name}: line {number} is {reason}")
         on_bad_row(number, reason)
+    if not seen:
+        raise UnreadableFile(f"{path.name}: the file is empty")
+
+
+def check_readable(path: Path, kind: str) -> None:
+    """Raise :class:`UnreadableFile` now if ``path`` has no header or no data row (cheap:
+    stops at the first data row), so an upload is refused before a job starts."""
+    rows = read_rows(path, on_bad_row=lambda _number, _why: None, kind=kind)
+    next(iter(rows), None)

@@ -30,6 +30,8 @@ from app.catalog.values import (
 from app.errors import InvalidValue
 
 TITLE_MAX = 500
+# The shared scheme file lacks some real groups (C23C 14/35): an unknown code is kept, with this.
+UNKNOWN_IPC_REASON = "not in the IPC scheme file (kept; the file may be incomplete)"
 _PUBLICATION = re.compile(r"[A-Z]{2}\d{5,13}[A-Z]\d?")
 _PUBLICATION_IN_LINK = re.compile(r"(?:filename=|/)(CN\d{6,12}[A-Z]\d?)", re.IGNORECASE)
 T = TypeVar("T")
@@ -272,5 +274,5 @@ def _ipc(
     if scheme is not None:
         unknown = [code for code in codes if not scheme.contains(code)]
         if unknown:
-            issues.warn(F.IPC, "not in the IPC scheme: " + ", ".join(unknown), row.get(F.IPC))
+            issues.warn(F.IPC, f"{UNKNOWN_IPC_REASON}: {', '.join(unknown)}", row.get(F.IPC))
     return codes, (codes[0] if codes else None)

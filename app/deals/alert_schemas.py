@@ -1,12 +1,12 @@
 """Alert subscriptions (订阅提醒) and their webhook delivery log."""
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, UrlConstraints
 from pydantic.config import JsonDict
 
 from app.catalog.enums import PatentType
-from app.deals.models import DeliveryStatus, SubscriptionKind
+from app.deals.models import WEBHOOK_URL_MAX, DeliveryStatus, SubscriptionKind
 from app.deals.schemas import UtcDatetime
 from app.types import DbId, Line, Text, UniqueList
 
@@ -48,7 +48,8 @@ class SubscriptionCreate(BaseModel):
     min_score: float | None = Field(
         default=None, gt=0, le=1, description="Lexical match threshold; default 0.5 (need: 0.3)"
     )
-    webhook_url: HttpUrl
+    # The column holds 500 characters: a longer URL is a 422 here, never a database error.
+    webhook_url: Annotated[HttpUrl, UrlConstraints(max_length=WEBHOOK_URL_MAX)]
     org_id: DbId | None = Field(default=None, description="Admins only")
 
 

@@ -17,6 +17,10 @@ def aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+# The webhook_url column width; request schemas refuse longer URLs before they reach it.
+WEBHOOK_URL_MAX = 500
+
+
 class ContractType(StrEnum):
     """Kind of technology contract (技术合同) signed at the end of a deal."""
 
@@ -112,7 +116,7 @@ class AlertSubscription(SQLModel, table=True):
     need_id: int | None = Field(default=None, foreign_key="techneed.id")
     filters: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON())
     min_score: float = 0.5
-    webhook_url: str = Field(max_length=500)
+    webhook_url: str = Field(max_length=WEBHOOK_URL_MAX)
     # Needed in clear to sign deliveries; it is shown to the subscriber only once.
     secret: str = Field(max_length=100)
     active: bool = Field(default=True, index=True)

@@ -26,6 +26,9 @@ from app.deals.scanner import collect
 from app.deals.webhook_targets import TargetRefused, pin_target
 from app.settings import Settings
 
+# The deployment-wide lock (``app.locks.named_lock``) that keeps delivery to one dispatcher.
+DISPATCHER_LOCK = "alert-dispatcher"
+
 SIGNATURE_HEADER = "X-Patentmatch-Signature"
 TIMESTAMP_HEADER = "X-Patentmatch-Timestamp"
 EVENT_HEADER = "X-Patentmatch-Event-Id"

@@ -83,12 +83,13 @@ def _run_engine(verb: str, work: "Callable[[MatchEngine, Session], T]") -> "tupl
     """Load the configured encoder, announce ``verb``, and run ``work`` on a fresh engine."""
     from sqlmodel import Session
 
-    from app.db import engine_from_settings
+    from app.db import engine_from_settings, require_initialised
     from app.search.encoder import load_encoder, vectors_tag
     from app.search.engine import MatchEngine
 
     settings = get_settings()
     try:
+        require_initialised(settings)  # before minutes of encoding, not after
         encoder = load_encoder(settings)
         typer.echo(f"{verb} {settings.index_dir} with {vectors_tag(encoder)} (dim {encoder.dim})")
         matcher = MatchEngine(settings, encoder)
@@ -133,7 +134,7 @@ def status() -> None:
     from sqlmodel import Session
 
     from app.db import engine_from_settings
-    from app.search.indexing import pending_count
+    from app.search.replay import pending_count
     from app.search.store import read_engine_manifest
 
     settings = get_settings()

@@ -2,15 +2,18 @@
 
 Directions: need or free text → patents (hybrid dense + BM25, IPC re-ranked, filtered against
 database rows), patent → published needs, organisation portfolio (its idle patents in force) →
-published needs. Every match call first replays the change log (``sync``), so a catalog write is
-searchable right after its commit. ``sync`` works in memory; ``save`` (also done by
-``load_or_rebuild`` and ``rebuild``) persists the indexes atomically under ``index_dir``.
+published needs. Match calls never replay the change log: the background indexer
+(``app.search.indexer``) does, in rounds (``replay_round``) that encode outside any transaction
+and outside the engine lock. ``sync`` replays everything at once (CLI, tests); both work in
+memory, and ``save`` (also done by ``load_or_rebuild`` and ``rebuild``) persists the indexes
+atomically under ``index_dir``.
 """
 
 import threading
 from collections.abc import Mapping
 from datetime import date
 
+from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from app.catalog.enums import ConversionStatus
@@ -21,11 +24,20 @@ from app.search.calibration import DEFAULT_CALIBRATION, Calibration
 from app.search.documents import DEFAULT_MAX_CHARS, need_text, patent_text
 from app.search.encoder import Encoder
 from app.search.filters import INACTIVE_STATUSES, MatchFilters
-from app.search.indexing import Progress, apply_changes, build_all, pending_count
+from app.search.indexing import Progress, build_all
 from app.search.lexical import Tokenizer
 from app.search.penalties import PenaltyProvider, no_penalties
 from app.search.querying import QueryContext, search_needs, search_patents, subclass_weights
 from app.search.ranking import RankingParams
+from app.search.replay import (
+    IndexLag,
+    PendingDocs,
+    apply_encoded,
+    encode_pending,
+    index_lag,
+    pending_count,
+    read_pending,
+)
 from app.search.results import Explanation, Match, MatchResult, StageTimer
 from app.search.scheme_store import prepare_scheme
 from app.search.store import (
@@ -35,6 +47,7 @@ from app.search.store import (
     read_engine_manifest,
     save_indexes,
 )
+from app.search.write_signal import WriteSignal
 from app.settings import Settings
 
 __all__ = ["Explanation", "Match", "MatchEngine", "MatchFilters", "MatchResult", "StageTimer"]
@@ -69,8 +82,13 @@ class MatchEngine:
         # One tokenizer for every lexical index this engine builds: loading jieba takes seconds.
         self._tokenizer = tokenizer or Tokenizer()
         self._indexes = self._empty()
-        # Serialises index writers (sync, rebuild, save); searches rely on each index's own lock.
+        # Held while the indexes change or are saved (never while encoding); searches rely on
+        # each index's own lock and never take it.
         self._lock = threading.RLock()
+        # Serialises replay rounds (read → encode → apply), so that they apply in log order.
+        self._replay_lock = threading.Lock()
+        # Fired after a catalog write commits: the indexer listens (``mark_written``).
+        self.writes = WriteSignal()
         self._max_chars = int(getattr(encoder, "max_chars", DEFAULT_MAX_CHARS))
 
     def _context(self, timer: StageTimer | None = None) -> QueryContext:
@@ -92,6 +110,16 @@ class MatchEngine:
         )
         with self._lock:
             self._indexes = indexes
+
+    def open(self, session: Session) -> None:
+        """Load the saved indexes, or build them when there are none (no catching up here)."""
+        if read_engine_manifest(self.settings.index_dir) is None:
+            self.rebuild(session)
+        else:
+            self.load()
+        # jieba loads its dictionary on first use (seconds): at startup, not in a first request
+        # that would also hold up the indexer's first round.
+        self._tokenizer("预热")
 
     def load_or_rebuild(self, session: Session) -> None:
         """Load the saved indexes (rebuild when there are none), then catch up with the log."""
@@ -131,9 +159,25 @@ class MatchEngine:
         return manifest
 
     def sync(self, session: Session) -> int:
-        """Replay ``IndexChange`` rows newer than the indexes; returns how many were replayed."""
+        """Replay every ``IndexChange`` newer than the indexes, in ``session``; returns how many."""
+        with self._replay_lock:
+            return self._apply(read_pending(session, self._indexes, self._max_chars))
+
+    def replay_round(self, db: Engine, limit: int) -> int:
+        """Replay up to ``limit`` changes: read in a short transaction, encode with no
+        transaction and no lock held, then apply under the lock; returns how many."""
+        with self._replay_lock:
+            with Session(db) as session:
+                docs = read_pending(session, self._indexes, self._max_chars, limit)
+            return self._apply(docs)
+
+    def _apply(self, docs: PendingDocs | None) -> int:
+        """Encode (no lock held), then apply under the lock; callers hold the replay lock."""
+        if docs is None:
+            return 0
+        encoded = encode_pending(self.encoder, docs)
         with self._lock:
-            return apply_changes(session, self.encoder, self._indexes, self._context())
+            return apply_encoded(self._indexes, encoded, self._context())
 
     def save(self) -> EngineManifest:
         """Persist the current indexes atomically."""
@@ -142,9 +186,17 @@ class MatchEngine:
                 self.settings.index_dir, self._indexes, self.encoder.name, self.encoder.dim
             )
 
+    def mark_written(self) -> None:
+        """A catalog write committed: wake the indexer (it does the encoding, not the caller)."""
+        self.writes.fire()
+
     def pending_changes(self, session: Session) -> int:
         """Changes in the log that the indexes do not contain yet."""
         return pending_count(session, self._indexes.last_change_id)
+
+    def lag(self, session: Session) -> IndexLag:
+        """Pending changes and the age of the oldest one (0 s when there is none)."""
+        return index_lag(session, self._indexes.last_change_id)
 
     def stats(self) -> dict[str, object]:
         """Model, dimension, what the indexes hold and the last change they contain."""
@@ -175,10 +227,8 @@ class MatchEngine:
         ctx: QueryContext,
         need_id: int | None = None,
     ) -> MatchResult:
-        """Sync, take the need's stored query vector or encode ``text``, then search."""
+        """Take the need's stored query vector or encode ``text`` (the query), then search."""
         _check_query(text, k)
-        with ctx.timer.stage("sync"):
-            self.sync(session)
         with ctx.timer.stage("encode"):
             stored = None if need_id is None else self._indexes.need_queries.get(need_id)
             vector = self.encoder.encode_queries([text])[0] if stored is None else stored
@@ -223,7 +273,6 @@ class MatchEngine:
         text = patent_text(patent)
         _check_query(text, k)
         ctx = self._context()
-        self.sync(session)
         vectors = self.encoder.encode_queries([text])
         weights = subclass_weights([patent.ipc_codes])
         return self._result(search_needs(session, self._indexes, (text, vectors, weights), k, ctx))
@@ -236,7 +285,6 @@ class MatchEngine:
         patents = _portfolio(session, org_id)
         if not patents:
             return MatchResult([], no_good_match=True)
-        self.sync(session)
         texts = [patent_text(p)[:PORTFOLIO_CHARS] for p in patents]
         vectors = self.encoder.encode_queries(texts)
         weights = subclass_weights([p.ipc_codes for p in patents])

@@ -1,20 +1,18 @@
-"""Filling the engine's indexes from the database: full rebuild and replay of the change log.
+"""Filling the engine's indexes from the database: the full rebuild (change-log replay: ``replay``).
 
 Patents are indexed whatever their legal status (filters decide visibility per query); needs are
 indexed only while published, since only published needs may be matched.
 """
 
-import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import TypeVar
 
 import numpy as np
-from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from app.catalog.changes import changes_since, last_change_id
-from app.catalog.enums import ChangeOp, EntityKind, NeedStatus
-from app.catalog.models import IndexChange, Patent, TechNeed
+from app.catalog.changes import last_change_id
+from app.catalog.enums import NeedStatus
+from app.catalog.models import Patent, TechNeed
 from app.search.documents import all_chunk_keys, need_text, patent_chunks, patent_text
 from app.search.encoder import Encoder
 from app.search.querying import QueryContext, infer_subclasses
@@ -24,10 +22,6 @@ from app.search.store import EngineIndexes
 Progress = Callable[[str, int, int], None]
 # Rows read and encoded per round of a rebuild: bounds memory, paces progress reports.
 REBUILD_BATCH = 2_000
-# How long a skipped change id is looked for again (an open transaction may still commit it),
-# and how many such ids are remembered at most.
-GAP_TIMEOUT_S = 300.0
-MAX_GAPS = 10_000
 Row = TypeVar("Row", Patent, TechNeed)
 
 
@@ -144,77 +138,3 @@ def build_all(
             if progress is not None:
                 progress(kind, done, total)
             session.expunge_all()  # keep memory flat on big catalogs
-
-
-def pending_count(session: Session, after_id: int) -> int:
-    """How many changes in the log are newer than ``after_id``."""
-    stmt = select(func.count()).select_from(IndexChange).where(col(IndexChange.id) > after_id)
-    return int(session.exec(stmt).one())
-
-
-def latest_ops(changes: Sequence[IndexChange]) -> dict[tuple[EntityKind, int], ChangeOp]:
-    """The last operation per entity: only the final state of each entity matters."""
-    final: dict[tuple[EntityKind, int], ChangeOp] = {}
-    for change in changes:
-        final[(change.entity, change.entity_id)] = change.op
-    return final
-
-
-def _ids_of(
-    final: dict[tuple[EntityKind, int], ChangeOp], kind: EntityKind, op: ChangeOp
-) -> set[int]:
-    """Entity ids of one kind whose final operation is ``op``."""
-    return {i for (e, i), o in final.items() if e == kind and o == op}
-
-
-def _gone(
-    final: dict[tuple[EntityKind, int], ChangeOp], kind: EntityKind, found: set[int]
-) -> list[int]:
-    """Ids to drop: deletes, and upserts whose row no longer exists (deleted since)."""
-    upserts = _ids_of(final, kind, ChangeOp.UPSERT)
-    return sorted(_ids_of(final, kind, ChangeOp.DELETE) | (upserts - found))
-
-
-def _pending(session: Session, indexes: EngineIndexes) -> list[IndexChange]:
-    """Changes after the indexes' position, plus any that filled a remembered gap."""
-    changes = changes_since(session, indexes.last_change_id)
-    if indexes.gaps:
-        stmt = select(IndexChange).where(col(IndexChange.id).in_(sorted(indexes.gaps)))
-        changes = [*session.exec(stmt), *changes]
-    return sorted(changes, key=lambda c: c.id or 0)
-
-
-def _track_gaps(indexes: EngineIndexes, seen: set[int], now: float) -> None:
-    """Remember ids skipped over, and forget those that turned up or waited too long.
-
-    On PostgreSQL an id is handed out at insert but becomes visible at commit, so a lower id
-    can appear after a higher one; a rolled-back write leaves a hole that never fills.
-    """
-    for gap in [g for g, since in indexes.gaps.items() if g in seen or now - since > GAP_TIMEOUT_S]:
-        del indexes.gaps[gap]
-    top = max(seen, default=indexes.last_change_id)
-    holes = [i for i in range(indexes.last_change_id + 1, top) if i not in seen]
-    for hole in holes[-MAX_GAPS:]:
-        indexes.gaps.setdefault(hole, now)
-
-
-def apply_changes(
-    session: Session, encoder: Encoder, indexes: EngineIndexes, ctx: QueryContext
-) -> int:
-    """Replay changes newer than ``indexes.last_change_id``; returns how many were replayed."""
-    changes = _pending(session, indexes)
-    if not changes:
-        return 0
-    final = latest_ops(changes)
-    patents = load_patents(session, sorted(_ids_of(final, EntityKind.PATENT, ChangeOp.UPSERT)))
-    found = {p.id for p in patents if p.id is not None}
-    remove_patents(indexes, _gone(final, EntityKind.PATENT, found))
-    index_patents(indexes, encoder, patents, ctx.max_chars)
-    needs = load_needs(session, sorted(_ids_of(final, EntityKind.NEED, ChangeOp.UPSERT)))
-    found = {n.id for n in needs if n.id is not None}
-    remove_needs(indexes, _gone(final, EntityKind.NEED, found))
-    index_needs(indexes, encoder, needs, ctx)
-    seen = {int(c.id) for c in changes if c.id is not None}
-    _track_gaps(indexes, seen, time.monotonic())
-    indexes.last_change_id = max(indexes.last_change_id, *seen)
-    return len(changes)

@@ -133,7 +133,9 @@ def _patent_matches(
     for pid in ids:
         n = position[pid]
         explanation = Explanation(
-            matched_terms=indexes.patent_lexical.matched_terms(text, patent_text(rows[pid][0])),
+            matched_terms=indexes.patent_lexical.matched_terms(
+                text, patent_text(rows[pid][0]), pid
+            ),
             shared_ipc=shared_in(indexes.patent_ipc, pid, ranking.inferred),
             inferred_ipc=list(ranking.inferred),
             dense_rank=rank_or_none(int(ranking.dense_rank[n])),

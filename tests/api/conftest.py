@@ -106,6 +106,7 @@ def api_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         shared_dir=root / "shared",
         rate_limit_per_minute=100_000,
         webhook_allow_private_hosts=True,  # the receivers of the tests listen on 127.0.0.1
+        index_inline=True,  # writes searchable when the request returns: deterministic asserts
     )
 
 

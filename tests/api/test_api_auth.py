@@ -65,6 +65,11 @@ def test_key_records_last_use(client: TestClient, api_engine: Engine) -> None:
     with Session(api_engine) as session:
         key = session.get(ApiKey, actor.key_id)
         assert key is not None
+        assert key.last_used_at is None  # noted in memory, written off the request path
+    assert client.app.state.key_usage.flush(api_engine) >= 1  # type: ignore[attr-defined]
+    with Session(api_engine) as session:
+        key = session.get(ApiKey, actor.key_id)
+        assert key is not None
         assert key.last_used_at is not None
         assert key.secret_hash != actor.headers["X-API-Key"]
         assert actor.headers["X-API-Key"].startswith(key.prefix)

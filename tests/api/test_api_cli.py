@@ -78,3 +78,23 @@ def test_ensure_admin_creates_one_key_once(
     with Session(engine) as session:
         assert authenticate(session, secret).is_admin()
     engine.dispose()
+
+
+def test_key_for_an_organisation_named_on_the_command_line(database: str) -> None:
+    runner = CliRunner()
+    created = runner.invoke(
+        app,
+        ["orgs", "create", "--kind", "university", "--name", "命令行大学", "--region", "330106"],
+    )
+    assert created.exit_code == 0, created.output
+    org_id = int(created.output.strip().splitlines()[-1])
+    key = runner.invoke(app, ["keys", "create", "--role", "tto", "--org", "命令行大学"])
+    assert key.exit_code == 0, key.output
+    assert f"(tto, organisation {org_id})" in key.output
+    engine = make_engine(database)
+    with Session(engine) as session:
+        assert authenticate(session, key.output.strip().splitlines()[-1]).org_id == org_id
+    engine.dispose()
+    unknown = runner.invoke(app, ["keys", "create", "--role", "tto", "--org", "无此机构"])
+    assert unknown.exit_code == 1
+    assert "organisation named '无此机构' does not exist" in unknown.output

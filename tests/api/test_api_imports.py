@@ -1,9 +1,13 @@
 """Upload jobs: 202 + job resource, background import, per-row errors, access rules."""
 
+import csv
+import io
 import time
+from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
+from openpyxl import load_workbook
 
 from tests.api.conftest import Actor
 from tests.api.helpers import assert_problem, new_appno
@@ -77,3 +81,51 @@ def test_upload_access_and_file_checks(
 
 def test_unknown_job_is_404(client: TestClient, tto: Actor) -> None:
     assert_problem(client.get("/api/v1/imports/987654", headers=tto.headers), 404)
+
+
+def test_header_only_and_headerless_uploads_are_422(client: TestClient, tto: Actor) -> None:
+    header_only = {"file": ("h.csv", "申请号,专利名称\n".encode(), "text/csv")}
+    body = assert_problem(client.post(UPLOAD, files=header_only, headers=tto.headers), 422)
+    assert body["errors"][0] == {
+        "field": "file",
+        "message": "h.csv: only a header (row 1), no data rows",
+    }
+    headerless = {"file": ("x.csv", "这不是表头\n1,2\n".encode(), "text/csv")}
+    body = assert_problem(client.post(UPLOAD, files=headerless, headers=tto.headers), 422)
+    assert "no 申请号 / 专利名称 header in rows 1–30 of x.csv" in body["errors"][0]["message"]
+
+
+def test_full_report_downloads_as_csv_and_xlsx(
+    client: TestClient, tto: Actor, other_tto: Actor, tmp_path: Path
+) -> None:
+    good = [new_appno() for _ in range(3)]
+    rows = [(n, f"报告下载测试{i}", "H01M 4/36", "2015-06-01") for i, n in enumerate(good)]
+    # A bad number, and a title that a spreadsheet would run as a formula.
+    rows.append(("=HYPERLINK(1)", "=1+1", "H01M 4/36", "2015-06-01"))
+    upload = {"file": ("r.csv", _csv(*rows), "text/csv")}
+    response = client.post(UPLOAD, files=upload, headers=tto.headers)
+    assert response.status_code == 202, response.text
+    job = _wait(client, tto, response.json()["id"])
+    assert (job["inserted"], job["rejected"]) == (3, 1)
+    url = f"/api/v1/imports/{job['id']}/report"
+    assert job["report_url"] == url
+    as_csv = client.get(url, headers=tto.headers)
+    assert as_csv.status_code == 200
+    assert as_csv.headers["content-type"].startswith("text/csv")
+    assert as_csv.content.startswith(b"\xef\xbb\xbf")
+    lines = list(csv.reader(io.StringIO(as_csv.content.decode("utf-8-sig"))))
+    assert lines[0] == ["level", "sheet", "row", "field", "reason", "value"]
+    assert [line[0] for line in lines[1:]] == ["error"] * len(job["errors"])
+    assert all(line[2] == "5" for line in lines[1:])
+    assert all(not line[5].startswith("=") for line in lines[1:])
+    as_xlsx = client.get(url, params={"format": "xlsx", "level": "errors"}, headers=tto.headers)
+    assert as_xlsx.status_code == 200
+    (tmp_path / "r.xlsx").write_bytes(as_xlsx.content)
+    sheet = load_workbook(tmp_path / "r.xlsx").active
+    assert sheet is not None
+    cells = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert cells[0] == ["level", "sheet", "row", "field", "reason", "value"]
+    assert len(cells) == 1 + len(job["errors"])
+    assert all(c.data_type != "f" for row in sheet.iter_rows() for c in row)
+    assert_problem(client.get(url, headers=other_tto.headers), 404)
+    assert_problem(client.get(url, params={"format": "pdf"}, headers=tto.headers), 422)

@@ -105,17 +105,12 @@ def test_alerts_on_another_enterprises_need_are_forbidden(
     assert assert_problem(response, 422)["errors"][0]["field"] == "filters.ipc_prefix"
 
 
-def test_failed_import_names_the_uploaded_file(client: TestClient, tto: Actor) -> None:
+def test_unreadable_upload_names_the_uploaded_file(client: TestClient, tto: Actor) -> None:
     upload = {"file": ("我的专利.csv", b"\xff\xfe\x00garbage\x00\xff", "text/csv")}
     started = client.post(f"{BASE}/imports/patents", files=upload, headers=tto.headers)
-    assert started.status_code == 202, started.text
-    job_url = started.headers["Location"]
-    for _ in range(100):
-        job = client.get(job_url, headers=tto.headers).json()
-        if job["status"] in ("succeeded", "failed"):
-            break
-    assert job["status"] == "failed"
-    assert job["failure"].startswith("我的专利.csv")
+    # Refused before a job starts, in the user's own file name (not the stored copy's).
+    message = assert_problem(started, 422)["errors"][0]["message"]
+    assert message == "我的专利.csv: not UTF-8 or GB18030 text"
 
 
 def test_deal_refusals_say_who_may_act(client: TestClient, tto: Actor, enterprise: Actor) -> None:

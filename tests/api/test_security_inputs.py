@@ -149,7 +149,7 @@ def test_constraint_violations_do_not_show_database_text(
 ) -> None:
     body = patent_body()
     assert client.post(f"{BASE}/patents", json=body, headers=tto.headers).status_code == 201
-    # A concurrent duplicate: the route's own check sees nothing, the unique index refuses.
+    # A concurrent duplicate: the service's own check sees nothing, the unique index refuses.
     monkeypatch.setattr(catalog_service, "select", lambda *_: sa.select(Patent).where(sa.false()))
     response = client.post(f"{BASE}/patents", json=body, headers=tto.headers)
     problem = assert_problem(response, 409)

@@ -50,6 +50,17 @@ def test_embedded_and_special_addresses_are_refused(
     assert problem["errors"][0]["field"] == "webhook_url"
 
 
+def test_an_overlong_webhook_url_is_a_422_not_a_database_error(
+    client: TestClient, enterprise: Actor
+) -> None:
+    # The column holds 500 characters; PostgreSQL raised "value too long" (found by the fuzzer).
+    url = "https://example.cn/" + "a" * 600
+    body = {"kind": "search", "query_text": "电池", "webhook_url": url}
+    response = client.post(SUBSCRIPTIONS, json=body, headers=enterprise.headers)
+    problem = assert_problem(response, 422)
+    assert problem["errors"][0]["field"] == "webhook_url"
+
+
 def _resolving(monkeypatch: pytest.MonkeyPatch, name: str, address: str) -> None:
     real = socket.getaddrinfo
 

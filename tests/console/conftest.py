@@ -33,6 +33,7 @@ def api_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         argon2_time_cost=1,
         argon2_memory_kib=8192,
         argon2_parallelism=1,
+        index_inline=True,  # writes searchable when the request returns: deterministic asserts
     )
 
 

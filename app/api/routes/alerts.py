@@ -3,7 +3,7 @@
 from typing import Annotated
 
 import httpx
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 from sqlmodel import col, select
 
 from app.api.deps import PrincipalDep, SessionDep, SettingsDep, require_roles
@@ -21,7 +21,9 @@ from app.deals.alerts import list_subscriptions, owned_subscription, subscribe, 
 from app.deals.models import AlertDelivery, DeliveryAttempt
 from app.deals.scanner import ensure_cursors
 from app.deals.webhook_targets import check_webhook_target
-from app.deals.webhooks import dispatch
+from app.deals.webhooks import DISPATCHER_LOCK, dispatch
+from app.errors import Conflict
+from app.locks import named_lock
 from app.types import DbId, utcnow
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
@@ -109,12 +111,20 @@ def delete_subscription(
     response_model=DispatchReport,
     summary="Run the alert dispatcher once",
     description="Admins (or a scheduler using an admin key): find new events, queue deliveries, "
-    "send the ones due now.",
-    responses=problem_responses(401, 403),
+    "send the ones due now. 409 while another dispatcher (e.g. `patentmatch worker`) runs.",
+    responses=problem_responses(401, 403, 409),
 )
-def run_dispatch(session: SessionDep, settings: SettingsDep, _admin: AdminDep) -> DispatchReport:
-    """One dispatcher run."""
-    with httpx.Client() as client:
-        report = dispatch(session, client, utcnow(), settings)
-    session.commit()
+def run_dispatch(
+    request: Request, session: SessionDep, settings: SettingsDep, _admin: AdminDep
+) -> DispatchReport:
+    """One dispatcher run, under the deployment-wide dispatcher lock."""
+    lock = named_lock(request.app.state.write_engine, DISPATCHER_LOCK, settings.var_dir)
+    if not lock.try_acquire():
+        raise Conflict("another alert dispatcher is running; try again later")
+    try:
+        with httpx.Client() as client:
+            report = dispatch(session, client, utcnow(), settings)
+        session.commit()
+    finally:
+        lock.release()
     return report

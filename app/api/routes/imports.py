@@ -5,9 +5,9 @@ import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import TypeAdapter, ValidationError
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException
@@ -17,7 +17,10 @@ from app.api.schemas.common import problem_responses
 from app.api.schemas.imports import ImportJobOut
 from app.auth.access import owner_for_write, owning_org, sees_private
 from app.auth.principal import Principal, Role
+from app.catalog.job_report import ReportLevel, job_issue_rows
 from app.catalog.jobs import ImportJob, ImportTask, run_import_job
+from app.catalog.readers import UnreadableFile, check_readable
+from app.catalog.report_export import issues_csv, issues_xlsx
 from app.db import persisted_id
 from app.errors import NotFound, ValidationFailed
 from app.types import INT32_MAX, DbId
@@ -138,6 +141,15 @@ def _store_upload(upload: UploadFile, directory: Path, limit: int) -> Path:
     return target
 
 
+def _check_content(path: Path, shown: str) -> None:
+    """Refuse a file without a recognisable header or without data rows (422) up front."""
+    try:
+        check_readable(path, "patent")
+    except UnreadableFile as exc:
+        path.unlink(missing_ok=True)
+        raise _bad_file(exc.detail.replace(path.name, shown)) from None
+
+
 @router.post(
     "/patents",
     status_code=202,
@@ -162,12 +174,19 @@ def start_patent_import(
     owner = owner_for_write(principal, upload.owner_org_id, Role.TTO)
     owning_org(session, owner, Role.TTO, "owner_org_id")
     path = _store_upload(upload.file, settings.var_dir / "uploads", settings.max_upload_bytes)
-    job = ImportJob(owner_org_id=owner, key_id=principal.key_id, filename=_shown_name(upload.file))
+    _check_content(path, _shown_name(upload.file))
+    state = request.app.state
+    job = ImportJob(
+        owner_org_id=owner,
+        key_id=principal.key_id,
+        filename=_shown_name(upload.file),
+        lease_owner=state.lease_owner,
+        upload_path=str(path),
+    )
     session.add(job)
     session.commit()
     session.refresh(job)
     job_id = persisted_id(job)
-    state = request.app.state
     task = ImportTask(
         job_id=job_id,
         path=path,
@@ -175,6 +194,7 @@ def start_patent_import(
         batch_size=settings.import_batch_size,
         ipc_scheme=getattr(state, "ipc_scheme", None),
         filename=job.filename,
+        lease_owner=state.lease_owner,
     )
     worker = threading.Thread(
         target=run_import_job,
@@ -199,7 +219,46 @@ def start_patent_import(
 )
 def read_import_job(job_id: DbId, session: SessionDep, principal: PrincipalDep) -> ImportJob:
     """Read one import job."""
+    return _visible_job(session, principal, job_id)
+
+
+def _visible_job(session: SessionDep, principal: Principal, job_id: int) -> ImportJob:
     job = session.get(ImportJob, job_id)
     if job is None or not sees_private(principal, job.owner_org_id):
         raise NotFound(f"import job {job_id} does not exist")
     return job
+
+
+_MEDIA = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+@router.get(
+    "/{job_id}/report",
+    summary="Download an import job's full report",
+    description="Every error and warning of the job (errors first): level, sheet, row, field, "
+    "reason, value — as formula-safe CSV (UTF-8 with BOM) or XLSX. `level` narrows it to "
+    "`errors` or `warnings`. Visible to the owning organisation and admins.",
+    responses={
+        200: {"content": {media: {} for media in _MEDIA.values()}},
+        **problem_responses(401, 404, 422),
+    },
+)
+def download_import_report(
+    job_id: DbId,
+    session: SessionDep,
+    principal: PrincipalDep,
+    fmt: Annotated[
+        Literal["csv", "xlsx"], Query(alias="format", description="csv or xlsx")
+    ] = "csv",
+    level: Annotated[ReportLevel, Query(description="all, errors or warnings")] = "all",
+) -> Response:
+    """The job's issues as a CSV or XLSX attachment."""
+    job = _visible_job(session, principal, job_id)
+    rows = job_issue_rows(session, job_id, level)
+    body = issues_xlsx(rows) if fmt == "xlsx" else issues_csv(rows)
+    name = f"import-{job.id}-{level}.{fmt}"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    return Response(content=body, media_type=_MEDIA[fmt], headers=headers)

@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from sqlmodel import col, select
 
-from app.api.deps import MatcherDep, PrincipalDep, SessionDep
+from app.api.deps import MatcherDep, PrincipalDep, SessionDep, read_only
 from app.api.schemas.common import problem_responses
 from app.api.schemas.matching import (
     MAX_TERM_YEARS,
@@ -114,6 +114,7 @@ def _need_matches(session: SessionDep, principal: Principal, result: MatchResult
     "and `no_good_match` when nothing fits well.",
     responses=problem_responses(401, 422, 429),
 )
+@read_only
 def match_text(
     body: TextMatchRequest, session: SessionDep, _principal: PrincipalDep, matcher: MatcherDep
 ) -> PatentMatches:

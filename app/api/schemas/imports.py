@@ -1,6 +1,6 @@
 """Import job schemas."""
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 from pydantic.config import JsonDict
 
 from app.catalog.jobs import JobStatus
@@ -10,7 +10,8 @@ from app.types import UtcDatetime
 class RowIssueOut(BaseModel):
     """One rejected row (or field) of an import file."""
 
-    row: int | None = Field(description="1-based row number in the file (header = row 1)")
+    row: int | None = Field(description="Row number as a spreadsheet shows it (csv: the line)")
+    sheet: str | None = Field(default=None, description="The workbook sheet (None for csv/jsonl)")
     field: str | None
     reason: str
     value: str | None
@@ -22,9 +23,10 @@ _EXAMPLE: JsonDict = {
     "unchanged": 0, "rejected": 0,
     "summary": {"read": 10, "inserted": 10, "errors": 0, "warnings": 1},
     "errors": [],
-    "warnings": [{"row": 3, "field": "ipc", "reason": "not in the IPC scheme: H04N 5/225",
-                  "value": "H04N5/225;H04N5/232"}],
-    "failure": None, "created_at": "2026-11-25T09:22:32Z",
+    "warnings": [{"row": 3, "field": "ipc", "value": "C23C14/35", "sheet": None,
+                  "reason": "not in the IPC scheme file (kept; the file may be incomplete): "
+                            "C23C 14/35"}],
+    "failure": None, "report_url": "/api/v1/imports/2/report", "created_at": "2026-11-25T09:22:32Z",
     "started_at": "2026-11-25T09:22:32Z", "finished_at": "2026-11-25T09:22:33Z",
 }  # fmt: skip
 
@@ -46,9 +48,19 @@ class ImportJobOut(BaseModel):
     unchanged: int
     rejected: int
     summary: dict[str, object] | None = Field(description="The importer's counts, when done")
-    errors: list[RowIssueOut] = Field(description="Per-row errors (at most the first 1000)")
+    errors: list[RowIssueOut] = Field(
+        description="Per-row errors (the first 1000; all of them: GET /imports/{id}/report)"
+    )
     warnings: list[RowIssueOut]
     failure: str | None = Field(description="Why the whole job failed, if it did")
     created_at: UtcDatetime
     started_at: UtcDatetime | None
     finished_at: UtcDatetime | None
+
+    @computed_field(  # type: ignore[prop-decorator]
+        description="Every error and warning of the job, errors first: CSV, or `?format=xlsx`"
+    )
+    @property
+    def report_url(self) -> str:
+        """Where the job's full report is downloaded."""
+        return f"/api/v1/imports/{self.id}/report"

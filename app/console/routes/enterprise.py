@@ -157,7 +157,7 @@ def edit_need(
     )
     save_need(session, principal, need, form)
     session.commit()
-    request.app.state.matcher.sync(session)
+    request.app.state.matcher.mark_written()  # the indexer makes it searchable shortly
     return redirect(f"/needs/{need_id}")
 
 
@@ -173,7 +173,7 @@ def change_status(
         return redirect(f"/needs/{need_id}")
     set_status(session, need, targets[action])
     session.commit()
-    request.app.state.matcher.sync(session)
+    request.app.state.matcher.mark_written()  # the indexer makes it searchable shortly
     return redirect(f"/needs/{need_id}")
 
 

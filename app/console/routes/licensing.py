@@ -138,7 +138,7 @@ def declare(
         errors = [{"field": str(e["loc"][0]), "message": e["msg"]} for e in exc.errors()]
         return _form(request, session, patent, status=422, errors=errors, values=values)
     session.commit()
-    request.app.state.matcher.sync(session)
+    request.app.state.matcher.mark_written()  # the indexer makes it searchable shortly
     return redirect(f"/patents/{patent_id}")
 
 
