@@ -59,8 +59,12 @@ class RateReporter:
             self._started[stage] = self._last[stage] = now
             self.echo(f"  {stage}: 0/{total:,} (starting)")
             return
-        start = self._started.setdefault(stage, now)
         finished = done >= total
+        if finished and stage not in self._started:
+            # Done at its first report: nothing was computed (a stored result was reused).
+            self.echo(f"  {stage}: {done:,}/{total:,} (already computed: reused)")
+            return
+        start = self._started.setdefault(stage, now)
         if not finished and now - self._last.get(stage, float("-inf")) < self.every:
             return
         self._last[stage] = now

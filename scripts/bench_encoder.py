@@ -39,11 +39,12 @@ def _run_of(path: Path) -> dict[str, list[tuple[str, float]]]:
 
 
 def _corpus(dev: Path, limit: int | None, work: Path) -> Path:
-    """The dev corpus, or its first ``limit`` lines in a file of their own."""
+    """The dev corpus, or ``limit`` of its lines evenly spread over it, in a file of their own."""
     corpus = dev / "corpus.jsonl"
     if limit is None:
         return corpus
-    lines = corpus.read_text(encoding="utf-8").splitlines()[:limit]
+    lines = corpus.read_text(encoding="utf-8").splitlines()
+    lines = lines[:: max(1, len(lines) // limit)][:limit]
     out = work / "corpus.jsonl"
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return out
@@ -96,7 +97,7 @@ def main() -> int:
     """Run the backends, print one line each, then the comparison as JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backends", default="onnx,torch")
-    parser.add_argument("--limit", type=int, help="first N corpus documents only")
+    parser.add_argument("--limit", type=int, help="N corpus documents, evenly spread, only")
     parser.add_argument("--work", type=Path, help="folder for runs and caches (default: temp)")
     args = parser.parse_args()
     dev = (get_settings().shared_dir / "eval" / "dev").resolve()

@@ -31,3 +31,9 @@ def test_reporter_starts_the_clock_at_zero_and_throttles():
         "  scheme: 20/100 (2.0/s, elapsed 10s, ETA 40s)",
         "  scheme: 100/100 (5.0/s, elapsed 20s, done)",
     ]
+
+
+def test_a_stage_done_at_once_says_it_was_reused():
+    lines: list[str] = []
+    RateReporter(lines.append)("scheme", 8115, 8115)
+    assert lines == ["  scheme: 8,115/8,115 (already computed: reused)"]
