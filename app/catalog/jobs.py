@@ -1,6 +1,8 @@
 """Import jobs: a small table that tracks background imports, and the runner thread's work."""
 
 import logging
+import threading
+from collections.abc import MutableSet
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -184,3 +186,20 @@ def run_import_job(engine: Engine, matcher: IndexSync | None, task: ImportTask) 
         task.path.unlink(missing_ok=True)
     if matcher is not None:
         matcher.mark_written()
+
+
+def start_import_job(
+    engine: Engine,
+    matcher: IndexSync | None,
+    task: ImportTask,
+    threads: MutableSet[threading.Thread],
+) -> None:
+    """Run ``task`` in a background thread that shutdown waits for (API and console alike)."""
+    worker = threading.Thread(
+        target=run_import_job,
+        args=(engine, matcher, task),
+        name=f"import-job-{task.job_id}",
+        daemon=True,
+    )
+    threads.add(worker)
+    worker.start()

@@ -1,7 +1,6 @@
 """/api/v1/imports: upload a patent file, import it in the background, follow the job."""
 
 import secrets
-import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,7 @@ from app.api.schemas.imports import ImportJobOut
 from app.auth.access import owner_for_write, owning_org, sees_private
 from app.auth.principal import Principal, Role
 from app.catalog.job_report import ReportLevel, job_issue_rows
-from app.catalog.jobs import ImportJob, ImportTask, run_import_job
+from app.catalog.jobs import ImportJob, ImportTask, start_import_job
 from app.catalog.readers import UnreadableFile, check_readable
 from app.catalog.report_export import issues_csv, issues_xlsx
 from app.db import persisted_id
@@ -196,14 +195,8 @@ def start_patent_import(
         filename=job.filename,
         lease_owner=state.lease_owner,
     )
-    worker = threading.Thread(
-        target=run_import_job,
-        args=(state.write_engine, getattr(state, "matcher", None), task),
-        name=f"import-job-{job_id}",
-        daemon=True,
-    )
-    state.import_threads.add(worker)
-    worker.start()
+    matcher = getattr(state, "matcher", None)
+    start_import_job(state.write_engine, matcher, task, state.import_threads)
     response.headers["Location"] = f"/api/v1/imports/{job_id}"
     return job
 

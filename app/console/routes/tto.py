@@ -2,7 +2,6 @@
 
 import io
 import secrets
-import threading
 from pathlib import Path
 from typing import Annotated
 
@@ -11,12 +10,13 @@ from fastapi.responses import Response
 
 from app.auth.principal import Principal, Role
 from app.catalog.enums import ConversionStatus, LegalStatus, PatentType
-from app.catalog.jobs import ImportJob, ImportTask, run_import_job
+from app.catalog.jobs import ImportJob, ImportTask, start_import_job
 from app.catalog.models import Patent
 from app.console.forms import enum_values, invalid
 from app.console.portfolio import PAGE_SIZE, PortfolioQuery, list_portfolio, patent_view
 from app.console.web import ConsoleRoute, DbSession, FormUser, User, redirect, render, require_role
 from app.csv_safe import SafeCsvWriter
+from app.db import persisted_id
 from app.errors import NotFound
 from app.licensing.advice import declaration_advice
 from app.licensing.service import today_utc
@@ -116,28 +116,26 @@ def start_import(
         owner_org_id=principal.org_id,
         key_id=principal.key_id,
         filename=Path(file.filename or "").name,
+        # Leased like the API's jobs: a crashed server's job is failed and its upload removed.
+        lease_owner=state.lease_owner,
+        upload_path=str(path),
     )
     session.add(job)
     session.commit()
     session.refresh(job)
-    assert job.id is not None
+    job_id = persisted_id(job)
     task = ImportTask(
-        job_id=job.id,
+        job_id=job_id,
         path=path,
         owner_org_id=principal.org_id,
         batch_size=state.settings.import_batch_size,
         ipc_scheme=getattr(state, "ipc_scheme", None),
         filename=job.filename,
+        lease_owner=state.lease_owner,
     )
-    worker = threading.Thread(
-        target=run_import_job,
-        args=(state.write_engine, getattr(state, "matcher", None), task),
-        name=f"import-job-{job.id}",
-        daemon=True,
-    )
-    state.import_threads.add(worker)
-    worker.start()
-    return redirect(f"/imports/{job.id}")
+    matcher = getattr(state, "matcher", None)
+    start_import_job(state.write_engine, matcher, task, state.import_threads)
+    return redirect(f"/imports/{job_id}")
 
 
 def _own_job(session: DbSession, principal: Principal, job_id: int) -> ImportJob:
