@@ -1,9 +1,10 @@
 """Enterprise workbench (企业): needs, their matches and open-licence candidates, contact
 requests (deals), and the organisation's deals."""
 
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 from sqlmodel import Session, col, select
 
@@ -61,39 +62,27 @@ def new_need_form(request: Request, signed: User) -> Response:
     return _need_form(request, None)
 
 
-def _parse(
-    title: str,
-    description: str,
-    industry_code: str,
-    region: str,
-    modes: list[str],
-    budget_min: str,
-    budget_max: str,
-    deadline: str,
-) -> NeedForm:
-    return NeedForm(
-        title=title,
-        description=description,
-        industry_code=industry_code.strip() or None,
-        region=region,
-        cooperation_modes=enum_values(CooperationMode, modes, "cooperation_modes"),
-        budget_min=optional_int(budget_min, "budget_min", high=2**31 - 1),
-        budget_max=optional_int(budget_max, "budget_max", high=2**31 - 1),
-        deadline=optional_date(deadline, "deadline"),
-    )
-
-
 Text = Annotated[str, Form(max_length=300)]
 LongText = Annotated[str, Form(max_length=20_000)]
 Short = Annotated[str, Form(max_length=20)]
 Modes = Annotated[list[str] | None, Form()]
 
 
-@router.post("/needs/new")
-def create_need(
-    request: Request,
-    session: DbSession,
-    signed: FormUser,
+@dataclass(frozen=True)
+class NeedFields:
+    """A need form's fields as posted (checked by ``_parse`` after the role check)."""
+
+    title: str
+    description: str
+    industry_code: str
+    region: str
+    modes: list[str]
+    budget_min: str
+    budget_max: str
+    deadline: str
+
+
+def need_fields(
     title: Text,
     description: LongText = "",
     industry_code: Short = "",
@@ -102,10 +91,9 @@ def create_need(
     budget_min: Short = "",
     budget_max: Short = "",
     deadline: Short = "",
-) -> Response:
-    """Save a new draft need."""
-    principal = require_role(signed, Role.ENTERPRISE)
-    form = _parse(
+) -> NeedFields:
+    """The posted need form, shared by the new and edit routes."""
+    return NeedFields(
         title,
         description,
         industry_code,
@@ -115,6 +103,34 @@ def create_need(
         budget_max,
         deadline,
     )
+
+
+Fields = Annotated[NeedFields, Depends(need_fields)]
+
+
+def _parse(fields: NeedFields) -> NeedForm:
+    return NeedForm(
+        title=fields.title,
+        description=fields.description,
+        industry_code=fields.industry_code.strip() or None,
+        region=fields.region,
+        cooperation_modes=enum_values(CooperationMode, fields.modes, "cooperation_modes"),
+        budget_min=optional_int(fields.budget_min, "budget_min", high=2**31 - 1),
+        budget_max=optional_int(fields.budget_max, "budget_max", high=2**31 - 1),
+        deadline=optional_date(fields.deadline, "deadline"),
+    )
+
+
+@router.post("/needs/new")
+def create_need(
+    request: Request,
+    session: DbSession,
+    signed: FormUser,
+    fields: Fields,
+) -> Response:
+    """Save a new draft need."""
+    principal = require_role(signed, Role.ENTERPRISE)
+    form = _parse(fields)
     need = save_need(session, principal, None, form)
     session.commit()
     return redirect(f"/needs/{need.id}")
@@ -133,28 +149,12 @@ def edit_need(
     need_id: int,
     session: DbSession,
     signed: FormUser,
-    title: Text,
-    description: LongText = "",
-    industry_code: Short = "",
-    region: Short = "",
-    cooperation_modes: Modes = None,
-    budget_min: Short = "",
-    budget_max: Short = "",
-    deadline: Short = "",
+    fields: Fields,
 ) -> Response:
     """Save the changes of a need."""
     principal = require_role(signed, Role.ENTERPRISE)
     need = owned_need(session, principal, need_id)
-    form = _parse(
-        title,
-        description,
-        industry_code,
-        region,
-        cooperation_modes or [],
-        budget_min,
-        budget_max,
-        deadline,
-    )
+    form = _parse(fields)
     save_need(session, principal, need, form)
     session.commit()
     request.app.state.matcher.mark_written()  # the indexer makes it searchable shortly
