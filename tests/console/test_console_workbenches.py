@@ -253,3 +253,29 @@ def test_enterprise_takes_an_open_licence_and_requests_contact(
     assert "一种钠离子电池负极材料及其制备方法" in deals
     assert "已申请" in client.get(need_url).text or "已分派" in deals
     assert csrf_of(deals)
+
+
+def test_enterprise_edits_a_need_and_a_bad_budget_is_refused(
+    client: TestClient, api_engine: Engine, api_settings: Settings
+) -> None:
+    buyer = make_person(api_engine, api_settings, OrgKind.ENTERPRISE, "edit@example.cn")
+    csrf = sign_in(client, buyer)
+    made = client.post(
+        "/needs/new",
+        data={"csrf": csrf, "title": "锂电池极片涂布", "cooperation_modes": ["licence"]},
+        follow_redirects=False,
+    )
+    need_url = made.headers["location"]
+    edited = client.post(
+        f"{need_url}/edit",
+        data={"csrf": csrf, "title": "锂电池极片涂布均匀性", "budget_max": "50000"},
+        follow_redirects=False,
+    )
+    assert edited.status_code == 303
+    page = client.get(need_url).text
+    assert "锂电池极片涂布均匀性" in page
+    assert "50,000" in page
+    bad = client.post(f"{need_url}/edit", data={"csrf": csrf, "title": "x", "budget_max": "很多"})
+    assert bad.status_code == 422
+    assert "budget_max" in bad.text
+    assert "锂电池极片涂布均匀性" in client.get(need_url).text
