@@ -78,3 +78,24 @@ def test_cross_validation_scores_each_fold_with_a_choice_made_without_it():
     assert best == 1
     assert dev == pytest.approx(0.81)
     assert cv == pytest.approx(0.81)
+
+
+def test_many_needs_encode_in_one_call_with_the_same_vectors_as_one_by_one():
+    from app.search.encoder import HashingEncoder
+    from app.search.querying import many_query_vectors, query_vectors
+
+    texts = [
+        "锂电池极片涂布。涂层厚度不均，希望偏差小于2微米。可接受技术许可。",
+        "一种风能LED路灯",
+        "布袋除尘器在线监控报警。排放经常超标；希望自动报警。",
+    ]
+    calls: list[int] = []
+    encoder = HashingEncoder(64)
+    real = encoder.encode_queries
+    encoder.encode_queries = lambda batch: calls.append(len(batch)) or real(batch)  # type: ignore[method-assign]
+    together = many_query_vectors(encoder, texts)
+    assert len(calls) == 1
+    assert [v.shape[0] for v in together] == [len(vector_texts(t, parse_need(t))) for t in texts]
+    for text, vectors in zip(texts, together, strict=True):
+        np.testing.assert_allclose(vectors, query_vectors(HashingEncoder(64), text))
+    assert many_query_vectors(encoder, []) == []

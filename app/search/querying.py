@@ -98,6 +98,16 @@ def query_vectors(encoder: Encoder, text: str) -> np.ndarray:
     return encoder.encode_queries(vector_texts(text, parse_need(text)))
 
 
+def many_query_vectors(encoder: Encoder, texts: Sequence[str]) -> list[np.ndarray]:
+    """``query_vectors`` of each text, encoded in one call (the encoder batches by length)."""
+    parts = [vector_texts(text, parse_need(text)) for text in texts]
+    if not parts:
+        return []
+    vectors = encoder.encode_queries([t for pieces in parts for t in pieces])
+    bounds = np.cumsum([len(pieces) for pieces in parts])[:-1]
+    return list(np.split(vectors, bounds))
+
+
 def _dense_patents(indexes: EngineIndexes, vectors: np.ndarray, chunk_k: int) -> list[Hits]:
     """Per query vector: patents by their best chunk, with the collection's moments."""
     if chunk_k <= 0:

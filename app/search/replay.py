@@ -26,7 +26,7 @@ from app.search.indexing import (
     remove_needs,
     remove_patents,
 )
-from app.search.querying import QueryContext, infer_subclasses, query_vectors
+from app.search.querying import QueryContext, infer_subclasses, many_query_vectors
 from app.search.store import EngineIndexes
 from app.types import assume_utc, utcnow
 
@@ -159,7 +159,7 @@ def encode_pending(encoder: Encoder, docs: PendingDocs) -> EncodedDocs:
         docs,
         encoder.encode_documents(docs.chunk_texts) if docs.chunk_texts else empty,
         encoder.encode_documents(docs.need_texts) if docs.need_texts else empty,
-        [query_vectors(encoder, text) for text in docs.need_texts],
+        many_query_vectors(encoder, docs.need_texts),
     )
 
 
