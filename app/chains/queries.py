@@ -20,10 +20,15 @@ def all_chains(session: Session, scope: str | None = None) -> list[IndustryChain
     return list(session.exec(stmt))
 
 
+def chain_by_key(session: Session, key: str) -> IndustryChain | None:
+    """The chain loaded under ``key``, if any."""
+    return session.exec(select(IndustryChain).where(IndustryChain.key == key)).first()
+
+
 def resolve_chain(session: Session, ref: str) -> IndustryChain:
     """A chain by id or key (NotFound)."""
     chain = session.get(IndustryChain, int(ref)) if ref.isdigit() else None
-    chain = chain or session.exec(select(IndustryChain).where(IndustryChain.key == ref)).first()
+    chain = chain or chain_by_key(session, ref)
     if chain is None:
         raise NotFound(f"chain {ref} does not exist")
     return chain

@@ -61,11 +61,6 @@ def _apply_node(node: ChainNode, spec: NodeSpec, order: int, digest: str) -> boo
     return changed
 
 
-def chain_by_key(session: Session, key: str) -> IndustryChain | None:
-    """The chain loaded under ``key``, if any."""
-    return session.exec(select(IndustryChain).where(IndustryChain.key == key)).first()
-
-
 def chain_nodes(session: Session, chain_id: int) -> list[ChainNode]:
     """A chain's nodes in their file order."""
     stmt = (
@@ -82,7 +77,7 @@ def upsert_chain(session: Session, spec: ChainSpec) -> UpsertResult:
     Nodes missing from ``spec`` are deleted with their tags; a node whose defining fields
     changed keeps its tags until the tagger recomputes it (its ``content_hash`` moved on).
     """
-    chain = chain_by_key(session, spec.key)
+    chain = session.exec(select(IndustryChain).where(IndustryChain.key == spec.key)).first()
     result = UpsertResult(chain or IndustryChain(key=spec.key, name=spec.name, owner_region=""))
     result.created = chain is None
     chain = result.chain

@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 
 from app.catalog.enums import ConversionStatus, LegalStatus
 from app.catalog.models import Organisation, Patent
+from app.chains.figures import CHAIN_GROUPS, chain_labels, patent_chain_keys
 from app.csv_safe import SafeCsvWriter
 from app.deals.models import Deal, DealContract
 from app.deals.states import SIGNED_STATES, DealState
@@ -34,6 +35,8 @@ class GroupBy(StrEnum):
     IPC_SECTION = "ipc_section"
     ORG = "org"
     MONTH = "month"
+    CHAIN = "chain"  # industry chain id: a patent counts in every chain it is tagged to
+    CHAIN_NODE = "chain_node"  # chain node id, likewise
 
 
 _FIGURE_EXAMPLE: JsonDict = {
@@ -87,6 +90,23 @@ class _Dims:
             Organisation, col(Organisation.id) == col(Patent.owner_org_id), isouter=True
         )
         self.patents = {pid: (ipc, org, region) for pid, ipc, org, region in session.exec(stmt)}
+        self.chains = (
+            patent_chain_keys(session, by_node=group_by is GroupBy.CHAIN_NODE)
+            if group_by in CHAIN_GROUPS
+            else {}
+        )
+
+    def patent_keys(self, patent_id: int | None, when: date | datetime | None) -> list[str]:
+        """The groups of a patent-side event: one, or each chain (node) of the patent."""
+        if self.group_by in CHAIN_GROUPS:
+            return self.chains.get(patent_id or -1) or [UNKNOWN]
+        return [self.patent_key(patent_id, when)]
+
+    def deal_keys(self, deal: Deal, when: date | datetime | None) -> list[str]:
+        """The groups of a deal-side event: by chain, the chains (nodes) of the deal's patent."""
+        if self.group_by in CHAIN_GROUPS:
+            return self.patent_keys(deal.patent_id, when)
+        return [self.deal_key(deal, when)]
 
     def patent_key(self, patent_id: int | None, when: date | datetime | None) -> str:
         """The group of a patent-side event."""
@@ -120,35 +140,41 @@ def _patent_side(session: Session, dims: _Dims, rows: _Rows) -> None:
         Patent.conversion_status == ConversionStatus.IDLE, col(Patent.legal_status).in_(_IN_FORCE)
     )
     for pid, created in session.exec(idle):
-        rows[dims.patent_key(pid, created)].idle_patents += 1
+        for key in dims.patent_keys(pid, created):
+            rows[key].idle_patents += 1
     declared = select(OpenLicenceDeclaration.patent_id, OpenLicenceDeclaration.declared_at)
     for pid, when in session.exec(declared):
-        rows[dims.patent_key(pid, when)].open_licence_declarations += 1
+        for key in dims.patent_keys(pid, when):
+            rows[key].open_licence_declarations += 1
     taken = select(PatentLicence.patent_id, PatentLicence.created_at).where(
         PatentLicence.kind == LicenceKind.OPEN
     )
     for pid, when in session.exec(taken):
-        rows[dims.patent_key(pid, when)].licences_taken += 1
+        for key in dims.patent_keys(pid, when):
+            rows[key].licences_taken += 1
 
 
 def _deal_side(session: Session, dims: _Dims, rows: _Rows) -> None:
     matched: dict[str, set[int]] = defaultdict(set)
     for deal in session.exec(select(Deal)):
-        row = rows[dims.deal_key(deal, deal.created_at)]
-        row.contacts_requested += 1
-        state = DealState(deal.state).value
-        row.deals_by_state[state] = row.deals_by_state.get(state, 0) + 1
-        if deal.patent_id is not None:
-            matched[row.key].add(deal.patent_id)
-        if deal.state in SIGNED_STATES:
-            row.signed_contracts += 1
+        for key in dims.deal_keys(deal, deal.created_at):
+            _count_deal(rows[key], deal, matched)
     for key, patents in matched.items():
         rows[key].patents_matched = len(patents)
     signed = select(DealContract, Deal).join(Deal, col(Deal.id) == col(DealContract.deal_id))
     for contract, deal in session.exec(signed):
-        rows[dims.deal_key(deal, contract.signed_on)].contract_value_yuan += (
-            contract.amount_yuan or 0
-        )
+        for key in dims.deal_keys(deal, contract.signed_on):
+            rows[key].contract_value_yuan += contract.amount_yuan or 0
+
+
+def _count_deal(row: FigureRow, deal: Deal, matched: dict[str, set[int]]) -> None:
+    row.contacts_requested += 1
+    state = DealState(deal.state).value
+    row.deals_by_state[state] = row.deals_by_state.get(state, 0) + 1
+    if deal.patent_id is not None:
+        matched[row.key].add(deal.patent_id)
+    if deal.state in SIGNED_STATES:
+        row.signed_contracts += 1
 
 
 def compute_figures(session: Session, group_by: GroupBy, region_level: int = 2) -> list[FigureRow]:
@@ -162,6 +188,8 @@ def compute_figures(session: Session, group_by: GroupBy, region_level: int = 2) 
             row.conversion_rate = round(row.signed_contracts / row.contacts_requested, 4)
     if group_by is GroupBy.ORG:
         _label_orgs(session, rows)
+    if group_by in CHAIN_GROUPS:
+        chain_labels(session, rows, by_node=group_by is GroupBy.CHAIN_NODE)
     return sorted(rows.values(), key=lambda r: (r.key == UNKNOWN, r.key))
 
 

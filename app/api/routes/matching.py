@@ -69,7 +69,8 @@ def _explanation(match: Match) -> ExplanationOut:
     return ExplanationOut.model_validate(asdict(match.explanation))
 
 
-def _patent_matches(session: SessionDep, result: MatchResult) -> PatentMatches:
+def patent_matches(session: SessionDep, result: MatchResult) -> PatentMatches:
+    """A ranked result as the API's matches (also the chain-scoped routes')."""
     matches = result.matches  # best first, ties by id (MatchEngine._result)
     ids = [m.id for m in matches]
     # The engine hands back the rows it read; a result built elsewhere may not carry them.
@@ -129,7 +130,7 @@ def match_text(
 ) -> PatentMatches:
     """Free text → patents."""
     result = matcher.match_text(session, body.text, _filters(body.filters), body.k)
-    return _patent_matches(session, result)
+    return patent_matches(session, result)
 
 
 @router.get(
@@ -150,7 +151,7 @@ def match_need(
 ) -> PatentMatches:
     """Need → patents."""
     get_visible_need(session, principal, need_id)
-    return _patent_matches(session, matcher.match_need(session, need_id, filters, k))
+    return patent_matches(session, matcher.match_need(session, need_id, filters, k))
 
 
 @router.get(
