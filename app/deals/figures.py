@@ -1,5 +1,8 @@
 """Key figures (统计指标) of the platform, grouped by region, industry, IPC section, org or month.
 
+Product filings (专利密集型产品备案) count once approved, grouped by the enterprise: its region,
+the product's industry class, the month of approval.
+
 Patent-side figures (idle patents, declarations, licences) are grouped by the patent: its owner's
 region and organisation, its main IPC section, the month of the event. Deal-side figures are
 grouped by the deal: the demand's region and industry, the patent's IPC section, the supply-side
@@ -24,6 +27,7 @@ from app.catalog.models import Organisation, Patent
 from app.csv_safe import SafeCsvWriter
 from app.deals.models import Deal, DealContract
 from app.deals.states import SIGNED_STATES, DealState
+from app.filings.reports import FiledFact, approved_filings
 from app.licensing.models import LicenceKind, OpenLicenceDeclaration, PatentLicence
 
 UNKNOWN = "unknown"
@@ -44,7 +48,7 @@ _FIGURE_EXAMPLE: JsonDict = {
     "key": "33", "label": None, "idle_patents": 48, "patents_matched": 1,
     "contacts_requested": 1, "deals_by_state": {"closed": 1}, "signed_contracts": 1,
     "conversion_rate": 1.0, "contract_value_yuan": 300000, "open_licence_declarations": 2,
-    "licences_taken": 1,
+    "licences_taken": 1, "filed_products": 1, "filed_patents": 2, "filed_output_yuan": 120000000,
 }  # fmt: skip
 
 
@@ -64,6 +68,9 @@ class FigureRow(BaseModel):
     contract_value_yuan: int = 0
     open_licence_declarations: int = 0
     licences_taken: int = Field(default=0, description="licences taken under open licences")
+    filed_products: int = Field(default=0, description="approved product filings (已备案产品)")
+    filed_patents: int = Field(default=0, description="distinct patents the filed products cite")
+    filed_output_yuan: int = Field(default=0, description="annual output value of filed products")
 
 
 def _month(moment: date | datetime | None) -> str:
@@ -72,6 +79,11 @@ def _month(moment: date | datetime | None) -> str:
 
 def _region(code: str | None, level: int) -> str:
     return code[:level] if code else UNKNOWN
+
+
+def _division(code: str | None) -> str:
+    digits = (code or "").lstrip("ABCDEFGHIJKLMNOPQRST")
+    return digits[:2] or UNKNOWN
 
 
 class _Rows(dict[str, FigureRow]):
@@ -130,11 +142,22 @@ class _Dims:
         if self.group_by is GroupBy.REGION:
             return _region(deal.region, self.level)
         if self.group_by is GroupBy.INDUSTRY:
-            digits = (deal.industry_code or "").lstrip("ABCDEFGHIJKLMNOPQRST")
-            return digits[:2] or UNKNOWN
+            return _division(deal.industry_code)
         if self.group_by is GroupBy.ORG:
             return str(deal.owner_org_id)
         return self.patent_key(deal.patent_id, None)
+
+    def filing_key(self, fact: FiledFact) -> str:
+        """The group of an approved product filing: its enterprise, region, class, month."""
+        if self.group_by is GroupBy.MONTH:
+            return _month(fact.approved_at)
+        if self.group_by is GroupBy.REGION:
+            return _region(fact.region, self.level)
+        if self.group_by is GroupBy.INDUSTRY:
+            return _division(fact.industry_code)
+        if self.group_by is GroupBy.ORG:
+            return str(fact.org_id)
+        return UNKNOWN  # a product spans the IPC sections of its patents
 
 
 def _patent_side(session: Session, dims: _Dims, rows: _Rows) -> None:
@@ -180,6 +203,19 @@ def _deal_side(session: Session, dims: _Dims, rows: _Rows) -> None:
         )
 
 
+def _filing_side(session: Session, dims: _Dims, rows: _Rows) -> None:
+    cited: dict[str, set[int]] = defaultdict(set)
+    for fact in approved_filings(session):
+        if not in_region_scope(dims.scope, fact.region):
+            continue
+        row = rows[dims.filing_key(fact)]
+        row.filed_products += 1
+        row.filed_output_yuan += fact.output_yuan
+        cited[row.key] |= fact.patent_ids
+    for key, patents in cited.items():
+        rows[key].filed_patents = len(patents)
+
+
 def compute_figures(
     session: Session, group_by: GroupBy, region_level: int = 2, scope: str | None = None
 ) -> list[FigureRow]:
@@ -188,6 +224,7 @@ def compute_figures(
     rows = _Rows()
     _patent_side(session, dims, rows)
     _deal_side(session, dims, rows)
+    _filing_side(session, dims, rows)
     for row in rows.values():
         if row.contacts_requested:
             row.conversion_rate = round(row.signed_contracts / row.contacts_requested, 4)
