@@ -81,9 +81,9 @@ def _region(code: str | None, level: int) -> str:
     return code[:level] if code else UNKNOWN
 
 
-def _division(code: str | None) -> str:
-    digits = (code or "").lstrip("ABCDEFGHIJKLMNOPQRST")
-    return digits[:2] or UNKNOWN
+def _division(industry_code: str | None) -> str | None:
+    """The GB/T 4754 division (大类, two digits) of an industry code such as C3841."""
+    return (industry_code or "").lstrip("ABCDEFGHIJKLMNOPQRST")[:2] or None
 
 
 class _Rows(dict[str, FigureRow]):
@@ -142,7 +142,7 @@ class _Dims:
         if self.group_by is GroupBy.REGION:
             return _region(deal.region, self.level)
         if self.group_by is GroupBy.INDUSTRY:
-            return _division(deal.industry_code)
+            return _division(deal.industry_code) or UNKNOWN
         if self.group_by is GroupBy.ORG:
             return str(deal.owner_org_id)
         return self.patent_key(deal.patent_id, None)
@@ -154,7 +154,7 @@ class _Dims:
         if self.group_by is GroupBy.REGION:
             return _region(fact.region, self.level)
         if self.group_by is GroupBy.INDUSTRY:
-            return _division(fact.industry_code)
+            return _division(fact.industry_code) or UNKNOWN
         if self.group_by is GroupBy.ORG:
             return str(fact.org_id)
         return UNKNOWN  # a product spans the IPC sections of its patents

@@ -10,10 +10,10 @@ from datetime import date
 
 from sqlmodel import Session, col, select
 
-from app.catalog.enums import LegalStatus
 from app.catalog.models import Patent
 from app.deals.models import ContractType, Deal, DealContract
 from app.filings.models import RightBasis
+from app.licensing import rules
 from app.licensing.models import LicenceKind, PatentLicence
 
 _LICENCE_KINDS = {
@@ -41,12 +41,9 @@ class RightRefused(Exception):
 
 
 def in_force_problem(patent: Patent, today: date) -> str | None:
-    """Why the patent is not in force on ``today``, or None when it is."""
-    if patent.legal_status is not LegalStatus.GRANTED:
-        return f"patent {patent.id} is {patent.legal_status.value}, not in force"
-    if patent.expiry_date is not None and patent.expiry_date < today:
-        return f"patent {patent.id} expired on {patent.expiry_date.isoformat()}"
-    return None
+    """Why the patent is not in force on ``today`` (the open-licence rule), or None when it is."""
+    violations = rules.check_patent_in_force(patent.legal_status, patent.expiry_date, today)
+    return f"patent {patent.id}: {violations[0].message}" if violations else None
 
 
 def _assignment(session: Session, org_id: int, patent_id: int) -> int | None:

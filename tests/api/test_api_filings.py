@@ -130,7 +130,7 @@ def test_a_lapsed_patent_or_an_expired_licence_is_refused_with_the_reason(
     client: TestClient, cities: TwoCities, rights: Rights
 ) -> None:
     product = _product(client, cities.ent_a)["id"]
-    assert "lapsed, not in force" in _reason(
+    assert "status is lapsed" in _reason(
         _link(client, cities.ent_a, product, rights.lapsed, "owned")
     )
     reason = _reason(
@@ -177,7 +177,10 @@ def test_submit_checks_every_right_again(
         client.post(f"{FILINGS}/{product}/submit", headers=cities.ent_a.headers), 422
     )
     assert problem["errors"] == [
-        {"field": f"patents.{patent}", "message": f"patent {patent} is lapsed, not in force"}
+        {
+            "field": f"patents.{patent}",
+            "message": f"patent {patent}: only granted patents in force qualify; status is lapsed",
+        }
     ]
 
 
