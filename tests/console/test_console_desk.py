@@ -2,12 +2,13 @@
 the API test done through console forms, a structured decline, contacts only after consent,
 hand-over, workload, overdue and coverage."""
 
+import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 from sqlmodel import Session, col, select
 
 from app.accounts import service
@@ -83,11 +84,9 @@ def _need(engine: Engine, org_id: int | None) -> int:
 
 
 @pytest.fixture
-def cast(
-    client: TestClient, api_engine: Engine, api_settings: Settings, request: pytest.FixtureRequest
-) -> Cast:
+def cast(client: TestClient, api_engine: Engine, api_settings: Settings) -> Cast:
     """A requester, an owner's tto, a Zhejiang station with two specialists, an outsider."""
-    tag = request.node.name[-12:].replace("[", "").replace("]", "")
+    tag = secrets.token_hex(4)  # fresh people per test, on a database shared by the module
     made = [
         make_person(api_engine, api_settings, kind, f"{role}-{tag}@example.cn", org_admin=True)
         for role, kind in (
@@ -256,3 +255,38 @@ def _key_of(cast: Cast, who: Person) -> int:
         assert user is not None
         assert user.actor_key_id is not None
         return user.actor_key_id
+
+
+def _statements(cast: Cast, who: Person, url: str) -> int:
+    sign_in(cast.client, who)
+    seen: list[str] = []
+
+    def count(*args: object) -> None:
+        seen.append(str(args[2]))
+
+    engine = cast.client.app.state.engine  # type: ignore[attr-defined]
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert cast.client.get(url).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    return len(seen)
+
+
+def test_deal_and_desk_pages_make_a_fixed_number_of_queries(cast: Cast) -> None:
+    _request(cast)
+    cast.step(cast.station, action="contact_owner")
+    cast.step(cast.tto, action="accept_contact")
+    deal_url = f"/deals/{cast.deal_id}"
+    before = {who.email: _statements(cast, who, deal_url) for who in (cast.station, cast.tto)}
+    desk_before = _statements(cast, cast.station, "/desk")
+    first = cast.deal_id
+    for n in range(6):  # more events, more deals: the same number of queries
+        cast.deal_id = first
+        cast.step(cast.station, action="note", note=f"第{n}次跟进")
+        _request(cast)
+    cast.deal_id = first
+    after = {who.email: _statements(cast, who, deal_url) for who in (cast.station, cast.tto)}
+    assert after == before
+    assert _statements(cast, cast.station, "/desk") == desk_before
+    assert max(before.values()) <= 16
