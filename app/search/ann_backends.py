@@ -40,6 +40,7 @@ class Backend(Protocol):
         self, queries: np.ndarray, k: int, params: AnnParams
     ) -> tuple[np.ndarray, np.ndarray]: ...
     def live(self) -> tuple[np.ndarray, np.ndarray]: ...
+    def vectors_of(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
     def stored(self) -> int: ...
     def write(self, directory: Path, token: str) -> dict[str, str]: ...
 
@@ -90,6 +91,12 @@ class FlatBackend:
         """All (ids, vectors)."""
         ids = faiss.vector_to_array(self._index.id_map).astype(np.int64)
         return ids, self._index.index.reconstruct_n(0, len(self))
+
+    def vectors_of(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The stored (ids, vectors) among ``ids``, in the order given."""
+        stored = faiss.vector_to_array(self._index.id_map).astype(np.int64)
+        positions = _positions_of(stored, ids)
+        return stored[positions], self._index.index.reconstruct_batch(positions)
 
     def write(self, directory: Path, token: str) -> dict[str, str]:
         """Write the index file; return its role → name."""
@@ -186,6 +193,11 @@ class HnswBackend:
         vectors = self._index.storage.reconstruct_n(0, len(self._labels))
         return self._labels[alive].copy(), vectors[alive]
 
+    def vectors_of(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The live (ids, vectors) among ``ids``, in the order given."""
+        positions = _positions_of(self._labels, ids)
+        return self._labels[positions], self._index.storage.reconstruct_batch(positions)
+
     def write(self, directory: Path, token: str) -> dict[str, str]:
         """Write graph and labels; return role → name."""
         index_name, labels_name = f"vectors-{token}.faiss", f"labels-{token}.npy"
@@ -209,6 +221,13 @@ class HnswBackend:
                 f"expected ({index.ntotal},) int64"
             )
         return cls(index, labels)
+
+
+def _positions_of(labels: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Positions in ``labels`` of the ``ids`` present there, in the order of ``ids``."""
+    hit = np.flatnonzero(np.isin(labels, ids))
+    where = dict(zip(labels[hit].tolist(), hit.tolist(), strict=True))
+    return np.asarray([where[i] for i in ids.tolist() if i in where], dtype=np.int64)
 
 
 def _read_faiss(path: Path) -> faiss.Index:

@@ -115,6 +115,15 @@ class VectorIndex:
             _, vectors = self._backend.live()
         return np.asarray(vectors, dtype=np.float32)
 
+    def vectors_of(self, ids: Iterable[int]) -> np.ndarray:
+        """The stored vectors of those ``ids`` that are indexed, in the order given (n, dim)."""
+        array = np.fromiter((int(i) for i in ids), dtype=np.int64)
+        if not array.size or not len(self):
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock:
+            _, vectors = self._backend.vectors_of(array)
+        return np.asarray(vectors, dtype=np.float32).reshape(-1, self.dim)
+
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top-``k`` per query: (scores float32 (n, k), ids int64 (n, k)); id -1 means none."""
         if k <= 0:
