@@ -95,7 +95,7 @@ def _person(session: Session, settings: Settings, org: Organisation, email: str)
     return service.redeem_token(session, made.token, PASSWORD, settings)
 
 
-def _seed(session: Session, settings: Settings) -> tuple[int, DeskSeed]:
+def _orgs(session: Session) -> list[Organisation]:
     uni = Organisation(
         kind=OrgKind.UNIVERSITY,
         name="示例大学技术转移中心",
@@ -119,6 +119,11 @@ def _seed(session: Session, settings: Settings) -> tuple[int, DeskSeed]:
     )
     session.add_all([uni, ent, other, station])
     session.flush()
+    return [uni, ent, other, station]
+
+
+def _seed(session: Session, settings: Settings) -> tuple[int, DeskSeed]:
+    uni, ent, other, station = _orgs(session)
     _person(session, settings, uni, "tto@example.edu.cn")
     buyer = _person(session, settings, ent, "buyer@example.cn")
     _person(session, settings, station, STATION_EMAIL)

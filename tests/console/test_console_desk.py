@@ -153,19 +153,8 @@ def _actions(engine: Engine, deal_id: int) -> list[tuple[str, str, str]]:
         return [(e.action.value, e.actor_role, e.to_state.value) for e in session.exec(stmt)]
 
 
-def test_the_deal_walk_in_the_console_with_contacts_only_after_consent(cast: Cast) -> None:
-    _request(cast)
-    deal_url = f"/deals/{cast.deal_id}"
-    before = cast.page(cast.enterprise, deal_url)
-    assert "权利人同意对接后" in before
-    assert PHONE not in before
-    assert 'value="contact_owner"' not in before  # the station's move, not the requester's
-    assert cast.client.get(f"{deal_url}").status_code == 200
-    assert "待您处理" in cast.page(cast.station, "/desk")
-    cast.step(cast.station, action="contact_owner", note="已电话联系技术转移中心")
-    refused = cast.step(cast.station, status=409, action="negotiate")
-    assert "has not accepted contact" in refused
-    assert PHONE not in cast.page(cast.station, deal_url)
+def _consent(cast: Cast, deal_url: str) -> None:
+    # The owner's consent releases the contacts: to the parties and the station only.
     tto_page = cast.page(cast.tto, deal_url)
     assert 'value="accept_contact"' in tto_page
     assert PHONE not in tto_page
@@ -177,6 +166,21 @@ def test_the_deal_walk_in_the_console_with_contacts_only_after_consent(cast: Cas
         assert "张三" in shown
     sign_in(cast.client, cast.outsider)
     assert cast.client.get(deal_url).status_code == 403
+
+
+def test_the_deal_walk_in_the_console_with_contacts_only_after_consent(cast: Cast) -> None:
+    _request(cast)
+    deal_url = f"/deals/{cast.deal_id}"
+    before = cast.page(cast.enterprise, deal_url)
+    assert "权利人同意对接后" in before
+    assert PHONE not in before
+    assert 'value="contact_owner"' not in before  # the station's move, not the requester's
+    assert "待您处理" in cast.page(cast.station, "/desk")
+    cast.step(cast.station, action="contact_owner", note="已电话联系技术转移中心")
+    refused = cast.step(cast.station, status=409, action="negotiate")
+    assert "has not accepted contact" in refused
+    assert PHONE not in cast.page(cast.station, deal_url)
+    _consent(cast, deal_url)
     cast.step(cast.station, action="negotiate")
     cast.step(cast.station, action="agree")
     cast.step(
