@@ -17,6 +17,7 @@ from app.catalog.enums import NeedStatus, OrgKind
 from app.catalog.models import Organisation, TechNeed
 from app.console.identity import invite
 from app.deals.models import Deal, DealEvent
+from app.deals.states import DealState
 from app.settings import Settings
 from app.types import utcnow
 from tests.console.conftest import PASSWORD, Person, csrf_of, make_person, sign_in
@@ -294,3 +295,23 @@ def test_deal_and_desk_pages_make_a_fixed_number_of_queries(cast: Cast) -> None:
     assert after == before
     assert _statements(cast, cast.station, "/desk") == desk_before
     assert max(before.values()) <= 16
+
+
+def test_a_station_takes_an_unassigned_deal_it_covers(cast: Cast) -> None:
+    _request(cast)
+    with Session(cast.engine) as session:  # as if no station had covered it at request time
+        deal = session.get(Deal, cast.deal_id)
+        assert deal is not None
+        deal.station_org_id, deal.state = None, DealState.REQUESTED
+        session.add(deal)
+        session.commit()
+    inbox = cast.page(cast.station, "/desk")
+    assert f"/deals/{cast.deal_id}" in inbox
+    assert "可接手" in inbox
+    cast.step(cast.station, action="assign")
+    with Session(cast.engine) as session:
+        taken = session.get(Deal, cast.deal_id)
+        assert taken is not None
+        assert taken.station_org_id == cast.station.org_id
+        assert taken.state is DealState.ASSIGNED
+        assert taken.handler_key_id == _key_of(cast, cast.station)
