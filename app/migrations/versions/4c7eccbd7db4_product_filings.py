@@ -1,7 +1,7 @@
 """product filings
 
 Revision ID: 4c7eccbd7db4
-Revises: fd03c1cd42d6
+Revises: d5e2b8c4a7f1
 Create Date: 2026-12-02 02:50:43.697713
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 
 
 revision: str = '4c7eccbd7db4'
-down_revision: str | None = 'fd03c1cd42d6'
+down_revision: str | None = 'd5e2b8c4a7f1'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
