@@ -13,6 +13,7 @@ from app.auth.keys import ROLE_KINDS, create_key, revoke_key
 from app.auth.principal import Role
 from app.catalog.enums import OrgKind
 from app.catalog.models import Organisation
+from app.catalog.service import check_org_region
 from app.console.forms import clean_region
 from app.errors import NotFound, ValidationFailed
 from app.settings import Settings
@@ -97,7 +98,9 @@ def create_organisation(
         raise ValidationFailed(
             "name required", errors=[{"field": "name", "message": "1 to 200 characters"}]
         )
-    org = Organisation(kind=kind, name=clean, region=clean_region(region))
+    region_code = clean_region(region)
+    check_org_region(kind, region_code)
+    org = Organisation(kind=kind, name=clean, region=region_code)
     session.add(org)
     session.flush()
     audit.record(session, "org_created", f"org:{org.id}", actor=actor, org_id=org.id, name=clean)

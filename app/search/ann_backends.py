@@ -229,6 +229,13 @@ class HnswBackend:
         return cls(index, labels)
 
 
+def positions_of(labels: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Positions in ``labels`` of the ``ids`` present there, in the order of ``ids``."""
+    hit = np.flatnonzero(np.isin(labels, ids))
+    where = dict(zip(labels[hit].tolist(), hit.tolist(), strict=True))
+    return np.asarray([where[i] for i in ids.tolist() if i in where], dtype=np.int64)
+
+
 def _reconstruct(index: faiss.Index, positions: np.ndarray) -> np.ndarray:
     """Stored vectors by position (an empty selection gives an empty (0, dim) array)."""
     if not len(positions):

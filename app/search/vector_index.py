@@ -14,7 +14,7 @@ import faiss
 import numpy as np
 
 from app.errors import BadRequest, ServiceUnavailable
-from app.search.ann_backends import Backend, FlatBackend, HnswBackend
+from app.search.ann_backends import Backend, FlatBackend, HnswBackend, positions_of
 from app.search.ann_params import AnnParams
 from app.search.index_manifest import (
     Manifest,
@@ -114,6 +114,16 @@ class VectorIndex:
         with self._lock:
             _, vectors = self._backend.live()
         return np.asarray(vectors, dtype=np.float32)
+
+    def vectors_of(self, ids: Iterable[int]) -> np.ndarray:
+        """The stored vectors of those ``ids`` that are indexed, in the order given (n, dim)."""
+        array = np.fromiter((int(i) for i in ids), dtype=np.int64)
+        if not array.size or not len(self):
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock:
+            positions = positions_of(self._backend.labels(), array)
+            vectors = self._backend.vectors_at(positions)
+        return np.asarray(vectors, dtype=np.float32).reshape(-1, self.dim)
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top-``k`` per query: (scores float32 (n, k), ids int64 (n, k)); id -1 means none."""
