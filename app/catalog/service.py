@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 
 from app.catalog.changes import record_change
 from app.catalog.codes import clean_coverage, clean_industry, clean_region, clean_uscc
-from app.catalog.enums import ChangeOp, EntityKind, NeedStatus
+from app.catalog.enums import ChangeOp, EntityKind, NeedStatus, OrgKind
 from app.catalog.hooks import CatalogHooks
 from app.catalog.models import Organisation, Patent, TechNeed
 from app.catalog.patent_input import apply_update, new_patent
@@ -49,10 +49,20 @@ def _ensure_unique_name(session: Session, name: str, org_id: int | None) -> None
             )
 
 
+def check_org_region(kind: OrgKind, region: str | None) -> None:
+    """422 when a government office has no region: its region is the jurisdiction it oversees."""
+    if kind is OrgKind.GOVERNMENT and not region:
+        raise ValidationFailed(
+            "a government organisation needs its region",
+            errors=[{"field": "region", "message": "the GB/T 2260 code of its jurisdiction"}],
+        )
+
+
 def create_org(session: Session, body: OrgCreate) -> Organisation:
     """A new organisation with validated codes; 409 when its name or USCC is taken."""
     fields = body.model_dump()
     fields["region"] = clean_region(body.region)
+    check_org_region(body.kind, fields["region"])
     fields["uscc"] = clean_uscc(body.uscc)
     fields["coverage_regions"], fields["coverage_industries"] = clean_coverage(
         body.coverage_regions, body.coverage_industries
@@ -70,6 +80,7 @@ def update_org(session: Session, org: Organisation, body: OrgUpdate) -> Organisa
     changes = body.model_dump(exclude_unset=True)
     if "region" in changes:
         changes["region"] = clean_region(changes["region"])
+        check_org_region(org.kind, changes["region"])
     if "uscc" in changes:
         changes["uscc"] = clean_uscc(changes["uscc"])
     for name in ("name", "kind", "coverage_regions", "coverage_industries"):

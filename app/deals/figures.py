@@ -4,6 +4,9 @@ Patent-side figures (idle patents, declarations, licences) are grouped by the pa
 region and organisation, its main IPC section, the month of the event. Deal-side figures are
 grouped by the deal: the demand's region and industry, the patent's IPC section, the supply-side
 organisation, the month the deal was requested (contracts: the month they were signed).
+
+A region scope (a government official's jurisdiction) keeps the patent-side events of owners in
+the region and the deals whose demand, requester or supply side lies in it.
 """
 
 import io
@@ -15,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 from sqlmodel import Session, col, select
 
+from app.auth.access import in_region_scope
 from app.catalog.enums import ConversionStatus, LegalStatus
 from app.catalog.models import Organisation, Patent
 from app.csv_safe import SafeCsvWriter
@@ -93,12 +97,29 @@ class _Dims:
         group_by: GroupBy,
         region_level: int,
         only: FigureFilter | None = None,
+        scope: str | None = None,
     ) -> None:
-        self.group_by, self.level, self.only = group_by, region_level, only
+        self.group_by, self.level, self.only, self.scope = group_by, region_level, only, scope
         stmt = select(Patent.id, Patent.ipc_main, Patent.owner_org_id, Organisation.region).join(
             Organisation, col(Organisation.id) == col(Patent.owner_org_id), isouter=True
         )
         self.patents = {pid: (ipc, org, region) for pid, ipc, org, region in session.exec(stmt)}
+        regions = select(Organisation.id, Organisation.region)
+        self.org_regions: dict[int | None, str | None] = (
+            dict(session.exec(regions).all()) if scope is not None else {}
+        )
+
+    def patent_in(self, patent_id: int | None) -> bool:
+        """True when the patent's owner lies in the region scope (no scope: always)."""
+        return in_region_scope(self.scope, self.patents.get(patent_id or -1, (None,) * 3)[2])
+
+    def deal_in(self, deal: Deal) -> bool:
+        """True when the demand's region, the requester's or the supply side's lies in scope."""
+        if self.scope is None:
+            return True
+        parties = (deal.requester_org_id, deal.owner_org_id)
+        regions = (deal.region, *map(self.org_regions.get, parties))
+        return any(in_region_scope(self.scope, region) for region in regions)
 
     def patent_key(self, patent_id: int | None, when: date | datetime | None) -> str:
         """The group of a patent-side event."""
@@ -148,24 +169,24 @@ def _patent_side(session: Session, dims: _Dims, rows: _Rows) -> None:
         Patent.conversion_status == ConversionStatus.IDLE, col(Patent.legal_status).in_(_IN_FORCE)
     )
     for pid, created in session.exec(idle):
-        if dims.keeps_patent(pid, created):
+        if dims.patent_in(pid) and dims.keeps_patent(pid, created):
             rows[dims.patent_key(pid, created)].idle_patents += 1
     declared = select(OpenLicenceDeclaration.patent_id, OpenLicenceDeclaration.declared_at)
     for pid, when in session.exec(declared):
-        if dims.keeps_patent(pid, when):
+        if dims.patent_in(pid) and dims.keeps_patent(pid, when):
             rows[dims.patent_key(pid, when)].open_licence_declarations += 1
     taken = select(PatentLicence.patent_id, PatentLicence.created_at).where(
         PatentLicence.kind == LicenceKind.OPEN
     )
     for pid, when in session.exec(taken):
-        if dims.keeps_patent(pid, when):
+        if dims.patent_in(pid) and dims.keeps_patent(pid, when):
             rows[dims.patent_key(pid, when)].licences_taken += 1
 
 
 def _deal_side(session: Session, dims: _Dims, rows: _Rows) -> None:
     matched: dict[str, set[int]] = defaultdict(set)
     for deal in session.exec(select(Deal)):
-        if not dims.keeps_deal(deal, deal.created_at):
+        if not (dims.deal_in(deal) and dims.keeps_deal(deal, deal.created_at)):
             continue
         row = rows[dims.deal_key(deal, deal.created_at)]
         row.contacts_requested += 1
@@ -179,7 +200,7 @@ def _deal_side(session: Session, dims: _Dims, rows: _Rows) -> None:
         rows[key].patents_matched = len(patents)
     signed = select(DealContract, Deal).join(Deal, col(Deal.id) == col(DealContract.deal_id))
     for contract, deal in session.exec(signed):
-        if not dims.keeps_deal(deal, contract.signed_on):
+        if not (dims.deal_in(deal) and dims.keeps_deal(deal, contract.signed_on)):
             continue
         rows[dims.deal_key(deal, contract.signed_on)].contract_value_yuan += (
             contract.amount_yuan or 0
@@ -191,9 +212,11 @@ def compute_figures(
     group_by: GroupBy,
     region_level: int = 2,
     only: FigureFilter | None = None,
+    scope: str | None = None,
 ) -> list[FigureRow]:
-    """The figures of every group (of the events ``only`` keeps), sorted by key, unknown last."""
-    dims = _Dims(session, group_by, region_level, only)
+    """The figures of every group (of the events ``only`` keeps, within the region ``scope``),
+    sorted by key, unknown last."""
+    dims = _Dims(session, group_by, region_level, only, scope)
     rows = _Rows()
     _patent_side(session, dims, rows)
     _deal_side(session, dims, rows)

@@ -29,6 +29,7 @@ from app.deals.schemas import (
 )
 from app.deals.service import apply_transition
 from app.deals.states import DealState, allowed_next
+from app.errors import Forbidden
 from app.pagination import DEFAULT_LIMIT, MAX_LIMIT, paginate_by_id
 from app.types import DbId, Line, utcnow
 
@@ -108,6 +109,9 @@ def list_deals(
 ) -> Page[DealOut]:
     """List visible deals."""
     stmt = select(Deal)
+    if principal.role is Role.GOVERNMENT:
+        # Officials oversee figures, not the parties' negotiations.
+        raise Forbidden("deals are visible only to their parties, their station and admins")
     if not principal.is_admin():
         org = principal.org_id
         column = {

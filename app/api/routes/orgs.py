@@ -72,6 +72,9 @@ def update_org(
 ) -> OrgPrivate:
     """Update an organisation (self or admin)."""
     org = get_or_404(session, Organisation, org_id, "organisation")
+    if principal.role is Role.GOVERNMENT:
+        # The office's region is its jurisdiction: only an admin may move it.
+        raise Forbidden("government officials read; an admin updates their organisation")
     if not sees_private(principal, org.id):
         raise Forbidden(f"you may only update your own organisation, not organisation {org_id}")
     service.update_org(session, org, body)
