@@ -201,7 +201,9 @@ def read_deal(deal_id: DbId, session: SessionDep, principal: PrincipalDep) -> De
     description="Actions: assign / reassign (station, admin), contact_owner, negotiate, agree, "
     "close (assigned station, admin), accept_contact (the owner's tto: consent to release "
     "contacts), decline with a reason (either side, the station), withdraw (requester), sign "
-    "with the contract (parties, station). An illegal step is a 409 listing `allowed` next "
+    "with the contract (parties, station), hand_over to another specialist of the station "
+    "(handler_key_id; station, admin), note (any party; the state stays). An illegal step is a "
+    "409 listing `allowed` next "
     "states. Retries with the same Idempotency-Key (or transition_id) return the first result.",
     responses=problem_responses(401, 403, 404, 409, 422),
 )
