@@ -6,7 +6,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from app.console.routes import auth, deal, desk, enterprise, licensing, team, tto
+from app.console.routes import auth, dashboard, deal, desk, enterprise, licensing, team, tto
 from app.console.web import ConsoleState
 
 STATIC_URL = "/static/console"
@@ -17,5 +17,5 @@ def install_console(app: FastAPI) -> None:
     app.state.console = ConsoleState.build()
     static = Path(str(files("app.console") / "static"))
     app.mount(STATIC_URL, StaticFiles(directory=static), name="console-static")
-    for module in (auth, team, tto, licensing, enterprise, deal, desk):
+    for module in (auth, team, tto, licensing, enterprise, dashboard, deal, desk):
         app.include_router(module.router)

@@ -22,6 +22,7 @@ from app.auth.access import in_region_scope
 from app.catalog.enums import ConversionStatus, LegalStatus
 from app.catalog.models import Organisation, Patent
 from app.csv_safe import SafeCsvWriter
+from app.deals.figure_filter import FigureFilter
 from app.deals.models import Deal, DealContract
 from app.deals.states import SIGNED_STATES, DealState
 from app.licensing.models import LicenceKind, OpenLicenceDeclaration, PatentLicence
@@ -74,6 +75,11 @@ def _region(code: str | None, level: int) -> str:
     return code[:level] if code else UNKNOWN
 
 
+def _division(industry_code: str | None) -> str | None:
+    """The GB/T 4754 division (大类, two digits) of an industry code such as C3841."""
+    return (industry_code or "").lstrip("ABCDEFGHIJKLMNOPQRST")[:2] or None
+
+
 class _Rows(dict[str, FigureRow]):
     """Figure rows by group key, created on first use."""
 
@@ -86,9 +92,14 @@ class _Dims:
     """Group keys of patents and deals for one grouping."""
 
     def __init__(
-        self, session: Session, group_by: GroupBy, region_level: int, scope: str | None = None
+        self,
+        session: Session,
+        group_by: GroupBy,
+        region_level: int,
+        only: FigureFilter | None = None,
+        scope: str | None = None,
     ) -> None:
-        self.group_by, self.level, self.scope = group_by, region_level, scope
+        self.group_by, self.level, self.only, self.scope = group_by, region_level, only, scope
         stmt = select(Patent.id, Patent.ipc_main, Patent.owner_org_id, Organisation.region).join(
             Organisation, col(Organisation.id) == col(Patent.owner_org_id), isouter=True
         )
@@ -123,6 +134,23 @@ class _Dims:
             return str(org) if org is not None else UNKNOWN
         return UNKNOWN  # patents carry no industry code
 
+    def keeps_patent(self, patent_id: int | None, when: date | datetime | None) -> bool:
+        """True when the filter counts this patent-side event."""
+        if self.only is None:
+            return True
+        ipc, org, region = self.patents.get(patent_id or -1, (None, None, None))
+        return self.only.passes(region=region, industry=None, ipc=ipc, org=org, month=_month(when))
+
+    def keeps_deal(self, deal: Deal, when: date | datetime | None) -> bool:
+        """True when the filter counts this deal-side event."""
+        if self.only is None:
+            return True
+        ipc = self.patents.get(deal.patent_id or -1, (None, None, None))[0]
+        industry, org = _division(deal.industry_code), deal.owner_org_id
+        return self.only.passes(
+            region=deal.region, industry=industry, ipc=ipc, org=org, month=_month(when)
+        )
+
     def deal_key(self, deal: Deal, when: date | datetime | None) -> str:
         """The group of a deal-side event."""
         if self.group_by is GroupBy.MONTH:
@@ -130,8 +158,7 @@ class _Dims:
         if self.group_by is GroupBy.REGION:
             return _region(deal.region, self.level)
         if self.group_by is GroupBy.INDUSTRY:
-            digits = (deal.industry_code or "").lstrip("ABCDEFGHIJKLMNOPQRST")
-            return digits[:2] or UNKNOWN
+            return _division(deal.industry_code) or UNKNOWN
         if self.group_by is GroupBy.ORG:
             return str(deal.owner_org_id)
         return self.patent_key(deal.patent_id, None)
@@ -142,24 +169,24 @@ def _patent_side(session: Session, dims: _Dims, rows: _Rows) -> None:
         Patent.conversion_status == ConversionStatus.IDLE, col(Patent.legal_status).in_(_IN_FORCE)
     )
     for pid, created in session.exec(idle):
-        if dims.patent_in(pid):
+        if dims.patent_in(pid) and dims.keeps_patent(pid, created):
             rows[dims.patent_key(pid, created)].idle_patents += 1
     declared = select(OpenLicenceDeclaration.patent_id, OpenLicenceDeclaration.declared_at)
     for pid, when in session.exec(declared):
-        if dims.patent_in(pid):
+        if dims.patent_in(pid) and dims.keeps_patent(pid, when):
             rows[dims.patent_key(pid, when)].open_licence_declarations += 1
     taken = select(PatentLicence.patent_id, PatentLicence.created_at).where(
         PatentLicence.kind == LicenceKind.OPEN
     )
     for pid, when in session.exec(taken):
-        if dims.patent_in(pid):
+        if dims.patent_in(pid) and dims.keeps_patent(pid, when):
             rows[dims.patent_key(pid, when)].licences_taken += 1
 
 
 def _deal_side(session: Session, dims: _Dims, rows: _Rows) -> None:
     matched: dict[str, set[int]] = defaultdict(set)
     for deal in session.exec(select(Deal)):
-        if not dims.deal_in(deal):
+        if not (dims.deal_in(deal) and dims.keeps_deal(deal, deal.created_at)):
             continue
         row = rows[dims.deal_key(deal, deal.created_at)]
         row.contacts_requested += 1
@@ -173,7 +200,7 @@ def _deal_side(session: Session, dims: _Dims, rows: _Rows) -> None:
         rows[key].patents_matched = len(patents)
     signed = select(DealContract, Deal).join(Deal, col(Deal.id) == col(DealContract.deal_id))
     for contract, deal in session.exec(signed):
-        if not dims.deal_in(deal):
+        if not (dims.deal_in(deal) and dims.keeps_deal(deal, contract.signed_on)):
             continue
         rows[dims.deal_key(deal, contract.signed_on)].contract_value_yuan += (
             contract.amount_yuan or 0
@@ -181,10 +208,15 @@ def _deal_side(session: Session, dims: _Dims, rows: _Rows) -> None:
 
 
 def compute_figures(
-    session: Session, group_by: GroupBy, region_level: int = 2, scope: str | None = None
+    session: Session,
+    group_by: GroupBy,
+    region_level: int = 2,
+    only: FigureFilter | None = None,
+    scope: str | None = None,
 ) -> list[FigureRow]:
-    """The figures of every group, sorted by key ("unknown" last); ``scope``: one region only."""
-    dims = _Dims(session, group_by, region_level, scope)
+    """The figures of every group (of the events ``only`` keeps, within the region ``scope``),
+    sorted by key, unknown last."""
+    dims = _Dims(session, group_by, region_level, only, scope)
     rows = _Rows()
     _patent_side(session, dims, rows)
     _deal_side(session, dims, rows)
@@ -208,14 +240,27 @@ def _label_orgs(session: Session, rows: dict[str, FigureRow]) -> None:
 _SCALARS = [n for n in FigureRow.model_fields if n not in ("key", "label", "deals_by_state")]
 
 
+def figure_table(rows: list[FigureRow]) -> tuple[list[str], list[list[str | int | float]]]:
+    """The figures as a header and one row of cells per group: the CSV's (and XLSX's) layout."""
+    states = [s.value for s in DealState]
+    header = ["key", "label", *_SCALARS, *(f"deals_{s}" for s in states)]
+    body: list[list[str | int | float]] = [
+        [
+            row.key,
+            row.label or "",
+            *(getattr(row, name) for name in _SCALARS),
+            *(row.deals_by_state.get(s, 0) for s in states),
+        ]
+        for row in rows
+    ]
+    return header, body
+
+
 def figures_csv(rows: list[FigureRow]) -> str:
     """The figures as CSV: one row per group, one deals_<state> column per deal state."""
     buffer = io.StringIO()
     writer = SafeCsvWriter(buffer, lineterminator="\n")
-    states = [s.value for s in DealState]
-    writer.writerow(["key", "label", *_SCALARS, *(f"deals_{s}" for s in states)])
-    for row in rows:
-        scalars = [getattr(row, name) for name in _SCALARS]
-        by_state = [row.deals_by_state.get(s, 0) for s in states]
-        writer.writerow([row.key, row.label or "", *scalars, *by_state])
+    header, body = figure_table(rows)
+    writer.writerow(header)
+    writer.writerows(body)
     return buffer.getvalue()

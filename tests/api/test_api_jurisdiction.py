@@ -155,12 +155,10 @@ def test_figures_of_the_jurisdiction_only(
     province = _idle_by_city(client, cities.province)
     assert {"3301", "3302"} <= set(province)
     assert province["3302"] == everyone["3302"]
-    assert _idle_by_city(client, cities.province, region_prefix="3302") == {
-        "3302": everyone["3302"]
-    }
+    assert _idle_by_city(client, cities.province, region="3302") == {"3302": everyone["3302"]}
     for prefix in ("3302", "33"):
         response = client.get(
-            "/api/v1/figures", params={"region_prefix": prefix}, headers=cities.gov_a.headers
+            "/api/v1/figures", params={"region": prefix}, headers=cities.gov_a.headers
         )
         assert_problem(response, 403)
 
