@@ -89,6 +89,15 @@ def test_delete_removes(built):
     assert not np.isin(found, ids[3:5]).any()
 
 
+def test_vectors_of_returns_the_stored_vectors_of_live_ids(built):
+    index, ids, vectors = built
+    wanted = [int(ids[7]), 999_999, int(ids[2])]
+    assert np.allclose(index.vectors_of(wanted), vectors[[7, 2]], atol=1e-6)
+    index.delete([int(ids[7])])
+    assert np.allclose(index.vectors_of(wanted), vectors[[2]], atol=1e-6)
+    assert index.vectors_of([]).shape == (0, DIM)
+
+
 def test_fewer_vectors_than_k_pads_with_minus_one():
     index = VectorIndex.create(DIM, model=MODEL, params=AnnParams())
     _scores, found = index.search(clustered(1), 3)

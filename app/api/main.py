@@ -23,8 +23,10 @@ from app.api.routes import chain_views as chain_view_routes
 from app.api.routes import chains as chain_routes
 from app.api.routes import deals as deal_routes
 from app.api.routes import figures as figure_routes
+from app.api.routes import filings as filing_routes
 from app.api.routes import imports, ipc, licensing, matching, needs, orgs, patents
 from app.auth.key_usage import KeyUsage
+from app.catalog.industry import load_industry_classes
 from app.catalog.ipc import load_ipc_scheme
 from app.catalog.job_leases import new_lease_owner
 from app.chains.background import ChainTagger
@@ -77,6 +79,11 @@ TAGS = [
         "description": "Key figures (统计指标) for IP offices: idle patents, contacts, deals, "
         "conversion rate, contract value, open licences; by region, industry, IPC section, "
         "organisation or month, as JSON or CSV.",
+    },
+    {
+        "name": "filings",
+        "description": "Patent-intensive product filing (专利密集型产品备案): enterprises register "
+        "products and cite the patents they hold rights to; the jurisdiction's officials review.",
     },
     {
         "name": "chains",
@@ -148,6 +155,7 @@ def _lifespan(settings: Settings, engine: Engine | None, matcher: MatchEngine | 
         state.auth_failure_limiter = RateLimiter(settings.auth_failures_per_minute)
         state.import_threads = weakref.WeakSet()
         state.ipc_scheme = await run_in_threadpool(load_ipc_scheme, settings.shared_dir)
+        state.industry_classes = await run_in_threadpool(load_industry_classes, settings.shared_dir)
         state.matcher = matcher
         if matcher is None:
             state.matcher = await run_in_threadpool(build_match_engine, settings, db)
@@ -170,6 +178,7 @@ def _api_router() -> APIRouter:
         *routes,
         deal_routes,
         figure_routes,
+        filing_routes,
         alert_routes,
         chain_routes,
         chain_view_routes,

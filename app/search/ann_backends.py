@@ -40,6 +40,8 @@ class Backend(Protocol):
         self, queries: np.ndarray, k: int, params: AnnParams
     ) -> tuple[np.ndarray, np.ndarray]: ...
     def live(self) -> tuple[np.ndarray, np.ndarray]: ...
+    def labels(self) -> np.ndarray: ...
+    def vectors_at(self, positions: np.ndarray) -> np.ndarray: ...
     def stored(self) -> int: ...
     def write(self, directory: Path, token: str) -> dict[str, str]: ...
 
@@ -90,6 +92,14 @@ class FlatBackend:
         """All (ids, vectors)."""
         ids = faiss.vector_to_array(self._index.id_map).astype(np.int64)
         return ids, self._index.index.reconstruct_n(0, len(self))
+
+    def labels(self) -> np.ndarray:
+        """The id stored at each position."""
+        return faiss.vector_to_array(self._index.id_map).astype(np.int64)
+
+    def vectors_at(self, positions: np.ndarray) -> np.ndarray:
+        """The vectors stored at these positions (n, dim)."""
+        return _reconstruct(self._index.index, positions)
 
     def write(self, directory: Path, token: str) -> dict[str, str]:
         """Write the index file; return its role → name."""
@@ -186,6 +196,14 @@ class HnswBackend:
         vectors = self._index.storage.reconstruct_n(0, len(self._labels))
         return self._labels[alive].copy(), vectors[alive]
 
+    def labels(self) -> np.ndarray:
+        """The id stored at each position, -1 for a tombstone."""
+        return self._labels
+
+    def vectors_at(self, positions: np.ndarray) -> np.ndarray:
+        """The vectors stored at these positions (n, dim)."""
+        return _reconstruct(self._index.storage, positions)
+
     def write(self, directory: Path, token: str) -> dict[str, str]:
         """Write graph and labels; return role → name."""
         index_name, labels_name = f"vectors-{token}.faiss", f"labels-{token}.npy"
@@ -209,6 +227,20 @@ class HnswBackend:
                 f"expected ({index.ntotal},) int64"
             )
         return cls(index, labels)
+
+
+def positions_of(labels: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Positions in ``labels`` of the ``ids`` present there, in the order of ``ids``."""
+    hit = np.flatnonzero(np.isin(labels, ids))
+    where = dict(zip(labels[hit].tolist(), hit.tolist(), strict=True))
+    return np.asarray([where[i] for i in ids.tolist() if i in where], dtype=np.int64)
+
+
+def _reconstruct(index: faiss.Index, positions: np.ndarray) -> np.ndarray:
+    """Stored vectors by position (an empty selection gives an empty (0, dim) array)."""
+    if not len(positions):
+        return np.zeros((0, index.d), dtype=np.float32)
+    return np.asarray(index.reconstruct_batch(np.asarray(positions, dtype=np.int64)))
 
 
 def _read_faiss(path: Path) -> faiss.Index:

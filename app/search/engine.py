@@ -22,7 +22,13 @@ from app.catalog.models import Organisation, Patent, TechNeed
 from app.errors import NotFound, ValidationFailed
 from app.search.ann_params import AnnParams
 from app.search.calibration import CalibrationSet
-from app.search.documents import DEFAULT_MAX_CHARS, need_text, patent_text
+from app.search.documents import (
+    DEFAULT_MAX_CHARS,
+    all_chunk_keys,
+    chunk_key,
+    need_text,
+    patent_text,
+)
 from app.search.encoder import Encoder
 from app.search.filters import INACTIVE_STATUSES, MatchFilters
 from app.search.indexing import Progress, build_all
@@ -62,10 +68,8 @@ from app.settings import Settings
 
 __all__ = ["Explanation", "Match", "MatchEngine", "MatchFilters", "MatchResult", "StageTimer"]
 
-# A portfolio query encodes at most this many of the organisation's patents (newest first),
-# each cut to this many characters: the query must stay interactive on CPU.
+# A portfolio query takes at most this many of the organisation's patents (newest first).
 PORTFOLIO_LIMIT = 100
-PORTFOLIO_CHARS = 256
 MAX_K = 200
 
 
@@ -313,10 +317,12 @@ class MatchEngine:
             raise NotFound(f"patent {patent_id} does not exist")
         text = patent_text(patent)
         _check_query(text, k)
-        ctx = self._context()
-        vectors = self.encoder.encode_queries([text])
+        # The patent's own indexed chunk vectors: a request never encodes catalog text.
+        vectors = self._indexes.patent_vectors.vectors_of(all_chunk_keys([patent_id]))
+        if not len(vectors):  # not indexed yet (the indexer catches up within a second)
+            return MatchResult([], no_good_match=True, rows={})
         weights = subclass_weights([patent.ipc_codes])
-        found = search_needs(session, self._indexes, (text, vectors, weights), k, ctx)
+        found = search_needs(session, self._indexes, (text, vectors, weights), k, self._context())
         return self._result(*found, needs=True)
 
     def match_portfolio(self, session: Session, org_id: int, k: int) -> MatchResult:
@@ -327,8 +333,11 @@ class MatchEngine:
         patents = _portfolio(session, org_id)
         if not patents:
             return MatchResult([], no_good_match=True, rows={})
-        texts = [patent_text(p)[:PORTFOLIO_CHARS] for p in patents]
-        vectors = self.encoder.encode_queries(texts)
+        # Each patent's first indexed chunk (title and the start of its abstract).
+        firsts = [chunk_key(int(p.id), 0) for p in patents if p.id is not None]
+        vectors = self._indexes.patent_vectors.vectors_of(firsts)
+        if not len(vectors):
+            return MatchResult([], no_good_match=True, rows={})
         weights = subclass_weights([p.ipc_codes for p in patents])
         query = ("\n".join(p.title for p in patents), vectors, weights)
         found = search_needs(session, self._indexes, query, k, self._context())

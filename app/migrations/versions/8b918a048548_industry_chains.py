@@ -1,7 +1,7 @@
 """Industry chains: chains, nodes, tags, the tagger state
 
 Revision ID: 8b918a048548
-Revises: fd03c1cd42d6
+Revises: 4c7eccbd7db4
 Create Date: 2026-12-02 02:41:15.537998
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 
 
 revision: str = "8b918a048548"
-down_revision: str | None = "fd03c1cd42d6"
+down_revision: str | None = "4c7eccbd7db4"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
