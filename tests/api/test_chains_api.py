@@ -220,3 +220,36 @@ def test_editing_is_for_admins_and_validated(client, world, tto, admin):
     exported = client.get(f"/api/v1/chains/{chain_id}/export", headers=tto.headers)
     assert exported.status_code == 200
     assert "富硒茶加工" in exported.text
+
+
+class _Near:
+    """Neighbours that find one patent far above the collection for one node's text."""
+
+    def __init__(self, matcher: Any, node_text: str, patent_id: int) -> None:
+        self.matcher, self.node_text, self.patent_id = matcher, node_text, patent_id
+
+    def stats(self) -> dict[str, object]:
+        return dict(self.matcher.stats())
+
+    def nearest(self, texts: list[str], k: int, *, needs: bool = False) -> list[list[Any]]:
+        from app.search.nearest import Near
+
+        hit = [Near(self.patent_id, 0.91, 4.0)]
+        return [hit if text.startswith(self.node_text) and not needs else [] for text in texts]
+
+
+def test_text_similarity_tags_with_its_own_reason(
+    client, world, api_engine, api_settings, admin, tto, enterprise
+):
+    body = patent_body(title="一种并网型能量管理方法", ipc_codes=["G06Q 50/06"])
+    patent = _json(client.post("/api/v1/patents", json=body, headers=tto.headers), 201)
+    storage = {**ZAOZHUANG["nodes"][2], "description": "储能系统"}
+    edited = {**ZAOZHUANG, "nodes": [*ZAOZHUANG["nodes"][:2], storage]}
+    _json(client.post("/api/v1/chains", json=edited, headers=admin.headers))
+    neighbours = _Near(client.app.state.matcher, "储能", patent["id"])  # type: ignore[attr-defined]
+    tag_until_done(api_engine, api_settings, neighbours, None)
+    zz = world["chains"]["zz-lithium"]
+    tags = _tags(client, enterprise, zz["id"], node_id=_node(zz, "storage"))
+    (tag,) = [t for t in tags if t["entity_id"] == patent["id"]]
+    assert [r["kind"] for r in tag["reasons"]] == ["similar"]
+    assert tag["score"] == pytest.approx(0.5 + 0.1 * (4.0 - api_settings.chain_tag_min_z))
