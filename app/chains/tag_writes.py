@@ -18,6 +18,9 @@ from app.chains.rules import NodeRule
 from app.chains.tag_scan import Desired, TagKey
 from app.types import utcnow
 
+# Patents or needs per write transaction: bounds the IN lists (SQLite's variable limit).
+ID_BATCH = 2000
+
 
 @dataclass
 class TagCounts:
@@ -101,26 +104,35 @@ def write_entity_tags(
     desired: Desired, counts: TagCounts,
 ) -> None:  # fmt: skip
     """Replace the tags of changed patents and needs on the nodes of ``rules``; deleted
-    patents and needs lose every tag."""
+    patents and needs lose every tag. One transaction per batch of ids (bounded IN lists)."""
+    for entity, ids in ((TagEntity.PATENT, patents), (TagEntity.NEED, needs)):
+        ordered = sorted(ids)
+        for start in range(0, len(ordered), ID_BATCH):
+            batch = set(ordered[start : start + ID_BATCH])
+            mine = {k: v for k, v in desired.items() if k[1] is entity and k[2] in batch}
+            _write_batch(db, rules, entity, batch, mine, counts)
+
+
+def _write_batch(
+    db: Engine, rules: Sequence[NodeRule], entity: TagEntity, ids: set[int], desired: Desired,
+    counts: TagCounts,
+) -> None:  # fmt: skip
+    """One batch of changed patents (or needs): drop the deleted ones' tags, diff the rest."""
     with Session(db) as session:
         chain_of = _live_nodes(session, (r.node_id for r in rules))
-        for entity, ids in ((TagEntity.PATENT, patents), (TagEntity.NEED, needs)):
-            if not ids:
-                continue
-            gone = ids - _existing(session, entity, ids)
-            if gone:
-                session.execute(
-                    sa.delete(ChainTag).where(
-                        col(ChainTag.entity) == entity, col(ChainTag.entity_id).in_(list(gone))
-                    )
-                )
-            stored = session.exec(
-                select(ChainTag).where(
-                    col(ChainTag.entity) == entity,
-                    col(ChainTag.entity_id).in_(list(ids - gone)),
-                    col(ChainTag.node_id).in_(list(chain_of)),
+        gone = ids - _existing(session, entity, ids)
+        if gone:
+            session.execute(
+                sa.delete(ChainTag).where(
+                    col(ChainTag.entity) == entity, col(ChainTag.entity_id).in_(list(gone))
                 )
             )
-            mine = {k: v for k, v in desired.items() if k[1] is entity}
-            apply_diff(session, list(stored), mine, chain_of, counts)
+        stored = session.exec(
+            select(ChainTag).where(
+                col(ChainTag.entity) == entity,
+                col(ChainTag.entity_id).in_(list(ids - gone)),
+                col(ChainTag.node_id).in_(list(chain_of)),
+            )
+        )
+        apply_diff(session, list(stored), desired, chain_of, counts)
         session.commit()

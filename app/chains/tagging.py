@@ -76,7 +76,7 @@ def _cursor(session: Session) -> ChainTaggerState:
     return state or ChainTaggerState(id=1, last_change_id=0)
 
 
-def _changed(session: Session, after: int, upper: int, limit: int) -> Changed:
+def _changed(session: Session, after: int, upper: int, limit: int | None) -> Changed:
     stmt = (
         select(IndexChange.id, IndexChange.entity, IndexChange.entity_id)
         .where(col(IndexChange.id) > after, col(IndexChange.id) <= upper)
@@ -142,22 +142,24 @@ def tag_round(
         rules = read_rules(session)
         state = _cursor(session)
         upper = _upper(session, neighbours)
-        changed = _changed(session, state.last_change_id, upper, settings.chain_tag_batch)
+        # When every node is recomputed this round, that covers the whole log up to `upper`:
+        # only deletions are left to apply, so the log is read to the end, not a batch.
+        every = all(r.node_id in rules.dirty for r in rules.rules)
+        limit = None if every else settings.chain_tag_batch
+        changed = _changed(session, state.last_change_id, upper, limit)
     dirty = [r for r in rules.rules if r.node_id in rules.dirty]
-    # Recomputed nodes see every row as it is now: the entity pass is for the other nodes.
+    # Recomputed nodes see every row as it is now: the entity pass is for the other nodes
+    # (and drops every tag of a deleted patent or need, decided ones included).
     clean = [r for r in rules.rules if r.node_id not in rules.dirty]
-    if not clean:
-        changed = Changed(upper, set(), set())
+    entities = bool(changed.patents or changed.needs)
     counts = TagCounts()
-    if dirty or changed.patents or changed.needs:
-        wanted = rules.rules if changed.patents or changed.needs else dirty
-        similar = _similar(neighbours, wanted, settings)
-        if dirty:
-            desired = _scan(db, dirty, similar, settings, None, progress)
-            write_node_tags(db, dirty, rules.dirty, desired, counts)
-        if changed.patents or changed.needs:
-            desired = _scan(db, clean, similar, settings, changed, None)
-            write_entity_tags(db, clean, changed.patents, changed.needs, desired, counts)
+    similar = _similar(neighbours, (clean if entities else []) + dirty, settings)
+    if dirty:
+        desired = _scan(db, dirty, similar, settings, None, progress)
+        write_node_tags(db, dirty, rules.dirty, desired, counts)
+    if entities:
+        desired = _scan(db, clean, similar, settings, changed, None) if clean else {}
+        write_entity_tags(db, clean, changed.patents, changed.needs, desired, counts)
     if changed.upto > state.last_change_id:
         _advance(db, changed.upto)
     return TagReport(len(dirty), len(changed.patents), len(changed.needs), counts, changed.upto)
