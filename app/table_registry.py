@@ -7,4 +7,5 @@ from app.catalog import job_report as catalog_job_report  # noqa: F401
 from app.catalog import jobs as catalog_jobs  # noqa: F401
 from app.catalog import models as catalog_models  # noqa: F401
 from app.deals import models as deal_models  # noqa: F401
+from app.filings import models as filing_models  # noqa: F401
 from app.licensing import models as licensing_models  # noqa: F401

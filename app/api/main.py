@@ -21,8 +21,10 @@ from app.api.ratelimit import RateLimiter, make_rate_limiter
 from app.api.routes import alerts as alert_routes
 from app.api.routes import deals as deal_routes
 from app.api.routes import figures as figure_routes
+from app.api.routes import filings as filing_routes
 from app.api.routes import imports, ipc, licensing, matching, needs, orgs, patents
 from app.auth.key_usage import KeyUsage
+from app.catalog.industry import load_industry_classes
 from app.catalog.ipc import load_ipc_scheme
 from app.catalog.job_leases import new_lease_owner
 from app.console.setup import install_console
@@ -74,6 +76,11 @@ TAGS = [
         "description": "Key figures (统计指标) for IP offices: idle patents, contacts, deals, "
         "conversion rate, contract value, open licences; by region, industry, IPC section, "
         "organisation or month, as JSON or CSV.",
+    },
+    {
+        "name": "filings",
+        "description": "Patent-intensive product filing (专利密集型产品备案): enterprises register "
+        "products and cite the patents they hold rights to; the jurisdiction's officials review.",
     },
     {"name": "operations", "description": "Health, readiness and metrics."},
 ]
@@ -131,6 +138,7 @@ def _lifespan(settings: Settings, engine: Engine | None, matcher: MatchEngine | 
         state.auth_failure_limiter = RateLimiter(settings.auth_failures_per_minute)
         state.import_threads = weakref.WeakSet()
         state.ipc_scheme = await run_in_threadpool(load_ipc_scheme, settings.shared_dir)
+        state.industry_classes = await run_in_threadpool(load_industry_classes, settings.shared_dir)
         state.matcher = matcher
         if matcher is None:
             state.matcher = await run_in_threadpool(build_match_engine, settings, db)
@@ -149,7 +157,7 @@ def _lifespan(settings: Settings, engine: Engine | None, matcher: MatchEngine | 
 def _api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
     routes = (orgs, patents, needs, imports, ipc, matching, licensing)
-    for module in (*routes, deal_routes, figure_routes, alert_routes):
+    for module in (*routes, deal_routes, figure_routes, filing_routes, alert_routes):
         router.include_router(module.router)
     return router
 

@@ -40,7 +40,8 @@ class Backend(Protocol):
         self, queries: np.ndarray, k: int, params: AnnParams
     ) -> tuple[np.ndarray, np.ndarray]: ...
     def live(self) -> tuple[np.ndarray, np.ndarray]: ...
-    def vectors_of(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
+    def labels(self) -> np.ndarray: ...
+    def vectors_at(self, positions: np.ndarray) -> np.ndarray: ...
     def stored(self) -> int: ...
     def write(self, directory: Path, token: str) -> dict[str, str]: ...
 
@@ -92,11 +93,13 @@ class FlatBackend:
         ids = faiss.vector_to_array(self._index.id_map).astype(np.int64)
         return ids, self._index.index.reconstruct_n(0, len(self))
 
-    def vectors_of(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The stored (ids, vectors) among ``ids``, in the order given."""
-        stored = faiss.vector_to_array(self._index.id_map).astype(np.int64)
-        positions = _positions_of(stored, ids)
-        return stored[positions], self._index.index.reconstruct_batch(positions)
+    def labels(self) -> np.ndarray:
+        """The id stored at each position."""
+        return faiss.vector_to_array(self._index.id_map).astype(np.int64)
+
+    def vectors_at(self, positions: np.ndarray) -> np.ndarray:
+        """The vectors stored at these positions (n, dim)."""
+        return _reconstruct(self._index.index, positions)
 
     def write(self, directory: Path, token: str) -> dict[str, str]:
         """Write the index file; return its role → name."""
@@ -219,16 +222,23 @@ class HnswBackend:
             return np.concatenate([ids, more_ids]), np.vstack([vectors, more])
         return ids, vectors
 
-    def vectors_of(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The live (ids, vectors) among ``ids``, in the order given."""
-        positions = _positions_of(self._labels, ids)
-        found = self._labels[positions], self._index.storage.reconstruct_batch(positions)
+    def labels(self) -> np.ndarray:
+        """The id stored at each position, -1 for a tombstone (the added vectors last)."""
         if self._extra is None or not len(self._extra):
-            return found
-        more = self._extra.vectors_of(ids)
-        keys, vectors = np.concatenate([found[0], more[0]]), np.vstack([found[1], more[1]])
-        order = _positions_of(keys, ids)
-        return keys[order], vectors[order]
+            return self._labels
+        return np.concatenate([self._labels, self._extra.labels()])
+
+    def vectors_at(self, positions: np.ndarray) -> np.ndarray:
+        """The vectors stored at these positions (n, dim), as numbered by ``labels``."""
+        positions = np.asarray(positions, dtype=np.int64)
+        graph = len(self._labels)
+        if self._extra is None or not len(self._extra) or not (positions >= graph).any():
+            return _reconstruct(self._index.storage, positions)
+        out = np.zeros((len(positions), self.dim), dtype=np.float32)
+        inside = positions < graph
+        out[inside] = _reconstruct(self._index.storage, positions[inside])
+        out[~inside] = self._extra.vectors_at(positions[~inside] - graph)
+        return out
 
     def write(self, directory: Path, token: str) -> dict[str, str]:
         """Write graph and labels; return role → name."""
@@ -274,11 +284,18 @@ def _merge(
     return np.take_along_axis(scores, order, axis=1), np.take_along_axis(ids, order, axis=1)
 
 
-def _positions_of(labels: np.ndarray, ids: np.ndarray) -> np.ndarray:
+def positions_of(labels: np.ndarray, ids: np.ndarray) -> np.ndarray:
     """Positions in ``labels`` of the ``ids`` present there, in the order of ``ids``."""
     hit = np.flatnonzero(np.isin(labels, ids))
     where = dict(zip(labels[hit].tolist(), hit.tolist(), strict=True))
     return np.asarray([where[i] for i in ids.tolist() if i in where], dtype=np.int64)
+
+
+def _reconstruct(index: faiss.Index, positions: np.ndarray) -> np.ndarray:
+    """Stored vectors by position (an empty selection gives an empty (0, dim) array)."""
+    if not len(positions):
+        return np.zeros((0, index.d), dtype=np.float32)
+    return np.asarray(index.reconstruct_batch(np.asarray(positions, dtype=np.int64)))
 
 
 def _read_faiss(path: Path, *, mmap: bool = False) -> faiss.Index:

@@ -6,7 +6,7 @@ commit point) in ``index_manifest``. See docs/architecture.md for the contract.
 
 import secrets
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,7 +14,7 @@ import faiss
 import numpy as np
 
 from app.errors import BadRequest, ServiceUnavailable
-from app.search.ann_backends import Backend, FlatBackend, HnswBackend
+from app.search.ann_backends import Backend, FlatBackend, HnswBackend, positions_of
 from app.search.ann_params import AnnParams
 from app.search.index_manifest import (
     Manifest,
@@ -133,7 +133,8 @@ class VectorIndex:
         if not array.size or not len(self):
             return np.zeros((0, self.dim), dtype=np.float32)
         with self._lock:
-            _, vectors = self._backend.vectors_of(array)
+            positions = positions_of(self._backend.labels(), array)
+            vectors = self._backend.vectors_at(positions)
         return np.asarray(vectors, dtype=np.float32).reshape(-1, self.dim)
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -144,6 +145,19 @@ class VectorIndex:
         with self._lock:
             scores, ids = self._backend.search(queries, k, self.params)
         return scores, ids.astype(np.int64, copy=False)
+
+    def scores_where(
+        self, queries: np.ndarray, keep: Callable[[np.ndarray], np.ndarray]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Exact scores against the live vectors whose ids ``keep`` (ids → bool mask) selects:
+        (ids int64 (m,), scores float32 (n, m)). For filters that allow few vectors."""
+        queries = self._normalised(queries, "queries")
+        with self._lock:
+            labels = self._backend.labels()
+            positions = np.flatnonzero((labels >= 0) & keep(labels))
+            vectors = self._backend.vectors_at(positions)
+            ids = labels[positions]
+        return ids, queries @ vectors.T
 
     def save(self, directory: Path, *, last_change_id: int) -> None:
         """Save atomically to ``directory``, first switching to HNSW or compacting if due."""

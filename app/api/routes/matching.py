@@ -1,6 +1,6 @@
 """Matching endpoints: text → patents, need → patents, patent → needs, portfolio → needs."""
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
@@ -20,7 +20,13 @@ from app.api.schemas.matching import (
     PatentMatchOut,
     TextMatchRequest,
 )
-from app.auth.access import get_visible_need, need_visible
+from app.auth.access import (
+    get_readable_patent,
+    get_visible_need,
+    government_scope,
+    narrow_scope,
+    need_visible,
+)
 from app.auth.principal import Principal
 from app.catalog.enums import LegalStatus, OrgKind, PatentType
 from app.catalog.models import Organisation, Patent, TechNeed
@@ -63,6 +69,14 @@ def _filters(body: MatchFiltersIn) -> MatchFilters:
 
 
 FiltersDep = Annotated[MatchFilters, Depends(filters_query)]
+
+
+def _scoped(principal: Principal, filters: MatchFilters) -> MatchFilters:
+    """A government official matches within the jurisdiction's pool (403 for a region outside)."""
+    scope = government_scope(principal)
+    if scope is None:
+        return filters
+    return replace(filters, region_prefix=narrow_scope(scope, filters.region_prefix))
 
 
 def _explanation(match: Match) -> ExplanationOut:
@@ -125,10 +139,11 @@ def _need_matches(session: SessionDep, principal: Principal, result: MatchResult
 )
 @read_only
 def match_text(
-    body: TextMatchRequest, session: SessionDep, _principal: PrincipalDep, matcher: MatcherDep
+    body: TextMatchRequest, session: SessionDep, principal: PrincipalDep, matcher: MatcherDep
 ) -> PatentMatches:
     """Free text → patents."""
-    result = matcher.match_text(session, body.text, _filters(body.filters), body.k)
+    filters = _scoped(principal, _filters(body.filters))
+    result = matcher.match_text(session, body.text, filters, body.k)
     return _patent_matches(session, result)
 
 
@@ -150,7 +165,8 @@ def match_need(
 ) -> PatentMatches:
     """Need → patents."""
     get_visible_need(session, principal, need_id)
-    return _patent_matches(session, matcher.match_need(session, need_id, filters, k))
+    scoped = _scoped(principal, filters)
+    return _patent_matches(session, matcher.match_need(session, need_id, scoped, k))
 
 
 @router.get(
@@ -168,7 +184,7 @@ def match_patent(
     k: KQuery = 10,
 ) -> NeedMatches:
     """Patent → needs."""
-    get_or_404(session, Patent, patent_id, "patent")
+    get_readable_patent(session, principal, patent_id)
     return _need_matches(session, principal, matcher.match_patent(session, patent_id, k))
 
 
