@@ -159,3 +159,10 @@ class GroupKeys:
         if self.group_by is GroupBy.ORG:
             return str(fact.org_id)
         return UNKNOWN  # a product spans the IPC sections of its patents
+
+    def filing_keys(self, fact: FiledFact) -> list[str]:
+        """The groups of a filing: by chain, every chain (node) of a patent it cites."""
+        if self.group_by in CHAIN_GROUPS:
+            keys = {key for pid in fact.patent_ids for key in self.chains.get(pid, ())}
+            return sorted(keys) or [UNKNOWN]
+        return [self.filing_key(fact)]
