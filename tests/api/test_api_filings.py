@@ -4,7 +4,6 @@ import csv
 import io
 from dataclasses import dataclass
 from datetime import date
-from itertools import count
 from typing import Any
 
 import pytest
@@ -21,6 +20,7 @@ from app.licensing.models import LicenceKind, PatentLicence
 from tests.api.conftest import Actor
 from tests.api.helpers import assert_problem
 from tests.api.regions import TwoCities, two_cities
+from tests.filing_support import add_patent
 
 FILINGS = "/api/v1/filings"
 INDUSTRY_CSV = """code,level,section,division,group,class,name_zh,remark_zh
@@ -29,7 +29,6 @@ C38,2,C,38,,,电气机械和器材制造业,
 C384,3,C,38,384,,电池制造,
 C3841,4,C,38,384,3841,锂离子电池制造,
 """
-_keys = count(1)
 
 
 @dataclass(frozen=True)
@@ -58,20 +57,6 @@ def industry(client: TestClient, tmp_path_factory: pytest.TempPathFactory) -> No
     client.app.state.industry_classes = IndustryClasses.load(path)  # type: ignore[attr-defined]
 
 
-def _patent(session: Session, owner: int | None, status: LegalStatus = LegalStatus.GRANTED) -> int:
-    patent = Patent(
-        natural_key=f"filing-test-{next(_keys)}",
-        title="一种高镍三元正极材料",
-        legal_status=status,
-        expiry_date=date(2040, 1, 1),
-        owner_org_id=owner,
-    )
-    session.add(patent)
-    session.flush()
-    assert patent.id is not None
-    return patent.id
-
-
 def _licence(session: Session, patent: int, org: int, kind: LicenceKind, end: date) -> None:
     session.add(PatentLicence(patent_id=patent, kind=kind, licensee_org_id=org,
                               start_date=date(2020, 1, 1), end_date=end))  # fmt: skip
@@ -84,23 +69,23 @@ def rights(api_engine: Engine, cities: TwoCities) -> Rights:
     assert ent is not None
     assert tto is not None
     with Session(api_engine) as session:
-        assigned = _patent(session, ent)
+        assigned = add_patent(session, ent)
         deal = Deal(patent_id=assigned, requester_org_id=ent, owner_org_id=tto,
                     state=DealState.CONTRACT_SIGNED)  # fmt: skip
         session.add(deal)
         session.flush()
         session.add(DealContract(deal_id=deal.id or 0, contract_type=ContractType.ASSIGNMENT,
                                  signed_on=date(2025, 6, 1)))  # fmt: skip
-        licensed, expired = _patent(session, tto), _patent(session, tto)
+        licensed, expired = add_patent(session, tto), add_patent(session, tto)
         _licence(session, licensed, ent, LicenceKind.EXCLUSIVE, date(2039, 12, 31))
         _licence(session, expired, ent, LicenceKind.ORDINARY, date(2021, 1, 1))
         found = Rights(
-            owned=_patent(session, ent),
+            owned=add_patent(session, ent),
             assigned=assigned,
             licensed=licensed,
             expired_licence=expired,
-            lapsed=_patent(session, ent, LegalStatus.LAPSED),
-            foreign=_patent(session, cities.ent_b.org_id),
+            lapsed=add_patent(session, ent, LegalStatus.LAPSED),
+            foreign=add_patent(session, cities.ent_b.org_id),
         )
         session.commit()
     return found
@@ -159,7 +144,7 @@ def test_submit_checks_every_right_again(
     client: TestClient, api_engine: Engine, cities: TwoCities
 ) -> None:
     with Session(api_engine) as session:
-        patent = _patent(session, cities.ent_a.org_id)
+        patent = add_patent(session, cities.ent_a.org_id)
         session.commit()
     product = _product(client, cities.ent_a)["id"]
     empty = assert_problem(
