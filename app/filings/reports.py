@@ -16,6 +16,7 @@ from app.catalog.models import Organisation
 from app.csv_safe import SafeCsvWriter
 from app.db import persisted_id
 from app.filings.models import FiledPatent, FiledProduct, FilingStatus
+from app.types import assume_utc
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,8 @@ _COLUMNS = [
 
 
 def _stamp(moment: datetime | None) -> str:
-    return moment.isoformat(timespec="seconds") if moment else ""
+    # SQLite hands back naive UTC values: say UTC in the export either way.
+    return assume_utc(moment).isoformat(timespec="seconds") if moment else ""
 
 
 def filings_csv(session: Session, products: list[FiledProduct]) -> str:

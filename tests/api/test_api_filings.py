@@ -38,6 +38,7 @@ class Rights:
     owned: int
     assigned: int
     licensed: int
+    open_licensed: int
     expired_licence: int
     lapsed: int
     foreign: int
@@ -78,11 +79,14 @@ def rights(api_engine: Engine, cities: TwoCities) -> Rights:
                                  signed_on=date(2025, 6, 1)))  # fmt: skip
         licensed, expired = add_patent(session, tto), add_patent(session, tto)
         _licence(session, licensed, ent, LicenceKind.EXCLUSIVE, date(2039, 12, 31))
+        open_licensed = add_patent(session, tto)
+        _licence(session, open_licensed, ent, LicenceKind.OPEN, date(2030, 12, 31))
         _licence(session, expired, ent, LicenceKind.ORDINARY, date(2021, 1, 1))
         found = Rights(
             owned=add_patent(session, ent),
             assigned=assigned,
             licensed=licensed,
+            open_licensed=open_licensed,
             expired_licence=expired,
             lapsed=add_patent(session, ent, LegalStatus.LAPSED),
             foreign=add_patent(session, cities.ent_b.org_id),
@@ -187,13 +191,15 @@ def test_filing_reviewed_by_its_jurisdiction_and_counted_once_approved(
     url = f"{FILINGS}/{product}"
     assert_problem(client.get(url, headers=gov_a.headers), 404)  # a draft is the enterprise's
     for patent, basis in ((rights.owned, "owned"), (rights.assigned, "assignment"),
-                          (rights.licensed, "exclusive_licence")):  # fmt: skip
+                          (rights.licensed, "exclusive_licence"),
+                          (rights.open_licensed, "open_licence")):  # fmt: skip
         assert _link(client, ent, product, patent, basis).status_code == 200
     submitted = client.post(f"{url}/submit", headers=ent.headers).json()
     assert submitted["status"] == "submitted"
     assert {p["basis"]: (p["licence_id"] is not None, p["contract_id"] is not None)
             for p in submitted["patents"]} == {"owned": (False, False), "assignment": (False, True),
-                                               "exclusive_licence": (True, False)}  # fmt: skip
+                                               "exclusive_licence": (True, False),
+                                               "open_licence": (True, False)}  # fmt: skip
     assert_problem(client.get(url, headers=gov_b.headers), 404)
     assert_problem(_review(client, gov_b, product, decision="approve"), 404)
     listed = client.get(FILINGS, headers=gov_b.headers).json()["items"]
@@ -213,13 +219,13 @@ def test_filing_reviewed_by_its_jurisdiction_and_counted_once_approved(
     approved = _review(client, cities.province, product, decision="approve").json()
     assert approved["status"] == "approved"
     assert [e["action"] for e in approved["history"]] == [
-        "created", "patent_linked", "patent_linked", "patent_linked", "submitted", "returned",
+        "created", *["patent_linked"] * 4, "submitted", "returned",
         "updated", "submitted", "approved",
     ]  # fmt: skip
     assert_problem(client.patch(url, json={"name": "x"}, headers=ent.headers), 409)
     row = _figures(client, gov_a, region_level=4)["3301"]
     assert row["filed_products"] == before + 1
-    assert row["filed_patents"] >= 3
+    assert row["filed_patents"] >= 4
     assert row["filed_output_yuan"] >= 150_000_000
     assert "3301" not in _figures(client, gov_b, region_level=4)
     by_industry = _figures(client, cities.province, group_by="industry")
