@@ -44,6 +44,7 @@ CHROMIUM_ARGS = [
 ]
 PASSWORD = "correct horse battery"
 STATION_EMAIL = "station@example.cn"
+COLLEAGUE_EMAIL = "colleague@example.cn"  # a second specialist of the same station
 TTO_PHONE = "0571-87951234"
 BUYER_PHONE = "0571-86660000"
 
@@ -127,6 +128,7 @@ def _seed(session: Session, settings: Settings) -> tuple[int, DeskSeed]:
     _person(session, settings, uni, "tto@example.edu.cn")
     buyer = _person(session, settings, ent, "buyer@example.cn")
     _person(session, settings, station, STATION_EMAIL)
+    _person(session, settings, station, COLLEAGUE_EMAIL)
     patent = Patent(
         natural_key=_appno(1234567),
         application_number=_appno(1234567),
