@@ -14,6 +14,7 @@ from sqlmodel import Session
 from app.catalog.enums import LegalStatus
 from app.catalog.industry import IndustryClasses
 from app.catalog.models import Patent
+from app.chains.models import ChainNode, ChainTag, IndustryChain, NodePosition, TagEntity
 from app.deals.models import ContractType, Deal, DealContract
 from app.deals.states import DealState
 from app.licensing.models import LicenceKind, PatentLicence
@@ -252,3 +253,52 @@ def test_filing_list_exports_formula_safe_csv(
     assert rows[str(product)]["name"].startswith("'=")
     assert rows[str(product)]["patents"] == str(rights.owned)
     assert rows[str(product)]["region"] == "330106"
+
+
+def _chain_with_tags(engine: Engine, patents: list[int]) -> tuple[int, list[int]]:
+    """A chain of two nodes, patent i tagged to node i."""
+    with Session(engine) as session:
+        chain = IndustryChain(
+            key=f"filing-chain-{patents[0]}", name="富硒产业链", owner_region="6109"
+        )
+        session.add(chain)
+        session.flush()
+        assert chain.id is not None
+        nodes = [
+            ChainNode(
+                chain_id=chain.id, key=f"n{i}", name=f"节点{i}", position=NodePosition.UPSTREAM
+            )
+            for i in range(len(patents))
+        ]
+        session.add_all(nodes)
+        session.flush()
+        for node, patent in zip(nodes, patents, strict=True):
+            assert node.id is not None
+            session.add(ChainTag(node_id=node.id, chain_id=chain.id, entity=TagEntity.PATENT,
+                                 entity_id=patent))  # fmt: skip
+        session.commit()
+        return chain.id, [n.id or 0 for n in nodes]
+
+
+def test_an_approved_filing_counts_in_the_chains_of_its_patents(
+    client: TestClient, api_engine: Engine, cities: TwoCities, admin: Actor
+) -> None:
+    with Session(api_engine) as session:
+        patents = [add_patent(session, cities.ent_a.org_id) for _ in range(2)]
+        session.commit()
+    chain, nodes = _chain_with_tags(api_engine, patents)
+    product = _product(client, cities.ent_a, annual_output_yuan=5_000_000)["id"]
+    for patent in patents:
+        assert _link(client, cities.ent_a, product, patent, "owned").status_code == 200
+    client.post(f"{FILINGS}/{product}/submit", headers=cities.ent_a.headers)
+    assert _review(client, cities.gov_a, product, decision="approve").status_code == 200
+    by_chain = _figures(client, admin, group_by="chain")[str(chain)]
+    assert (by_chain["filed_products"], by_chain["filed_patents"]) == (1, 2)
+    assert by_chain["filed_output_yuan"] == 5_000_000
+    by_node = _figures(client, admin, group_by="chain_node")
+    assert [
+        (by_node[str(n)]["filed_products"], by_node[str(n)]["filed_patents"]) for n in nodes
+    ] == [
+        (1, 1),
+        (1, 1),
+    ]
