@@ -6,8 +6,10 @@ var/bench_console/<model>/, signs in a TTO and an enterprise, and requests each 
 times in process (TestClient: no network, so the time is the server's plus a little client
 overhead). Beside the wall time it reports the process CPU time of each request (user + sys of
 every thread), which other work on a shared machine does not inflate. Writes nothing to the demo
-database besides the two users and one small import job; ``--declare N`` declares N patents for
+database besides the bench users and one small import job; ``--declare N`` declares N patents for
 open licensing on a copy of the database and index (var/bench_console/<model>/declared/).
+For the case desk's pages it also files ``DESK_DEALS`` contact requests from the enterprise to the
+TTO's patents (brokered by the demo's service station, half of them moved to owner_contacted).
 
     PYTHONPATH=. python scripts/bench_console.py --repeat 30                  # the default model
     PYTHONPATH=. python scripts/bench_console.py --model hashing --repeat 30  # from the repo root
@@ -32,11 +34,16 @@ from app.api.main import create_app
 from app.auth.principal import Principal, Role
 from app.catalog.changes import record_change
 from app.catalog.demo import load_demo
-from app.catalog.enums import ChangeOp, EntityKind, LegalStatus, NeedStatus
-from app.catalog.models import Patent, TechNeed
+from app.catalog.enums import ChangeOp, EntityKind, LegalStatus, NeedStatus, OrgKind
+from app.catalog.models import Organisation, Patent, TechNeed
 from app.console.identity import invite
 from app.db import make_engine
 from app.dbcli import upgrade_database
+from app.deals.models import Deal
+from app.deals.requests import request_deal
+from app.deals.schemas import DealCreate, TransitionRequest
+from app.deals.service import apply_transition
+from app.deals.states import DealAction
 from app.licensing.models import DeclarationStatus, OpenLicenceDeclaration, PaymentMode
 from app.licensing.schemas import DeclarationCreate
 from app.licensing.service import declare as declare_patent
@@ -44,6 +51,8 @@ from app.settings import Settings, get_settings
 
 PASSWORD = "bench password 123"
 TARGET_P95_MS = 200.0
+DESK_DEALS = 40
+STATION_EMAIL = "bench-station@example.cn"
 
 
 def _declare(session: Session, tto: int, count: int) -> None:
@@ -84,6 +93,51 @@ def _declare(session: Session, tto: int, count: int) -> None:
         declare_patent(session, principal, patent.id, terms)
 
 
+def _bench_user(session: Session, settings: Settings, org_id: int, email: str) -> None:
+    found = select(func.count()).select_from(UserAccount).where(UserAccount.email == email)
+    if session.exec(found).one() == 0:
+        made = invite(
+            session,
+            settings,
+            org_id=org_id,
+            email=email,
+            display_name="bench",
+            is_org_admin=True,
+            actor=None,
+        )
+        service.redeem_token(session, made.token, PASSWORD, settings)
+
+
+def _actor(session: Session, email: str, role: Role) -> Principal:
+    user = session.exec(select(UserAccount).where(UserAccount.email == email)).one()
+    assert user.actor_key_id is not None
+    return Principal(key_id=user.actor_key_id, org_id=user.org_id, role=role)
+
+
+def _seed_deals(session: Session, tto: int, ent: int, station: int) -> None:
+    """``DESK_DEALS`` contact requests brokered by the station, once."""
+    if session.exec(select(func.count()).select_from(Deal)).one() > 0:
+        return
+    buyer = _actor(session, "bench-ent@example.cn", Role.ENTERPRISE)
+    broker = _actor(session, STATION_EMAIL, Role.STATION)
+    needs = session.exec(select(TechNeed.id).where(TechNeed.org_id == ent)).all()
+    patents = session.exec(
+        select(Patent.id).where(Patent.owner_org_id == tto).limit(DESK_DEALS)
+    ).all()
+    for n, patent_id in enumerate(patents):
+        body = DealCreate(need_id=needs[n % len(needs)], patent_id=patent_id)
+        deal = request_deal(session, buyer, body).deal
+        assert deal.id is not None
+        if deal.station_org_id != station:
+            step = TransitionRequest(action=DealAction.ASSIGN, station_org_id=station)
+            apply_transition(session, broker, deal.id, step)
+        if n % 2 == 0:
+            apply_transition(
+                session, broker, deal.id, TransitionRequest(action=DealAction.CONTACT_OWNER)
+            )
+    session.commit()
+
+
 def _prepare(settings: Settings, declare: int) -> tuple[int, int]:
     """The demo database (built once) and the ids of the busiest TTO and enterprise."""
     engine = make_engine(settings.database_url)
@@ -106,23 +160,19 @@ def _prepare(settings: Settings, declare: int) -> tuple[int, int]:
         assert tto is not None
         assert tto[0] is not None
         assert ent is not None
-        for org_id, email in ((tto[0], "bench-tto@example.cn"), (ent, "bench-ent@example.cn")):
-            if (
-                session.exec(
-                    select(func.count()).select_from(UserAccount).where(UserAccount.email == email)
-                ).one()
-                == 0
-            ):
-                made = invite(
-                    session,
-                    settings,
-                    org_id=org_id,
-                    email=email,
-                    display_name="bench",
-                    is_org_admin=True,
-                    actor=None,
-                )
-                service.redeem_token(session, made.token, PASSWORD, settings)
+        station = session.exec(
+            select(Organisation.id).where(Organisation.kind == OrgKind.SERVICE_STATION)
+        ).first()
+        assert station is not None
+        people = (
+            (tto[0], "bench-tto@example.cn"),
+            (ent, "bench-ent@example.cn"),
+            (station, STATION_EMAIL),
+        )
+        for org_id, email in people:
+            _bench_user(session, settings, org_id, email)
+        session.commit()
+        _seed_deals(session, int(tto[0]), int(ent), station)
         session.commit()
         if declare:
             _declare(session, int(tto[0]), declare)
@@ -179,6 +229,7 @@ def _pages(settings: Settings, tto: int, ent: int) -> tuple[list[str], list[str]
             .where(TechNeed.org_id == ent, TechNeed.status == NeedStatus.PUBLISHED)
             .limit(2)
         ).all()
+        deal = session.exec(select(Deal.id).order_by(col(Deal.id))).first()
     engine.dispose()
     tto_pages = [
         "/portfolio",
@@ -191,7 +242,19 @@ def _pages(settings: Settings, tto: int, ent: int) -> tuple[list[str], list[str]
         "/deals",
     ]
     ent_pages = ["/needs", "/needs/new", *(f"/needs/{i}" for i in needs), "/deals"]
+    if deal is not None:
+        tto_pages.append(f"/deals/{deal}")
+        ent_pages.append(f"/deals/{deal}")
     return tto_pages, ent_pages
+
+
+def _desk_pages(settings: Settings) -> list[str]:
+    engine = make_engine(settings.database_url)
+    with Session(engine) as session:
+        deals = session.exec(select(Deal.id).order_by(col(Deal.id)).limit(2)).all()
+    engine.dispose()
+    pages = ["/desk", "/desk?mine=true", "/desk/overdue", "/desk/workload", "/desk/coverage"]
+    return pages + [f"/deals/{i}" for i in deals]
 
 
 def main() -> int:
@@ -237,6 +300,7 @@ def main() -> int:
         for email, pages in (
             ("bench-tto@example.cn", tto_pages),
             ("bench-ent@example.cn", ent_pages),
+            (STATION_EMAIL, _desk_pages(settings)),
         ):
             _sign_in(client, email)
             for url in pages:

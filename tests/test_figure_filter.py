@@ -5,10 +5,9 @@ import pytest
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from app.console.dashboard import funnel_steps, scoped, total_of
+from app.console.dashboard import funnel_steps, total_of
 from app.deals.figure_filter import FigureFilter
 from app.deals.figures import UNKNOWN, GroupBy, compute_figures
-from app.errors import Forbidden
 from tests.dash_support import FigureWorld, seed_figures
 
 
@@ -81,11 +80,3 @@ def test_filter_values_are_checked() -> None:
     for bad in bad_values:
         with pytest.raises(ValidationError):
             FigureFilter.model_validate(bad)
-
-
-def test_a_jurisdiction_narrows_the_filter() -> None:
-    assert scoped(FigureFilter(), None) == FigureFilter()
-    assert scoped(FigureFilter(), "3301").region == "3301"
-    assert scoped(FigureFilter(region="330106"), "3301").region == "330106"
-    with pytest.raises(Forbidden):
-        scoped(FigureFilter(region="32"), "3301")

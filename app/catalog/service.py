@@ -5,6 +5,7 @@ rules, log every write for the index (``record_change``) and run the reactions t
 registered (``CatalogHooks``) instead of importing the features built on the catalog.
 """
 
+import unicodedata
 from typing import Any
 
 from sqlmodel import Session, select
@@ -31,6 +32,23 @@ def _ensure_unique_uscc(session: Session, uscc: str | None, org_id: int | None) 
         raise Conflict(f"organisation {found.id} already has USCC {uscc}")
 
 
+def name_key(name: str) -> str:
+    """How organisation names compare: NFKC (full-width to half-width), no case, no spaces."""
+    return "".join(unicodedata.normalize("NFKC", name).casefold().split())
+
+
+def _ensure_unique_name(session: Session, name: str, org_id: int | None) -> None:
+    # Names are compared in their normalised form, so "示例（中国）" and "示例(中国)" collide;
+    # SQL cannot normalise, and organisations number thousands, not millions.
+    key = name_key(name)
+    for other_id, other in session.exec(select(Organisation.id, Organisation.name)):
+        if other_id != org_id and name_key(other) == key:
+            raise Conflict(
+                f"organisation {other_id} is already named {other!r}",
+                extra={"existing_org_id": other_id},
+            )
+
+
 def check_org_region(kind: OrgKind, region: str | None) -> None:
     """422 when a government office has no region: its region is the jurisdiction it oversees."""
     if kind is OrgKind.GOVERNMENT and not region:
@@ -41,7 +59,7 @@ def check_org_region(kind: OrgKind, region: str | None) -> None:
 
 
 def create_org(session: Session, body: OrgCreate) -> Organisation:
-    """A new organisation with validated codes; 409 when its USCC is taken."""
+    """A new organisation with validated codes; 409 when its name or USCC is taken."""
     fields = body.model_dump()
     fields["region"] = clean_region(body.region)
     check_org_region(body.kind, fields["region"])
@@ -50,6 +68,7 @@ def create_org(session: Session, body: OrgCreate) -> Organisation:
         body.coverage_regions, body.coverage_industries
     )
     _ensure_unique_uscc(session, fields["uscc"], None)
+    _ensure_unique_name(session, body.name, None)
     org = Organisation.model_validate(fields)
     session.add(org)
     session.flush()
@@ -74,6 +93,8 @@ def update_org(session: Session, org: Organisation, body: OrgUpdate) -> Organisa
         if name in changes:
             changes[name] = value
     _ensure_unique_uscc(session, changes.get("uscc"), org.id)
+    if changes.get("name") is not None and changes["name"] != org.name:
+        _ensure_unique_name(session, changes["name"], org.id)
     for name, value in changes.items():
         setattr(org, name, value)
     session.add(org)

@@ -16,7 +16,6 @@ from app.console.charts import Series, bar_chart, funnel, line_chart
 from app.deals.figure_filter import FigureFilter
 from app.deals.figures import UNKNOWN, FigureRow, GroupBy, compute_figures
 from app.deals.states import DealState
-from app.errors import Forbidden
 
 # The figures that add up across groups (the conversion rate is recomputed from two of them).
 SUMMED = (
@@ -66,22 +65,12 @@ def funnel_steps(total: FigureRow) -> list[tuple[str, int]]:
     return steps
 
 
-def scoped(only: FigureFilter, scope: str | None) -> FigureFilter:
-    """The filter within a jurisdiction (None: all regions); 403 for a region outside it."""
-    if scope is None:
-        return only
-    if only.region is None:
-        return only.model_copy(update={"region": scope})
-    if not only.region.startswith(scope):
-        raise Forbidden(f"region {only.region} is outside your jurisdiction {scope}")
-    return only
-
-
 @dataclass(frozen=True)
 class Figures:
     """The figures of one filter for every grouping the dashboard shows."""
 
     only: FigureFilter
+    scope: str | None  # the visitor's jurisdiction (None: every region)
     region_level: int
     rows: dict[GroupBy, list[FigureRow]]
 
@@ -92,12 +81,17 @@ class Figures:
 
 
 def figures_for(
-    session: Session, only: FigureFilter, region_level: int, groupings: tuple[GroupBy, ...]
+    session: Session,
+    only: FigureFilter,
+    scope: str | None,
+    region_level: int,
+    groupings: tuple[GroupBy, ...],
 ) -> Figures:
-    """Compute the figures of ``only`` for each grouping (IPC sections always, for the total)."""
+    """Compute the figures for each grouping (IPC sections always, for the total), as
+    ``GET /api/v1/figures`` does for the same filter and jurisdiction."""
     wanted = dict.fromkeys((GroupBy.IPC_SECTION, *groupings))
-    rows = {by: compute_figures(session, by, region_level, only) for by in wanted}
-    return Figures(only, region_level, rows)
+    rows = {by: compute_figures(session, by, region_level, only, scope) for by in wanted}
+    return Figures(only, scope, region_level, rows)
 
 
 def supply_orgs(session: Session) -> list[tuple[int, str]]:

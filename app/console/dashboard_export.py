@@ -27,6 +27,7 @@ def figures_workbook(figures: Figures, t: Callable[..., str]) -> bytes:
     for name, value in figures.only.model_dump().items():
         summary.append([t("dash.filter." + name), safe_cell(value)])
     summary.append([t("dash.filter.region_level"), figures.region_level])
+    summary.append([t("dash.scope"), safe_cell(figures.scope or t("dash.all_regions"))])
     summary.append([])
     header, body = figure_table([figures.total])
     for column, value in zip(header[2:], body[0][2:], strict=True):

@@ -11,11 +11,15 @@ from openpyxl import load_workbook
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+from app.accounts import service
+from app.auth.keys import create_key
 from app.auth.principal import Role
 from app.catalog.enums import OrgKind
+from app.catalog.models import Organisation
+from app.console.identity import invite
 from app.settings import Settings
 from tests.api.conftest import Actor, make_actor
-from tests.console.conftest import Person, make_person, sign_in
+from tests.console.conftest import PASSWORD, Person, make_person, sign_in
 from tests.dash_support import FigureWorld, seed_figures
 
 FILTERS = [
@@ -173,3 +177,51 @@ def test_other_roles_may_not_open_it(
     sign_in(client, person)
     assert client.get("/dashboard").status_code == 403
     assert client.get("/dashboard/export.xlsx").status_code == 403
+
+
+@pytest.fixture(scope="module")
+def official(api_engine: Engine, api_settings: Settings) -> tuple[Person, dict[str, str]]:
+    """A user of Hangzhou's market regulator (jurisdiction 3301) and an API key of the office."""
+    with Session(api_engine) as session:
+        office = Organisation(kind=OrgKind.GOVERNMENT, name="杭州市市场监管局", region="330100")
+        session.add(office)
+        session.flush()
+        _key, secret = create_key(session, role=Role.GOVERNMENT, org_id=office.id)
+        made = invite(session, api_settings, org_id=office.id, email="official@hz.gov.cn",
+                      display_name="官员", is_org_admin=False, actor=None)  # fmt: skip
+        service.redeem_token(session, made.token, PASSWORD, api_settings)
+        session.commit()
+        assert made.user.id is not None
+        return Person(made.user.id, office.id, made.user.email), {"X-API-Key": secret}
+
+
+@pytest.mark.parametrize(
+    ("query", "contacts"), [("", 4), ("group_by=org", 4), ("region=330110&group_by=month", 3)]
+)
+def test_an_official_sees_the_jurisdiction_as_the_api_does(
+    client: TestClient, official, world: FigureWorld, query: str, contacts: int
+) -> None:
+    person, headers = official
+    sign_in(client, person)
+    page = client.get(f"/dashboard?{query}")
+    assert page.status_code == 200, page.text
+    assert "3301" in page.text  # the jurisdiction tag
+    table = _Table()
+    table.feed(page.text)
+    expected = client.get(f"/api/v1/figures?{query}", headers=headers).json()
+    assert expected
+    for row in expected:
+        shown = table.rows[row["key"]]
+        assert shown["contacts_requested"] == str(row["contacts_requested"])
+        assert shown["idle_patents"] == str(row["idle_patents"])
+    # The jurisdiction keeps the deals with a party in Hangzhou (four of the six), the region
+    # filter those whose demand is in 330110 (three).
+    assert sum(int(r["contacts_requested"]) for r in table.rows.values()) == contacts
+
+
+def test_an_official_may_not_look_outside(client: TestClient, official, world) -> None:
+    sign_in(client, official[0])
+    assert client.get("/dashboard?region=32").status_code == 403
+    assert client.get("/dashboard?region=33").status_code == 403  # the whole province
+    assert client.get("/dashboard/export.xlsx?region=32").status_code == 403
+    assert client.get("/dashboard?region=330106").status_code == 200

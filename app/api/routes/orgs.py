@@ -30,7 +30,9 @@ router = APIRouter(prefix="/organisations", tags=["organisations"])
     response_model=OrgPrivate,
     summary="Create an organisation",
     description="Admins register universities, institutes, enterprises (企业), service "
-    "stations (知识产权服务站) and government offices. Returns the full record.",
+    "stations (知识产权服务站) and government offices. Returns the full record. 409 when the "
+    "USCC is taken or another organisation has the same name (compared after NFKC, ignoring "
+    "case and spaces; `existing_org_id` names it): merge duplicates in the console.",
     responses=problem_responses(401, 403, 409, 422),
 )
 def create_org(

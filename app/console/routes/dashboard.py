@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from app.accounts.sessions import SignedIn
+from app.auth.access import narrow_scope, region_scope
 from app.console.dashboard import (
     BAR_METRICS,
     GROUPINGS,
@@ -18,12 +19,11 @@ from app.console.dashboard import (
     figures_for,
     funnel_chart,
     group_label,
-    scoped,
     supply_orgs,
     trend_charts,
 )
 from app.console.dashboard_export import figures_workbook
-from app.console.web import ConsoleRoute, DbSession, User, lang_of, render, require_role
+from app.console.web import ConsoleRoute, DbSession, User, lang_of, principal_of, render
 from app.deals.figure_filter import FigureFilter
 from app.deals.figures import GroupBy, figures_csv
 from app.deals.states import DealState
@@ -35,14 +35,14 @@ _MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
 
 
 def jurisdiction(signed: SignedIn) -> str | None:
-    """The regions the visitor may see: None (all) for platform admins; 403 for others."""
-    require_role(signed)
-    return None
+    """The regions the visitor may see: every one (None) for platform admins, a government
+    official's jurisdiction, 403 for other roles (``app.auth.access.region_scope``)."""
+    return region_scope(principal_of(signed))
 
 
 @dataclass(frozen=True)
 class View:
-    """What the visitor asked for: the filter (within their jurisdiction) and the display."""
+    """What the visitor asked for (the filter, the display) and their jurisdiction."""
 
     only: FigureFilter
     group_by: GroupBy
@@ -60,7 +60,8 @@ def view(
 ) -> View:
     """The dashboard's query parameters, checked against the visitor's jurisdiction."""
     scope = jurisdiction(signed)
-    return View(scoped(only, scope), group_by, region_level, metric, scope)
+    narrow_scope(scope, only.region)  # 403 for a region outside it, as in the figures API
+    return View(only, group_by, region_level, metric, scope)
 
 
 Viewed = Annotated[View, Depends(view)]
@@ -74,7 +75,7 @@ def _translator(request: Request) -> Callable[..., str]:
 @router.get("/dashboard")
 def dashboard(request: Request, session: DbSession, seen: Viewed) -> Response:
     """Key figures with filters: totals, trend lines, bars by region and industry, a funnel."""
-    figures = figures_for(session, seen.only, seen.region_level, GROUPINGS)
+    figures = figures_for(session, seen.only, seen.scope, seen.region_level, GROUPINGS)
     t = _translator(request)
     return render(
         request,
@@ -101,7 +102,7 @@ def dashboard(request: Request, session: DbSession, seen: Viewed) -> Response:
 @router.get("/dashboard/export.csv")
 def export_csv(session: DbSession, seen: Viewed) -> Response:
     """The table's grouping as formula-safe CSV, the columns of ``GET /api/v1/figures``."""
-    rows = figures_for(session, seen.only, seen.region_level, (seen.group_by,)).rows
+    rows = figures_for(session, seen.only, seen.scope, seen.region_level, (seen.group_by,)).rows
     body = "\ufeff" + figures_csv(rows[seen.group_by])  # the BOM lets Excel read the Chinese
     name = f"figures-{seen.group_by.value}.csv"
     return Response(
@@ -114,7 +115,7 @@ def export_csv(session: DbSession, seen: Viewed) -> Response:
 @router.get("/dashboard/export.xlsx")
 def export_xlsx(request: Request, session: DbSession, seen: Viewed) -> Response:
     """Every grouping on its own sheet, plus a summary sheet with the filter and the totals."""
-    figures = figures_for(session, seen.only, seen.region_level, GROUPINGS)
+    figures = figures_for(session, seen.only, seen.scope, seen.region_level, GROUPINGS)
     t = _translator(request)
     return Response(
         figures_workbook(figures, t),
@@ -139,10 +140,10 @@ def monthly_report(
     """A printable monthly report: the month's figures and the twelve months to it."""
     chosen = month or date.today().strftime("%Y-%m")
     in_month = seen.only.model_copy(update={"month_from": chosen, "month_to": chosen})
-    figures = figures_for(session, in_month, seen.region_level, GROUPINGS)
+    figures = figures_for(session, in_month, seen.scope, seen.region_level, GROUPINGS)
     start = _twelve_months_to(chosen)
     year = seen.only.model_copy(update={"month_from": start, "month_to": chosen})
-    trend = figures_for(session, year, seen.region_level, (GroupBy.MONTH,))
+    trend = figures_for(session, year, seen.scope, seen.region_level, (GroupBy.MONTH,))
     t = _translator(request)
     return render(
         request,
