@@ -159,6 +159,9 @@ def _consent(cast: Cast, deal_url: str) -> None:
     tto_page = cast.page(cast.tto, deal_url)
     assert 'value="accept_contact"' in tto_page
     assert PHONE not in tto_page
+    # The timeline names the broker's specialist ("name · org"), not the requester's people.
+    assert cast.station.email.split("@")[0] + " · " in tto_page
+    assert cast.enterprise.email.split("@")[0] + " · " not in tto_page
     cast.step(cast.tto, action="accept_contact", note="同意对接")
     for who in (cast.enterprise, cast.tto, cast.station):
         shown = cast.page(who, deal_url)
