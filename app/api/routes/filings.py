@@ -10,6 +10,7 @@ from app.api.schemas.common import Page, problem_responses
 from app.api.writes import commit_and_sync
 from app.auth.principal import Principal
 from app.catalog.industry import IndustryClasses
+from app.db import persisted_id
 from app.filings import service
 from app.filings.access import listing, visible_product
 from app.filings.models import FiledProduct, FilingEvent, FilingStatus
@@ -75,7 +76,7 @@ def create_product(
     """Register a product (enterprise, or admin)."""
     product = service.create_product(session, principal, body, _classes(request))
     commit_and_sync(session, None)
-    return product_detail(session, principal, product.id or 0)
+    return product_detail(session, principal, persisted_id(product))
 
 
 @router.patch(
