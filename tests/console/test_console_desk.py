@@ -318,3 +318,20 @@ def test_a_station_takes_an_unassigned_deal_it_covers(cast: Cast) -> None:
         assert taken.station_org_id == cast.station.org_id
         assert taken.state is DealState.ASSIGNED
         assert taken.handler_key_id == _key_of(cast, cast.station)
+
+
+def test_a_platform_admin_opens_a_station_desk_by_id(
+    cast: Cast, api_engine: Engine, api_settings: Settings
+) -> None:
+    _request(cast)
+    admin = make_person(api_engine, api_settings, None, f"admin-{secrets.token_hex(4)}@example.cn")
+    sign_in(cast.client, admin)
+    assert cast.client.get("/desk").status_code == 422  # which station?
+    inbox = cast.client.get(f"/desk?station_id={cast.station.org_id}")
+    assert inbox.status_code == 200
+    assert f"/deals/{cast.deal_id}" in inbox.text
+    assert f"/desk/overdue?station_id={cast.station.org_id}" in inbox.text
+    assert cast.client.get(f"/desk?station_id={cast.tto.org_id}").status_code == 404
+    cast.client.cookies.set("pm_lang", "en")
+    assert f"Deal #{cast.deal_id}" in cast.client.get(f"/deals/{cast.deal_id}").text
+    cast.client.cookies.delete("pm_lang")
