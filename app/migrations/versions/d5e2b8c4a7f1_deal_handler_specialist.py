@@ -17,8 +17,13 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+# SQLite rebuilds the table for the foreign key: keep its AUTOINCREMENT (c7e5a1d3b9f2) so that
+# ids of deleted deals are never reused.
+_KEEP = {"sqlite_autoincrement": True}
+
+
 def upgrade() -> None:
-    with op.batch_alter_table('deal') as batch:
+    with op.batch_alter_table('deal', table_kwargs=_KEEP) as batch:
         batch.add_column(sa.Column('handler_key_id', sa.Integer(), nullable=True))
         batch.create_foreign_key(
             'fk_deal_handler_key_id_api_key', 'api_key', ['handler_key_id'], ['id']
@@ -27,7 +32,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('deal') as batch:
+    with op.batch_alter_table('deal', table_kwargs=_KEEP) as batch:
         batch.drop_index('ix_deal_handler_key_id')
         batch.drop_constraint('fk_deal_handler_key_id_api_key', type_='foreignkey')
         batch.drop_column('handler_key_id')
