@@ -106,10 +106,24 @@ def supply_orgs(session: Session) -> list[tuple[int, str]]:
     return [(org_id, name) for org_id, name in session.exec(stmt) if org_id is not None]
 
 
+def month_series(rows: list[FigureRow]) -> list[FigureRow]:
+    """The month rows from the first to the last, months without events as zero rows."""
+    found = {r.key: r for r in rows if r.key != UNKNOWN}
+    if not found:
+        return []
+    first, last = min(found), max(found)
+    year, month = int(first[:4]), int(first[5:])
+    series = []
+    while (key := f"{year:04d}-{month:02d}") <= last:
+        series.append(found.get(key) or FigureRow(key=key))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return series
+
+
 def trend_charts(figures: Figures, t: Callable[..., str]) -> dict[str, Markup]:
     """Trend lines by month: the main counts, and the contract value."""
     empty = t("dash.chart.empty")
-    months = [r for r in figures.rows[GroupBy.MONTH] if r.key != UNKNOWN]
+    months = month_series(figures.rows[GroupBy.MONTH])
     labels = [r.key for r in months]
     counts = [Series(t(f"dash.col.{n}"), [getattr(r, n) for r in months]) for n in _TREND]
     value = [Series(t("dash.col.contract_value_yuan"), [r.contract_value_yuan for r in months])]

@@ -31,6 +31,7 @@ from app.deals.requests import request_deal
 from app.deals.schemas import DealCreate
 from app.settings import Settings
 from tests.api.conftest import IPC_FIXTURE
+from tests.browser.dash_seed import DashSeed, seed_dash
 
 CHROMIUM = os.environ.get("PATENTMATCH_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -58,6 +59,7 @@ class Site:
     patent_id: int
     shots: Path | None
     desk: "DeskSeed"
+    dash: DashSeed
 
 
 @dataclass(frozen=True)
@@ -240,6 +242,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     create_schema(engine)
     with Session(engine) as session:
         patent_id, desk = _seed(session, settings)
+        dash = seed_dash(session, settings, PASSWORD)
         session.commit()
     port = _free_port()
     server = uvicorn.Server(
@@ -262,6 +265,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         patent_id,
         Path(shots) if shots else None,
         desk,
+        dash,
     )
     server.should_exit = True
     thread.join(timeout=10)
