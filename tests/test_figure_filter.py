@@ -7,7 +7,7 @@ from sqlmodel import Session
 
 from app.console.dashboard import funnel_steps, month_series, total_of
 from app.deals.figure_filter import FigureFilter
-from app.deals.figures import UNKNOWN, FigureRow, GroupBy, compute_figures
+from app.deals.figures import UNKNOWN, FigureRow, GroupBy, compute_figure_sets, compute_figures
 from tests.dash_support import FigureWorld, seed_figures
 
 
@@ -89,3 +89,10 @@ def test_the_trend_has_every_month_between_the_first_and_the_last() -> None:
     assert [r.key for r in series] == ["2025-11", "2025-12", "2026-01", "2026-02"]
     assert [r.contacts_requested for r in series] == [2, 0, 0, 0]
     assert month_series([]) == []
+
+
+def test_one_pass_equals_one_grouping_at_a_time(session: Session, world: FigureWorld) -> None:
+    only = FigureFilter(month_from="2026-02")
+    sets = compute_figure_sets(session, tuple(GroupBy), 4, only, "33")
+    for by in GroupBy:
+        assert sets[by] == compute_figures(session, by, 4, only, "33"), by

@@ -1,7 +1,8 @@
 """The government dashboard's numbers: the figures service's rows for one filter, per grouping.
 
-Every number on the page, in the charts and in the exports comes from ``compute_figures`` with
-the filter the visitor chose, the same call ``GET /api/v1/figures`` makes, so the two agree.
+Every number on the page, in the charts and in the exports comes from ``compute_figure_sets``
+(``compute_figures`` for several groupings in one pass) with the filter and jurisdiction the
+visitor has, as ``GET /api/v1/figures`` computes them, so the two agree.
 """
 
 from collections.abc import Callable
@@ -14,7 +15,7 @@ from app.catalog.enums import OrgKind
 from app.catalog.models import Organisation
 from app.console.charts import Series, bar_chart, funnel, line_chart
 from app.deals.figure_filter import FigureFilter
-from app.deals.figures import UNKNOWN, FigureRow, GroupBy, compute_figures
+from app.deals.figures import UNKNOWN, FigureRow, GroupBy, compute_figure_sets
 from app.deals.states import DealState
 
 # The figures that add up across groups (the conversion rate is recomputed from two of them).
@@ -89,8 +90,8 @@ def figures_for(
 ) -> Figures:
     """Compute the figures for each grouping (IPC sections always, for the total), as
     ``GET /api/v1/figures`` does for the same filter and jurisdiction."""
-    wanted = dict.fromkeys((GroupBy.IPC_SECTION, *groupings))
-    rows = {by: compute_figures(session, by, region_level, only, scope) for by in wanted}
+    wanted = tuple(dict.fromkeys((GroupBy.IPC_SECTION, *groupings)))
+    rows = compute_figure_sets(session, wanted, region_level, only, scope)
     return Figures(only, scope, region_level, rows)
 
 

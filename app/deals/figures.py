@@ -9,6 +9,7 @@ A region scope (a government official's jurisdiction) keeps the patent-side even
 the region and the deals whose demand, requester or supply side lies in it.
 """
 
+import copy
 import io
 from collections import defaultdict
 from datetime import date, datetime
@@ -68,7 +69,7 @@ class FigureRow(BaseModel):
 
 
 def _month(moment: date | datetime | None) -> str:
-    return moment.strftime("%Y-%m") if moment else UNKNOWN
+    return f"{moment.year:04d}-{moment.month:02d}" if moment else UNKNOWN  # strftime is slow
 
 
 def _region(code: str | None, level: int) -> str:
@@ -108,6 +109,12 @@ class _Dims:
         self.org_regions: dict[int | None, str | None] = (
             dict(session.exec(regions).all()) if scope is not None else {}
         )
+
+    def regrouped(self, group_by: GroupBy) -> "_Dims":
+        """The same catalog and filter, keyed by another grouping (nothing is reloaded)."""
+        other = copy.copy(self)
+        other.group_by = group_by
+        return other
 
     def patent_in(self, patent_id: int | None) -> bool:
         """True when the patent's owner lies in the region scope (no scope: always)."""
@@ -164,47 +171,60 @@ class _Dims:
         return self.patent_key(deal.patent_id, None)
 
 
-def _patent_side(session: Session, dims: _Dims, rows: _Rows) -> None:
+_View = tuple["_Dims", _Rows]  # one grouping's keys and rows, sharing the loaded catalog
+
+
+def _patent_side(session: Session, views: list[_View]) -> None:
+    first = views[0][0]  # every view has the same filter and scope
+
+    def count(patent_id: int | None, when: date | datetime | None, figure: str) -> None:
+        if first.patent_in(patent_id) and first.keeps_patent(patent_id, when):
+            for dims, rows in views:
+                row = rows[dims.patent_key(patent_id, when)]
+                setattr(row, figure, getattr(row, figure) + 1)
+
     idle = select(Patent.id, Patent.created_at).where(
         Patent.conversion_status == ConversionStatus.IDLE, col(Patent.legal_status).in_(_IN_FORCE)
     )
     for pid, created in session.exec(idle):
-        if dims.patent_in(pid) and dims.keeps_patent(pid, created):
-            rows[dims.patent_key(pid, created)].idle_patents += 1
+        count(pid, created, "idle_patents")
     declared = select(OpenLicenceDeclaration.patent_id, OpenLicenceDeclaration.declared_at)
     for pid, when in session.exec(declared):
-        if dims.patent_in(pid) and dims.keeps_patent(pid, when):
-            rows[dims.patent_key(pid, when)].open_licence_declarations += 1
+        count(pid, when, "open_licence_declarations")
     taken = select(PatentLicence.patent_id, PatentLicence.created_at).where(
         PatentLicence.kind == LicenceKind.OPEN
     )
     for pid, when in session.exec(taken):
-        if dims.patent_in(pid) and dims.keeps_patent(pid, when):
-            rows[dims.patent_key(pid, when)].licences_taken += 1
+        count(pid, when, "licences_taken")
 
 
-def _deal_side(session: Session, dims: _Dims, rows: _Rows) -> None:
-    matched: dict[str, set[int]] = defaultdict(set)
+def _count_deal(row: FigureRow, deal: Deal, matched: dict[str, set[int]]) -> None:
+    row.contacts_requested += 1
+    state = DealState(deal.state).value
+    row.deals_by_state[state] = row.deals_by_state.get(state, 0) + 1
+    if deal.patent_id is not None:
+        matched[row.key].add(deal.patent_id)
+    if deal.state in SIGNED_STATES:
+        row.signed_contracts += 1
+
+
+def _deal_side(session: Session, views: list[_View]) -> None:
+    first = views[0][0]
+    matched: list[dict[str, set[int]]] = [defaultdict(set) for _ in views]
     for deal in session.exec(select(Deal)):
-        if not (dims.deal_in(deal) and dims.keeps_deal(deal, deal.created_at)):
-            continue
-        row = rows[dims.deal_key(deal, deal.created_at)]
-        row.contacts_requested += 1
-        state = DealState(deal.state).value
-        row.deals_by_state[state] = row.deals_by_state.get(state, 0) + 1
-        if deal.patent_id is not None:
-            matched[row.key].add(deal.patent_id)
-        if deal.state in SIGNED_STATES:
-            row.signed_contracts += 1
-    for key, patents in matched.items():
-        rows[key].patents_matched = len(patents)
+        if first.deal_in(deal) and first.keeps_deal(deal, deal.created_at):
+            for (dims, rows), seen in zip(views, matched, strict=True):
+                _count_deal(rows[dims.deal_key(deal, deal.created_at)], deal, seen)
+    for (_dims, rows), seen in zip(views, matched, strict=True):
+        for key, patents in seen.items():
+            rows[key].patents_matched = len(patents)
     signed = select(DealContract, Deal).join(Deal, col(Deal.id) == col(DealContract.deal_id))
     for contract, deal in session.exec(signed):
-        if not (dims.deal_in(deal) and dims.keeps_deal(deal, contract.signed_on)):
-            continue
-        rows[dims.deal_key(deal, contract.signed_on)].contract_value_yuan += (
-            contract.amount_yuan or 0
-        )
+        if first.deal_in(deal) and first.keeps_deal(deal, contract.signed_on):
+            for dims, rows in views:
+                rows[dims.deal_key(deal, contract.signed_on)].contract_value_yuan += (
+                    contract.amount_yuan or 0
+                )
 
 
 def compute_figures(
@@ -214,12 +234,28 @@ def compute_figures(
     only: FigureFilter | None = None,
     scope: str | None = None,
 ) -> list[FigureRow]:
-    """The figures of every group (of the events ``only`` keeps, within the region ``scope``),
-    sorted by key, unknown last."""
-    dims = _Dims(session, group_by, region_level, only, scope)
-    rows = _Rows()
-    _patent_side(session, dims, rows)
-    _deal_side(session, dims, rows)
+    """The figures of every group (events ``only`` keeps, in ``scope``), by key, unknown last."""
+    return compute_figure_sets(session, (group_by,), region_level, only, scope)[group_by]
+
+
+def compute_figure_sets(
+    session: Session,
+    groupings: tuple[GroupBy, ...],
+    region_level: int = 2,
+    only: FigureFilter | None = None,
+    scope: str | None = None,
+) -> dict[GroupBy, list[FigureRow]]:
+    """``compute_figures`` for several groupings in one pass over the catalog and the deals."""
+    if only is not None and only.is_empty():
+        only = None  # nothing to test per event
+    base = _Dims(session, groupings[0], region_level, only, scope)
+    views: list[_View] = [(base.regrouped(by), _Rows()) for by in dict.fromkeys(groupings)]
+    _patent_side(session, views)
+    _deal_side(session, views)
+    return {dims.group_by: _finish(session, dims.group_by, rows) for dims, rows in views}
+
+
+def _finish(session: Session, group_by: GroupBy, rows: _Rows) -> list[FigureRow]:
     for row in rows.values():
         if row.contacts_requested:
             row.conversion_rate = round(row.signed_contracts / row.contacts_requested, 4)
