@@ -15,6 +15,7 @@ import typer
 
 from app.api.main import build_match_engine
 from app.catalog.job_leases import new_lease_owner, reap_dead_jobs
+from app.chains.background import TAGGER_LOCK, tag_pending
 from app.db import engine_from_settings
 from app.deals.cli import run_rounds
 from app.deals.webhooks import DISPATCHER_LOCK
@@ -24,7 +25,9 @@ from app.settings import Settings, get_settings
 
 log = logging.getLogger("patentmatch.worker")
 
-worker_app = typer.Typer(help="Background worker: indexer, import-job reaper, alert dispatcher.")
+worker_app = typer.Typer(
+    help="Background worker: indexer, import-job reaper, alert dispatcher, chain tagger."
+)
 
 
 def run_worker(settings: Settings, stop: threading.Event, *, alerts: bool, interval: float) -> None:
@@ -34,6 +37,7 @@ def run_worker(settings: Settings, stop: threading.Event, *, alerts: bool, inter
     indexer = Indexer(matcher, db, settings)
     indexer.start()
     lock = named_lock(db, DISPATCHER_LOCK, settings.var_dir)
+    tagger_lock = named_lock(db, TAGGER_LOCK, settings.var_dir)
     me = new_lease_owner()
     try:
         while not stop.is_set():
@@ -41,6 +45,7 @@ def run_worker(settings: Settings, stop: threading.Event, *, alerts: bool, inter
                 reap_dead_jobs(db, me, settings.import_lease_seconds)
                 if alerts:
                     run_rounds(db, settings, 1, 0.0, lock=lock)
+                tag_pending(db, settings, matcher, tagger_lock)
             except Exception:
                 # The loop's boundary: log, and try again next round.
                 log.exception("worker round failed")
@@ -48,6 +53,7 @@ def run_worker(settings: Settings, stop: threading.Event, *, alerts: bool, inter
     finally:
         indexer.stop(save=True)
         lock.release()
+        tagger_lock.release()
         db.dispose()
 
 

@@ -14,6 +14,7 @@ from app.console.routes import (
     deal,
     desk,
     enterprise,
+    filings,
     licensing,
     team,
     tto,
@@ -28,6 +29,18 @@ def install_console(app: FastAPI) -> None:
     app.state.console = ConsoleState.build()
     static = Path(str(files("app.console") / "static"))
     app.mount(STATIC_URL, StaticFiles(directory=static), name="console-static")
-    routers = (auth, team, tto, licensing, enterprise, dashboard, deal, desk, admin, admin_ops)
+    routers = (
+        auth,
+        team,
+        tto,
+        licensing,
+        enterprise,
+        dashboard,
+        deal,
+        desk,
+        admin,
+        admin_ops,
+        filings,
+    )
     for module in routers:
         app.include_router(module.router)

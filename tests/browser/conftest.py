@@ -45,6 +45,7 @@ CHROMIUM_ARGS = [
 ]
 PASSWORD = "correct horse battery"
 STATION_EMAIL = "station@example.cn"
+COLLEAGUE_EMAIL = "colleague@example.cn"  # a second specialist of the same station
 TTO_PHONE = "0571-87951234"
 BUYER_PHONE = "0571-86660000"
 
@@ -129,6 +130,7 @@ def _seed(session: Session, settings: Settings) -> tuple[int, DeskSeed]:
     _person(session, settings, uni, "tto@example.edu.cn")
     buyer = _person(session, settings, ent, "buyer@example.cn")
     _person(session, settings, station, STATION_EMAIL)
+    _person(session, settings, station, COLLEAGUE_EMAIL)
     patent = Patent(
         natural_key=_appno(1234567),
         application_number=_appno(1234567),
@@ -221,14 +223,12 @@ def _seed_desk(session: Session, buyer: Principal, owner: int) -> DeskSeed:
     return DeskSeed(STATION_EMAIL, need.id, walk, deals[0], deals[1])
 
 
-@pytest.fixture(scope="session")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    """Seed a fresh database and serve the app on a free loopback port."""
-    root = tmp_path_factory.mktemp("browser")
+def browser_settings(root: Path) -> Settings:
+    """Hashing model, a fresh SQLite file, the tiny IPC scheme and cheap Argon2, under ``root``."""
     scheme = root / "shared" / "data" / "ipc" / "ipc_zh_2026_01.csv"
     scheme.parent.mkdir(parents=True)
     scheme.write_text(IPC_FIXTURE, encoding="utf-8")
-    settings = Settings(
+    return Settings(
         model_name="hashing",
         database_url=f"sqlite:///{root / 'console.db'}",
         index_dir=root / "index",
@@ -238,28 +238,52 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         argon2_memory_kib=8192,
         argon2_parallelism=1,
     )
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    """An app served by uvicorn on a free loopback port, in a thread."""
+
+    server: uvicorn.Server
+    thread: threading.Thread
+    url: str
+
+    @classmethod
+    def start(cls, app: Any) -> "LiveServer":
+        """Serve ``app`` and wait until it accepts connections."""
+        port = _free_port()
+        server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+        )
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 60
+        while not server.started:
+            if time.monotonic() > deadline or not thread.is_alive():
+                raise RuntimeError("the console server did not start")
+            time.sleep(0.05)
+        return cls(server, thread, f"http://127.0.0.1:{port}")
+
+    def stop(self) -> None:
+        """Ask the server to exit and wait for its thread."""
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """Seed a fresh database and serve the app on a free loopback port."""
+    settings = browser_settings(tmp_path_factory.mktemp("browser"))
     engine = make_engine(settings.database_url)
     create_schema(engine)
     with Session(engine) as session:
         patent_id, desk = _seed(session, settings)
         dash = seed_dash(session, settings, PASSWORD)
         session.commit()
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings, engine=engine), host="127.0.0.1", port=port, log_level="warning"
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 60
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the console server did not start")
-        time.sleep(0.05)
+    live = LiveServer.start(create_app(settings, engine=engine))
     shots = os.environ.get("PATENTMATCH_SCREENSHOT_DIR")
     yield Site(
-        f"http://127.0.0.1:{port}",
+        live.url,
         "tto@example.edu.cn",
         "buyer@example.cn",
         patent_id,
@@ -267,8 +291,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         desk,
         dash,
     )
-    server.should_exit = True
-    thread.join(timeout=10)
+    live.stop()
     engine.dispose()
 
 
@@ -311,6 +334,11 @@ class Tab:
 @pytest.fixture
 def tab(chromium: Any, site: Site) -> Iterator[Tab]:
     """A new context (no cookies) whose requests off 127.0.0.1 are aborted and recorded."""
+    yield from open_tab(chromium, site)
+
+
+def open_tab(chromium: Any, site: Any) -> Iterator[Tab]:
+    """A tab on ``site`` (anything with ``url`` and ``shots``); asserts nothing left the machine."""
     context = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     outside: list[str] = []
 

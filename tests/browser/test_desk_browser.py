@@ -1,11 +1,12 @@
 """The deal workflow in a real Chromium: the deal-to-contract walk of the API test done in the
 console by the enterprise, the tto and the station; a station taking a deal from assigned to
-signed; a structured decline; contacts hidden before the owner's consent and shown after."""
+signed, handing it to a colleague on the way; a structured decline; contacts hidden before the
+owner's consent and shown after."""
 
 import re
 import time
 
-from tests.browser.conftest import BUYER_PHONE, TTO_PHONE, Tab
+from tests.browser.conftest import BUYER_PHONE, COLLEAGUE_EMAIL, TTO_PHONE, Tab
 
 
 def _open_deal(tab: Tab, deal_id: int) -> None:
@@ -74,8 +75,8 @@ def _tto_consents(tab: Tab, deal_id: int) -> None:
     tab.shot("deal-consented")
 
 
-def _station_negotiates(tab: Tab, deal_id: int) -> None:
-    tab.sign_in(tab.site.desk.station_email)
+def _station_negotiates(tab: Tab, deal_id: int, email: str = "") -> None:
+    tab.sign_in(email or tab.site.desk.station_email)
     _open_deal(tab, deal_id)
     assert TTO_PHONE in tab.page.inner_text("#contacts")
     _move(tab, "negotiate")
@@ -135,11 +136,22 @@ def test_a_station_takes_a_deal_from_assigned_to_signed(tab: Tab) -> None:
     _move(tab, "negotiate")  # refused: the owner has not consented yet
     assert "has not accepted contact" in tab.page.inner_text("main")
     _tto_consents(tab, deal_id)
-    _station_negotiates(tab, deal_id)
+    tab.sign_in(tab.site.desk.station_email)
+    _open_deal(tab, deal_id)
+    form = tab.page.locator("form.step:has(input[value=hand_over])")
+    form.locator("select[name=handler_key_id]").select_option(label="colleague")
+    with tab.page.expect_navigation():
+        form.locator("button").click()
+    assert "colleague" in tab.page.inner_text("ol.timeline li:last-child")
+    _station_negotiates(tab, deal_id, COLLEAGUE_EMAIL)
     _sign(tab, "ordinary_licence", "80000", "2026330000000077")
     assert "普通许可" in tab.page.inner_text("section.contract")
+    tab.page.goto(f"{tab.site.url}/desk?mine=true")
+    assert tab.page.locator(f"table.inbox a[href='/deals/{deal_id}']").count() == 1
     tab.page.goto(f"{tab.site.url}/desk/workload")
-    assert "station" in tab.page.inner_text("table.workload")
+    rows = tab.page.inner_text("table.workload")
+    assert "colleague" in rows
+    assert "station" in rows
     tab.shot("desk-workload")
     tab.page.goto(f"{tab.site.url}/desk/coverage")
     tab.page.fill("input[name=industries]", "C, 44")

@@ -83,7 +83,8 @@ def _explanation(match: Match) -> ExplanationOut:
     return ExplanationOut.model_validate(asdict(match.explanation))
 
 
-def _patent_matches(session: SessionDep, result: MatchResult) -> PatentMatches:
+def patent_matches(session: SessionDep, result: MatchResult) -> PatentMatches:
+    """A ranked result as the API's matches (also the chain-scoped routes')."""
     matches = result.matches  # best first, ties by id (MatchEngine._result)
     ids = [m.id for m in matches]
     # The engine hands back the rows it read; a result built elsewhere may not carry them.
@@ -144,7 +145,7 @@ def match_text(
     """Free text → patents."""
     filters = _scoped(principal, _filters(body.filters))
     result = matcher.match_text(session, body.text, filters, body.k)
-    return _patent_matches(session, result)
+    return patent_matches(session, result)
 
 
 @router.get(
@@ -166,7 +167,7 @@ def match_need(
     """Need → patents."""
     get_visible_need(session, principal, need_id)
     scoped = _scoped(principal, filters)
-    return _patent_matches(session, matcher.match_need(session, need_id, scoped, k))
+    return patent_matches(session, matcher.match_need(session, need_id, scoped, k))
 
 
 @router.get(

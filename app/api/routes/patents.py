@@ -41,7 +41,8 @@ class PatentSort(StrEnum):
     UPDATED_AT = "updated_at"
 
 
-def _sort_spec(sort: PatentSort) -> SortSpec[Patent]:
+def patent_sort_spec(sort: PatentSort) -> SortSpec[Patent]:
+    """The listing's sort key (also the chain pools')."""
     if sort is PatentSort.FILING_DATE:
         # Patents without a filing date sort as the earliest, so the cursor key is never null.
         earliest = date.min
@@ -156,7 +157,7 @@ def _has_ipc_prefix(prefix: IpcPrefix) -> Any:
     return sa.cast(col(Patent.ipc_codes), sa.String).contains(f'"{prefix.stored}', autoescape=True)
 
 
-def _filtered(
+def filtered_patents(
     ipc_prefix: str | None,
     legal_status: list[LegalStatus] | None,
     patent_type: list[PatentType] | None,
@@ -164,6 +165,7 @@ def _filtered(
     conversion_status: list[ConversionStatus] | None,
     q: str | None,
 ) -> Any:
+    """The listing's query with its filters (also the chain pools')."""
     stmt = select(Patent)
     prefix = IpcPrefix.parse_optional(ipc_prefix)
     if prefix is not None:
@@ -214,7 +216,9 @@ def list_patents(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> Page[PatentOut]:
     """List patents with filters, sorting and cursor pagination."""
-    stmt = _filtered(ipc_prefix, legal_status, patent_type, owner_org_id, conversion_status, q)
+    stmt = filtered_patents(
+        ipc_prefix, legal_status, patent_type, owner_org_id, conversion_status, q
+    )
     scope = government_scope(principal)
     if scope is not None:
         # A government official's pool: the patents of owners in the jurisdiction.
@@ -224,7 +228,7 @@ def list_patents(
     items, next_cursor = paginate(
         session,
         stmt,
-        sort=_sort_spec(sort),
+        sort=patent_sort_spec(sort),
         id_column=col(Patent.id),
         descending=order == "desc",
         cursor=cursor,
