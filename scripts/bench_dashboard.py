@@ -138,6 +138,9 @@ def main() -> int:
     if not (root / "ready").exists():
         _prepare(settings, args.deals)
         (root / "ready").write_text("1")
+    engine = make_engine(settings.database_url)
+    create_schema(engine)  # tables added since the database was made
+    engine.dispose()
     with TestClient(create_app(settings)) as client:
         client.cookies.clear()
         token = client.get("/signin").text.split('name="csrf" value="')[1].split('"')[0]
