@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     index_poll_seconds: float = 0.25
     index_batch_size: int = 256
     index_save_seconds: float = 60.0
+    # HNSW graphs are searched in place in their memory-mapped files, so the workers of one
+    # host (`serve --workers N`) share one copy of the saved vectors instead of N.
+    index_mmap: bool = True
     # /readyz says not ready while the index is this far behind the catalog.
     index_max_lag_seconds: float = 30.0
     # Tests only: index each write inside the request that made it (deterministic asserts).

@@ -133,6 +133,34 @@ def test_compaction_drops_tombstones_on_save(tmp_path):
     assert not np.isin(found, ids[:100]).any()
 
 
+def test_a_memory_mapped_graph_takes_writes_beside_it_and_saves_them(tmp_path):
+    index, ids, vectors = build(300, SMALL_HNSW)
+    index.save(tmp_path / "a", last_change_id=1)
+    queries = clustered(30, seed=7)
+    viewed = VectorIndex.load(tmp_path / "a", model=MODEL, dim=DIM, mmap=True)
+    assert [a.tolist() for a in viewed.search(queries, 10)] == [
+        a.tolist() for a in index.search(queries, 10)
+    ]
+    # Writes never touch the mapped graph (FAISS would abort): they go beside it.
+    other = clustered(3, seed=99)
+    for target in (index, viewed):
+        target.upsert(np.array([ids[0], 5, 6]), other)
+        target.delete([int(ids[1]), 6])
+    assert len(viewed) == len(index) == 300
+    _, found = viewed.search(other, 1)
+    assert found[:2, 0].tolist() == [ids[0], 5]
+    _, found = viewed.search(vectors[:2], 300)
+    assert ids[1] not in found
+    assert (found == ids[0]).sum(axis=1).tolist() == [1, 1]
+    assert np.allclose(viewed.vectors_of([5, int(ids[2]), int(ids[1])]), [other[1], vectors[2]])
+    viewed.save(tmp_path / "b", last_change_id=2)
+    reread = VectorIndex.load(tmp_path / "b", model=MODEL, dim=DIM, mmap=True)
+    for target in (viewed, reread):
+        assert len(target) == 300
+        _, found = target.search(other[:2], 1)
+        assert found[:, 0].tolist() == [ids[0], 5]
+
+
 def test_save_load_round_trip(built, tmp_path):
     index, _, vectors = built
     index.delete([int(index.search(vectors[:1], 1)[1][0, 0])])

@@ -3,7 +3,8 @@
 It runs the same ``Indexer`` as the API server's thread (catching up with the change log and
 publishing generations into its ``index_dir``), fails import jobs whose server died, and runs
 the alert dispatcher — under a deployment-wide lock (a PostgreSQL advisory lock), so that
-exactly one dispatcher sends webhooks however many workers run.
+exactly one dispatcher sends webhooks however many workers run — and tags patents and needs to
+industry-chain nodes (``app.chains.background.tag_pending``, under its own lock).
 """
 
 import logging

@@ -159,3 +159,16 @@ class GroupKeys:
         if self.group_by is GroupBy.ORG:
             return str(fact.org_id)
         return UNKNOWN  # a product spans the IPC sections of its patents
+
+    def filing_groups(self, fact: FiledFact) -> dict[str, frozenset[int]]:
+        """The groups of an approved filing, each with the cited patents that put it there.
+
+        By chain (node), a product counts in every chain its cited patents are tagged to.
+        """
+        if self.group_by not in CHAIN_GROUPS:
+            return {self.filing_key(fact): fact.patent_ids}
+        groups: dict[str, set[int]] = {}
+        for patent_id in sorted(fact.patent_ids):
+            for key in self.chains.get(patent_id) or [UNKNOWN]:
+                groups.setdefault(key, set()).add(patent_id)
+        return {key: frozenset(ids) for key, ids in groups.items()} or {UNKNOWN: frozenset()}

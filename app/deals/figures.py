@@ -126,10 +126,10 @@ def _filing_side(session: Session, dims: GroupKeys, rows: _Rows) -> None:
     for fact in approved_filings(session):
         if not dims.keeps_filing(fact):
             continue
-        row = rows[dims.filing_key(fact)]
-        row.filed_products += 1
-        row.filed_output_yuan += fact.output_yuan
-        cited[row.key] |= fact.patent_ids
+        for key, citing in dims.filing_groups(fact).items():
+            rows[key].filed_products += 1
+            rows[key].filed_output_yuan += fact.output_yuan
+            cited[key] |= citing
     for key, patents in cited.items():
         rows[key].filed_patents = len(patents)
 

@@ -140,14 +140,39 @@ class MatchEngine:
         """Empty indexes for this engine's encoder."""
         return EngineIndexes.empty(self.encoder.name, self.encoder.dim, self._ann, self._tokenizer)
 
+    def _read_saved(self) -> EngineIndexes:
+        """The saved generation (graphs memory-mapped when ``index_mmap``)."""
+        settings, encoder = self.settings, self.encoder
+        return load_indexes(
+            settings.index_dir, encoder.name, encoder.dim, self._ann, self._tokenizer,
+            mmap=settings.index_mmap,
+        )  # fmt: skip
+
     def load(self) -> None:
         """Load the saved indexes; refuses ones built with another model or dimension."""
         self._labels = self._labels or load_ipc_scheme(self.settings.shared_dir)
-        indexes = load_indexes(
-            self.settings.index_dir, self.encoder.name, self.encoder.dim, self._ann, self._tokenizer
-        )
+        indexes = self._read_saved()
         with self._lock:
             self._indexes = indexes
+
+    def refresh(self, db: Engine) -> bool:
+        """Switch to a generation another process saved since this one was loaded, caught up
+        with the log first; True when it switched. Processes that share an index folder then
+        map the same files (one copy in memory) instead of each growing its own."""
+        saved = read_engine_manifest(self.settings.index_dir)
+        if saved is None or saved.generation == self._indexes.generation:
+            return False
+        with self._replay_lock:
+            fresh = self._read_saved()
+            with Session(db) as session:
+                docs = read_pending(session, fresh, self._max_chars)
+            encoded = None if docs is None else encode_pending(self.encoder, docs)
+            fresh.patent_lexical.search("预热", 1)  # builds its matrix here, not in a request
+            with self._lock:
+                if encoded is not None:
+                    apply_encoded(fresh, encoded, self._context())
+                self._indexes = fresh
+        return True
 
     def open(self, session: Session) -> None:
         """Load the saved indexes, or build them when there are none (no catching up here)."""

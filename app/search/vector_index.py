@@ -28,7 +28,9 @@ from app.search.index_manifest import (
 class VectorIndex:
     """Inner-product search on L2-normalised float32 vectors whose ids are database keys."""
 
-    def __init__(self, dim: int, *, model: str, params: AnnParams, backend: Backend) -> None:
+    def __init__(
+        self, dim: int, *, model: str, params: AnnParams, backend: Backend, mmap: bool = False
+    ) -> None:
         self.dim = dim
         self.model = model
         # Replaceable (e.g. ``dataclasses.replace(index.params, hnsw_ef_search=...)``): search-time
@@ -36,6 +38,8 @@ class VectorIndex:
         self.params = params
         self.last_change_id = 0
         self._backend = backend
+        # Graphs are read as shared views of their files (``load(mmap=True)``), also after a save.
+        self._mmap = mmap
         # FAISS objects are not safe to mutate while another thread searches them.
         self._lock = threading.Lock()
 
@@ -49,12 +53,20 @@ class VectorIndex:
 
     @classmethod
     def load(
-        cls, directory: Path, *, model: str, dim: int, params: AnnParams | None = None
+        cls,
+        directory: Path,
+        *,
+        model: str,
+        dim: int,
+        params: AnnParams | None = None,
+        mmap: bool = False,
     ) -> "VectorIndex":
         """Load a saved index; refuse one built with another model or dimension.
 
         ``params`` overrides the saved search-time parameters (threshold, efSearch, threads);
-        structural ones (HNSW M) are those the index was built with.
+        structural ones (HNSW M) are those the index was built with. ``mmap``: an HNSW graph is
+        searched in place in its memory-mapped file, so processes loading the same files share
+        one copy (see ``HnswBackend``).
         """
         manifest = read_manifest(directory)
         if manifest.model != model or manifest.dim != dim:
@@ -65,13 +77,13 @@ class VectorIndex:
         check_files(directory, manifest)
         params = params or AnnParams.from_dict(manifest.params)
         faiss.omp_set_num_threads(params.search_threads)
-        backend = _read_backend(directory, manifest)
+        backend = _read_backend(directory, manifest, mmap)
         if len(backend) != manifest.count or backend.dim != dim:
             raise ServiceUnavailable(
                 f"vector index at {directory} holds {len(backend)} vectors of dim {backend.dim}; "
                 f"manifest says {manifest.count} of dim {dim}"
             )
-        index = cls(dim, model=model, params=params, backend=backend)
+        index = cls(dim, model=model, params=params, backend=backend, mmap=mmap)
         index.last_change_id = manifest.last_change_id
         return index
 
@@ -168,6 +180,8 @@ class VectorIndex:
             )
             commit_manifest(directory, manifest)
             self.last_change_id = last_change_id
+            if self._mmap and isinstance(self._backend, HnswBackend):
+                self._backend = HnswBackend.read(directory, files, mmap=True)
 
     def _maintain(self) -> None:
         """Flat → HNSW past the threshold; rebuild HNSW when tombstones pass their fraction."""
@@ -216,10 +230,10 @@ class VectorIndex:
         return array
 
 
-def _read_backend(directory: Path, manifest: Manifest) -> Backend:
-    """Read the layout the manifest names."""
+def _read_backend(directory: Path, manifest: Manifest, mmap: bool) -> Backend:
+    """Read the layout the manifest names (an HNSW graph as a shared view when ``mmap``)."""
     if manifest.kind == FlatBackend.kind:
         return FlatBackend.read(directory, manifest.files)
     if manifest.kind == HnswBackend.kind:
-        return HnswBackend.read(directory, manifest.files)
+        return HnswBackend.read(directory, manifest.files, mmap=mmap)
     raise ServiceUnavailable(f"vector index at {directory} has unknown kind {manifest.kind!r}")

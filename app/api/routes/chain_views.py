@@ -8,8 +8,13 @@ from sqlmodel import col
 
 from app.api.deps import MatcherDep, PrincipalDep, SessionDep
 from app.api.routes.chains import readable_chain
-from app.api.routes.matching import FiltersDep, KQuery, patent_matches
-from app.api.routes.patents import PatentSort, filtered_patents, patent_sort_spec
+from app.api.routes.matching import FiltersDep, KQuery, patent_matches, scoped_filters
+from app.api.routes.patents import (
+    PatentSort,
+    filtered_patents,
+    in_jurisdiction,
+    patent_sort_spec,
+)
 from app.api.schemas.common import Page, problem_responses
 from app.api.schemas.matching import NeedBrief, PatentMatches
 from app.auth.access import get_visible_need
@@ -62,6 +67,7 @@ def chain_pool(
         conversion_status or [ConversionStatus.IDLE],
         q,
     ).where(col(Patent.id).in_(queries.tagged_ids(chain_id, TagEntity.PATENT, node_id)))
+    stmt = in_jurisdiction(stmt, principal)
     items, next_cursor = paginate(
         session, stmt, sort=patent_sort_spec(sort), id_column=col(Patent.id),
         descending=order == "desc", cursor=cursor, limit=limit,
@@ -117,7 +123,8 @@ def chain_need_matches(
     queries.node_of(session, chain, node_id)  # 404 unless a node of this chain
     get_visible_need(session, principal, need_id)
     ids = chain_patent_ids(session, chain_id, node_id)
-    result = matcher.match_need(session, need_id, chain_filters(filters, ids), k)
+    narrowed = chain_filters(scoped_filters(principal, filters), ids)
+    result = matcher.match_need(session, need_id, narrowed, k)
     return patent_matches(session, result)
 
 
@@ -157,7 +164,8 @@ def chain_push(
     """The chain's needs, each with the chain's best idle patents."""
     chain = readable_chain(session, principal, chain_id)
     queries.node_of(session, chain, node_id)  # 404 unless a node of this chain
-    narrowed = chain_filters(filters, chain_patent_ids(session, chain_id, node_id, idle_only=True))
+    pool = chain_patent_ids(session, chain_id, node_id, idle_only=True)
+    narrowed = chain_filters(scoped_filters(principal, filters), pool)
     needs = chain_needs(session, chain_id, node_id, cursor, limit + 1)
     items = [
         PushItem(

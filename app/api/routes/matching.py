@@ -71,7 +71,7 @@ def _filters(body: MatchFiltersIn) -> MatchFilters:
 FiltersDep = Annotated[MatchFilters, Depends(filters_query)]
 
 
-def _scoped(principal: Principal, filters: MatchFilters) -> MatchFilters:
+def scoped_filters(principal: Principal, filters: MatchFilters) -> MatchFilters:
     """A government official matches within the jurisdiction's pool (403 for a region outside)."""
     scope = government_scope(principal)
     if scope is None:
@@ -143,7 +143,7 @@ def match_text(
     body: TextMatchRequest, session: SessionDep, principal: PrincipalDep, matcher: MatcherDep
 ) -> PatentMatches:
     """Free text → patents."""
-    filters = _scoped(principal, _filters(body.filters))
+    filters = scoped_filters(principal, _filters(body.filters))
     result = matcher.match_text(session, body.text, filters, body.k)
     return patent_matches(session, result)
 
@@ -166,7 +166,7 @@ def match_need(
 ) -> PatentMatches:
     """Need → patents."""
     get_visible_need(session, principal, need_id)
-    scoped = _scoped(principal, filters)
+    scoped = scoped_filters(principal, filters)
     return patent_matches(session, matcher.match_need(session, need_id, scoped, k))
 
 

@@ -189,6 +189,17 @@ def filtered_patents(
     return stmt
 
 
+def in_jurisdiction(stmt: Any, principal: Principal) -> Any:
+    """A government official's pool: the patents of owners in the jurisdiction (also the
+    chain pools'); other callers' statements pass unchanged."""
+    scope = government_scope(principal)
+    if scope is None:
+        return stmt
+    in_scope = col(Organisation.region).startswith(scope, autoescape=True)
+    owners = select(Organisation.id).where(in_scope)
+    return stmt.where(col(Patent.owner_org_id).in_(owners))
+
+
 @router.get(
     "",
     response_model=Page[PatentOut],
@@ -219,12 +230,7 @@ def list_patents(
     stmt = filtered_patents(
         ipc_prefix, legal_status, patent_type, owner_org_id, conversion_status, q
     )
-    scope = government_scope(principal)
-    if scope is not None:
-        # A government official's pool: the patents of owners in the jurisdiction.
-        in_scope = col(Organisation.region).startswith(scope, autoescape=True)
-        owners = select(Organisation.id).where(in_scope)
-        stmt = stmt.where(col(Patent.owner_org_id).in_(owners))
+    stmt = in_jurisdiction(stmt, principal)
     items, next_cursor = paginate(
         session,
         stmt,

@@ -1,7 +1,7 @@
 """Industry chains: chains, nodes, tags, the tagger state
 
 Revision ID: 8b918a048548
-Revises: fd03c1cd42d6
+Revises: 4c7eccbd7db4
 Create Date: 2026-12-02 02:41:15.537998
 """
 
