@@ -5,9 +5,9 @@ import pytest
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from app.console.dashboard import funnel_steps, total_of
+from app.console.dashboard import funnel_steps, month_series, total_of
 from app.deals.figure_filter import FigureFilter
-from app.deals.figures import UNKNOWN, GroupBy, compute_figures
+from app.deals.figures import UNKNOWN, FigureRow, GroupBy, compute_figure_sets, compute_figures
 from tests.dash_support import FigureWorld, seed_figures
 
 
@@ -80,3 +80,19 @@ def test_filter_values_are_checked() -> None:
     for bad in bad_values:
         with pytest.raises(ValidationError):
             FigureFilter.model_validate(bad)
+
+
+def test_the_trend_has_every_month_between_the_first_and_the_last() -> None:
+    rows = [FigureRow(key="2025-11", contacts_requested=2), FigureRow(key="2026-02"),
+            FigureRow(key=UNKNOWN, contacts_requested=9)]  # fmt: skip
+    series = month_series(rows)
+    assert [r.key for r in series] == ["2025-11", "2025-12", "2026-01", "2026-02"]
+    assert [r.contacts_requested for r in series] == [2, 0, 0, 0]
+    assert month_series([]) == []
+
+
+def test_one_pass_equals_one_grouping_at_a_time(session: Session, world: FigureWorld) -> None:
+    only = FigureFilter(month_from="2026-02")
+    sets = compute_figure_sets(session, tuple(GroupBy), 4, only, "33")
+    for by in GroupBy:
+        assert sets[by] == compute_figures(session, by, 4, only, "33"), by

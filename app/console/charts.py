@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from markupsafe import Markup, escape
 
 PALETTE = ("#1f5fa8", "#e07b00", "#137333", "#8e3ab0", "#b42318", "#00838f")
-_FONT = 'font-size="12" fill="#5b6675"'
+_FONT = 'font-size="13" fill="#5b6675"'
 
 
 @dataclass(frozen=True)
@@ -29,11 +29,12 @@ def number(value: float) -> str:
 
 
 def nice_ceiling(value: float) -> float:
-    """The smallest 1, 2 or 5 × 10^k at or above ``value`` (1 for nothing), for axis tops."""
-    if value <= 0:
-        return 1.0
+    """The smallest 1, 2, 4 or 8 × 10^k at or above ``value``, at least 4: an axis top whose
+    quarters are round numbers (whole ones for counts)."""
+    if value <= 4:
+        return 4.0
     power = 10.0 ** math.floor(math.log10(value))
-    return float(next(step * power for step in (1, 2, 5, 10) if step * power >= value))
+    return float(next(step * power for step in (1, 2, 4, 8, 10) if step * power >= value))
 
 
 def _svg(name: str, title: str, width: int, height: int, body: str) -> Markup:
@@ -104,10 +105,11 @@ def line_chart(
     name: str, title: str, labels: Sequence[str], series: Sequence[Series], *, empty: str
 ) -> Markup:
     """A trend chart: one line per series over ``labels`` (months), with a legend."""
-    width, height, left, right, top_y, base = 720, 280, 64, 700, 36, 240
+    width, height, right, top_y, base = 600, 280, 570, 36, 240
     if not labels:
         return _empty(name, title, empty, width)
     top = nice_ceiling(max((v for s in series for v in s.values), default=0))
+    left = 16 + 8 * len(number(top))  # room for the widest axis label
     step = (right - left) / max(len(labels) - 1, 1)
 
     def place(index: int, value: float) -> tuple[float, float]:
@@ -127,7 +129,7 @@ def bar_chart(
     name: str, title: str, items: Sequence[tuple[str, float]], *, empty: str, colour: int = 0
 ) -> Markup:
     """Horizontal bars, one per (label, value), longest first as given."""
-    width, left, right, row = 720, 150, 640, 26
+    width, left, right, row = 600, 130, 530, 28
     if not items:
         return _empty(name, title, empty, width)
     top = max(value for _label, value in items) or 1
@@ -147,7 +149,7 @@ def bar_chart(
 
 def funnel(name: str, title: str, steps: Sequence[tuple[str, float]], *, empty: str) -> Markup:
     """A funnel: centred bars narrowing from the first step, each with its share of the first."""
-    width, row, full = 720, 44, 560
+    width, row, full = 600, 44, 480
     first = steps[0][1] if steps else 0
     if not first:
         return _empty(name, title, empty, width)

@@ -1,7 +1,8 @@
 """The government dashboard's numbers: the figures service's rows for one filter, per grouping.
 
-Every number on the page, in the charts and in the exports comes from ``compute_figures`` with
-the filter the visitor chose, the same call ``GET /api/v1/figures`` makes, so the two agree.
+Every number on the page, in the charts and in the exports comes from ``compute_figure_sets``
+(``compute_figures`` for several groupings in one pass) with the filter and jurisdiction the
+visitor has, as ``GET /api/v1/figures`` computes them, so the two agree.
 """
 
 from collections.abc import Callable
@@ -14,7 +15,7 @@ from app.catalog.enums import OrgKind
 from app.catalog.models import Organisation
 from app.console.charts import Series, bar_chart, funnel, line_chart
 from app.deals.figure_filter import FigureFilter
-from app.deals.figures import UNKNOWN, FigureRow, GroupBy, compute_figures
+from app.deals.figures import UNKNOWN, FigureRow, GroupBy, compute_figure_sets
 from app.deals.states import DealState
 
 # The figures that add up across groups (the conversion rate is recomputed from two of them).
@@ -89,8 +90,8 @@ def figures_for(
 ) -> Figures:
     """Compute the figures for each grouping (IPC sections always, for the total), as
     ``GET /api/v1/figures`` does for the same filter and jurisdiction."""
-    wanted = dict.fromkeys((GroupBy.IPC_SECTION, *groupings))
-    rows = {by: compute_figures(session, by, region_level, only, scope) for by in wanted}
+    wanted = tuple(dict.fromkeys((GroupBy.IPC_SECTION, *groupings)))
+    rows = compute_figure_sets(session, wanted, region_level, only, scope)
     return Figures(only, scope, region_level, rows)
 
 
@@ -106,10 +107,24 @@ def supply_orgs(session: Session) -> list[tuple[int, str]]:
     return [(org_id, name) for org_id, name in session.exec(stmt) if org_id is not None]
 
 
+def month_series(rows: list[FigureRow]) -> list[FigureRow]:
+    """The month rows from the first to the last, months without events as zero rows."""
+    found = {r.key: r for r in rows if r.key != UNKNOWN}
+    if not found:
+        return []
+    first, last = min(found), max(found)
+    year, month = int(first[:4]), int(first[5:])
+    series = []
+    while (key := f"{year:04d}-{month:02d}") <= last:
+        series.append(found.get(key) or FigureRow(key=key))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return series
+
+
 def trend_charts(figures: Figures, t: Callable[..., str]) -> dict[str, Markup]:
     """Trend lines by month: the main counts, and the contract value."""
     empty = t("dash.chart.empty")
-    months = [r for r in figures.rows[GroupBy.MONTH] if r.key != UNKNOWN]
+    months = month_series(figures.rows[GroupBy.MONTH])
     labels = [r.key for r in months]
     counts = [Series(t(f"dash.col.{n}"), [getattr(r, n) for r in months]) for n in _TREND]
     value = [Series(t("dash.col.contract_value_yuan"), [r.contract_value_yuan for r in months])]

@@ -143,6 +143,8 @@ def compute_figures(
 ) -> list[FigureRow]:
     """The figures of every group (of the events ``only`` keeps, within the region ``scope``),
     sorted by key, unknown last."""
+    if only is not None and only.is_empty():
+        only = None  # nothing to test per event
     dims = GroupKeys(session, group_by, region_level, only, scope)
     rows = _Rows()
     _patent_side(session, dims, rows)
@@ -156,6 +158,17 @@ def compute_figures(
     if group_by in CHAIN_GROUPS:
         chain_labels(session, rows, by_node=group_by is GroupBy.CHAIN_NODE)
     return sorted(rows.values(), key=lambda r: (r.key == UNKNOWN, r.key))
+
+
+def compute_figure_sets(
+    session: Session,
+    groupings: tuple[GroupBy, ...],
+    region_level: int = 2,
+    only: FigureFilter | None = None,
+    scope: str | None = None,
+) -> dict[GroupBy, list[FigureRow]]:
+    """``compute_figures`` for several groupings (one pass each), by grouping."""
+    return {by: compute_figures(session, by, region_level, only, scope) for by in groupings}
 
 
 def _label_orgs(session: Session, rows: dict[str, FigureRow]) -> None:

@@ -31,6 +31,7 @@ from app.deals.requests import request_deal
 from app.deals.schemas import DealCreate
 from app.settings import Settings
 from tests.api.conftest import IPC_FIXTURE
+from tests.browser.dash_seed import DashSeed, seed_dash
 
 CHROMIUM = os.environ.get("PATENTMATCH_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -59,6 +60,7 @@ class Site:
     patent_id: int
     shots: Path | None
     desk: "DeskSeed"
+    dash: DashSeed
 
 
 @dataclass(frozen=True)
@@ -276,6 +278,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     create_schema(engine)
     with Session(engine) as session:
         patent_id, desk = _seed(session, settings)
+        dash = seed_dash(session, settings, PASSWORD)
         session.commit()
     live = LiveServer.start(create_app(settings, engine=engine))
     shots = os.environ.get("PATENTMATCH_SCREENSHOT_DIR")
@@ -286,6 +289,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         patent_id,
         Path(shots) if shots else None,
         desk,
+        dash,
     )
     live.stop()
     engine.dispose()

@@ -75,7 +75,9 @@ def _translator(request: Request) -> Callable[..., str]:
 @router.get("/dashboard")
 def dashboard(request: Request, session: DbSession, seen: Viewed) -> Response:
     """Key figures with filters: totals, trend lines, bars by region and industry, a funnel."""
-    figures = figures_for(session, seen.only, seen.scope, seen.region_level, GROUPINGS)
+    # The charts need regions, industries and months; the table the chosen grouping.
+    shown = (GroupBy.REGION, GroupBy.INDUSTRY, GroupBy.MONTH, seen.group_by)
+    figures = figures_for(session, seen.only, seen.scope, seen.region_level, shown)
     t = _translator(request)
     return render(
         request,
