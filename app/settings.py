@@ -66,11 +66,24 @@ class Settings(BaseSettings):
     index_poll_seconds: float = 0.25
     index_batch_size: int = 256
     index_save_seconds: float = 60.0
+    # HNSW graphs are searched in place in their memory-mapped files, so the workers of one
+    # host (`serve --workers N`) share one copy of the saved vectors instead of N.
+    index_mmap: bool = True
     # /readyz says not ready while the index is this far behind the catalog.
     index_max_lag_seconds: float = 30.0
     # Tests only: index each write inside the request that made it (deterministic asserts).
     # Production keeps it off: request handlers never encode catalog text.
     index_inline: bool = False
+
+    # Industry chains: a patent or need is tagged to a node by text similarity when its cosine
+    # to the node's description is this many standard deviations above the collection's mean,
+    # among the node's chain_tag_similar_k nearest; the tagger reads this many catalog changes
+    # per round, and the server's tagger thread runs every chain_tag_seconds (0: off, leave
+    # it to `patentmatch worker` or `patentmatch chains tag`).
+    chain_tag_min_z: float = 3.0
+    chain_tag_similar_k: int = 300
+    chain_tag_batch: int = 2000
+    chain_tag_seconds: float = 30.0
 
     # Import.
     import_batch_size: int = 500

@@ -234,6 +234,22 @@ def test_patent_to_needs_returns_published_needs_only(
     assert catalog.need_battery not in ids
 
 
+def test_patent_and_portfolio_matches_use_the_stored_vectors(
+    session: Session, matcher: MatchEngine, catalog: Catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(texts):
+        raise AssertionError(f"a request encoded catalog text: {texts}")
+
+    monkeypatch.setattr(matcher.encoder, "encode_queries", refuse)
+    monkeypatch.setattr(matcher.encoder, "encode_documents", refuse)
+    assert _ids(matcher.match_patent(session, catalog.cathode, 5))[0] == catalog.need_battery
+    assert _ids(matcher.match_portfolio(session, catalog.university, 5))
+    # A patent the indexer has not reached yet: no match rather than an encode in the request.
+    late = add_patent(session, "一种光伏逆变器", ["H02S 40/32"])
+    session.commit()
+    assert matcher.match_patent(session, late, 5).matches == []
+
+
 def test_portfolio_to_needs_aggregates_the_idle_patents(
     session: Session, matcher: MatchEngine, catalog: Catalog
 ) -> None:

@@ -125,3 +125,28 @@ def test_rounds_are_batched_and_publish_generations(
     indexer.stop()
     assert other.publish()
     other.stop()
+
+
+def test_a_follower_switches_to_the_publishers_generation_caught_up(
+    db: Engine, tmp_path: Path, tokenizer: Tokenizer
+) -> None:
+    # A tiny threshold: the graphs are HNSW, searched in place in their mapped files.
+    publisher = make_matcher(tmp_path, 256, tokenizer, ann_threshold=5)
+    follower = make_matcher(tmp_path, 256, tokenizer, ann_threshold=5)
+    with Session(db) as session:
+        publisher.rebuild(session)
+    follower.load()
+    assert not follower.refresh(db)  # already on the saved generation
+    saved_one = _write(db, "一种钠离子电池负极硬碳材料")
+    with Session(db) as session:
+        publisher.sync(session)
+    publisher.save()
+    unsaved = _write(db, "一种固态电解质薄膜的制备方法")
+    assert follower.refresh(db)
+    assert {saved_one, unsaved} <= follower._indexes.patent_ids
+    assert follower._indexes.generation == publisher._indexes.generation
+    assert follower._indexes.patent_vectors.kind == "hnsw"
+    with Session(db) as session:
+        hits = follower.match_text(session, "固态电解质薄膜", MatchFilters(), 1)
+    assert hits.matches[0].id == unsaved
+    assert not follower.refresh(db)

@@ -89,6 +89,15 @@ def test_delete_removes(built):
     assert not np.isin(found, ids[3:5]).any()
 
 
+def test_vectors_of_returns_the_stored_vectors_of_live_ids(built):
+    index, ids, vectors = built
+    wanted = [int(ids[7]), 999_999, int(ids[2])]
+    assert np.allclose(index.vectors_of(wanted), vectors[[7, 2]], atol=1e-6)
+    index.delete([int(ids[7])])
+    assert np.allclose(index.vectors_of(wanted), vectors[[2]], atol=1e-6)
+    assert index.vectors_of([]).shape == (0, DIM)
+
+
 def test_fewer_vectors_than_k_pads_with_minus_one():
     index = VectorIndex.create(DIM, model=MODEL, params=AnnParams())
     _scores, found = index.search(clustered(1), 3)
@@ -122,6 +131,34 @@ def test_compaction_drops_tombstones_on_save(tmp_path):
     assert len(index) == 200
     _, found = index.search(vectors[:100], 5)
     assert not np.isin(found, ids[:100]).any()
+
+
+def test_a_memory_mapped_graph_takes_writes_beside_it_and_saves_them(tmp_path):
+    index, ids, vectors = build(300, SMALL_HNSW)
+    index.save(tmp_path / "a", last_change_id=1)
+    queries = clustered(30, seed=7)
+    viewed = VectorIndex.load(tmp_path / "a", model=MODEL, dim=DIM, mmap=True)
+    assert [a.tolist() for a in viewed.search(queries, 10)] == [
+        a.tolist() for a in index.search(queries, 10)
+    ]
+    # Writes never touch the mapped graph (FAISS would abort): they go beside it.
+    other = clustered(3, seed=99)
+    for target in (index, viewed):
+        target.upsert(np.array([ids[0], 5, 6]), other)
+        target.delete([int(ids[1]), 6])
+    assert len(viewed) == len(index) == 300
+    _, found = viewed.search(other, 1)
+    assert found[:2, 0].tolist() == [ids[0], 5]
+    _, found = viewed.search(vectors[:2], 300)
+    assert ids[1] not in found
+    assert (found == ids[0]).sum(axis=1).tolist() == [1, 1]
+    assert np.allclose(viewed.vectors_of([5, int(ids[2]), int(ids[1])]), [other[1], vectors[2]])
+    viewed.save(tmp_path / "b", last_change_id=2)
+    reread = VectorIndex.load(tmp_path / "b", model=MODEL, dim=DIM, mmap=True)
+    for target in (viewed, reread):
+        assert len(target) == 300
+        _, found = target.search(other[:2], 1)
+        assert found[:, 0].tolist() == [ids[0], 5]
 
 
 def test_save_load_round_trip(built, tmp_path):

@@ -27,7 +27,7 @@ class UserAccount(SQLModel, table=True):
     org_id: int | None = Field(default=None, foreign_key="organisation.id", index=True)
     email: str = Field(max_length=254, unique=True)
     display_name: str = Field(max_length=100)
-    # One of the API roles (enterprise, tto, station, admin), stored by value.
+    # One of the API roles (enterprise, tto, station, government, admin), stored by value.
     role: str = Field(max_length=16)
     is_org_admin: bool = False
     # None until the invitation (or a reset) link has been used.

@@ -19,7 +19,7 @@ from app.errors import Conflict, Forbidden, NotFound, RateLimited, Unauthorized,
 from app.settings import Settings
 from app.types import utcnow
 
-ROLE_VALUES = ("enterprise", "tto", "station", "admin")
+ROLE_VALUES = ("enterprise", "tto", "station", "government", "admin")
 
 
 def normalise_email(email: str) -> str:

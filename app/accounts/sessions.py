@@ -29,6 +29,9 @@ class SignedIn:
     user: UserAccount
     session_id: int
     csrf_token: str
+    # The GB/T 2260 prefix a government user oversees; the console fills it in when it
+    # resolves the cookie (it derives from the organisation, which this module does not read).
+    jurisdiction: str | None = None
 
 
 def open_session(session: Session, user: UserAccount, hours: int) -> tuple[UserSession, str]:

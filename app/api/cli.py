@@ -61,7 +61,7 @@ def serve(
 
 @keys_app.command("create")
 def create(
-    role: Annotated[Role, typer.Option(help="enterprise, tto, station or admin")],
+    role: Annotated[Role, typer.Option(help="enterprise, tto, station, government or admin")],
     org: Annotated[
         str | None, typer.Option(help="Organisation id or unique name (optional for admin)")
     ] = None,

@@ -5,9 +5,65 @@ from sqlmodel import Session
 from app.auth.keys import ROLE_KINDS
 from app.auth.principal import Principal, Role
 from app.catalog.enums import NeedStatus
-from app.catalog.models import Organisation, TechNeed
+from app.catalog.models import Organisation, Patent, TechNeed
+from app.catalog.region import RegionPrefix
 from app.db import get_or_404
 from app.errors import Forbidden, NotFound, ValidationFailed
+
+
+def region_scope(principal: Principal) -> str | None:
+    """The regions whose figures, pools, chains and filings the caller may read.
+
+    None means every region (platform admins); a government official gets the GB/T 2260
+    prefix of their office's jurisdiction; every other role is refused (403).
+    """
+    if principal.is_admin():
+        return None
+    if principal.role is Role.GOVERNMENT:
+        if not principal.jurisdiction:
+            # An office without a region must not fall through to "every region".
+            raise Forbidden("your government organisation has no region (jurisdiction)")
+        return principal.jurisdiction
+    raise Forbidden("only government officials of a jurisdiction (and admins) may read this")
+
+
+def in_region_scope(scope: str | None, region: str | None) -> bool:
+    """True when ``region`` (a six-digit code, or None) lies in ``scope`` (None: everywhere)."""
+    if scope is None:
+        return True
+    return bool(region) and str(region).startswith(scope)
+
+
+def government_scope(principal: Principal) -> str | None:
+    """The jurisdiction of a government caller; None for the roles whose reads are not regional."""
+    return region_scope(principal) if principal.role is Role.GOVERNMENT else None
+
+
+def narrow_scope(scope: str | None, requested: str | None) -> str | None:
+    """The region a read covers: the ``requested`` prefix, which must lie within ``scope``.
+
+    No request keeps the scope; a prefix outside it (another city, or the whole province
+    asked for by a city official) is refused with 403.
+    """
+    if requested is None:
+        return scope
+    prefix = RegionPrefix.parse(requested).digits
+    if scope is not None and not prefix.startswith(scope):
+        raise Forbidden(f"region {prefix} lies outside your jurisdiction {scope}")
+    return prefix
+
+
+def get_readable_patent(session: Session, principal: Principal, patent_id: int) -> Patent:
+    """The patent, or 404 when it does not exist or lies outside a government caller's scope."""
+    patent = session.get(Patent, patent_id)
+    scope = government_scope(principal)
+    if patent is not None and scope is not None:
+        owner = session.get(Organisation, patent.owner_org_id) if patent.owner_org_id else None
+        if not in_region_scope(scope, owner.region if owner else None):
+            patent = None
+    if patent is None:
+        raise NotFound(f"patent {patent_id} does not exist")
+    return patent
 
 
 def sees_private(principal: Principal, org_id: int | None) -> bool:

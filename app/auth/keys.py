@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Field, Session, SQLModel, select
 
-from app.auth.principal import Principal, Role
+from app.auth.principal import Principal, Role, jurisdiction_of
 from app.catalog.enums import OrgKind
 from app.catalog.models import Organisation, enum_type
 from app.errors import NotFound, Unauthorized, ValidationFailed
@@ -24,6 +24,7 @@ ROLE_KINDS: dict[Role, frozenset[OrgKind]] = {
     Role.ENTERPRISE: frozenset({OrgKind.ENTERPRISE}),
     Role.TTO: frozenset({OrgKind.UNIVERSITY, OrgKind.RESEARCH_INSTITUTE}),
     Role.STATION: frozenset({OrgKind.SERVICE_STATION}),
+    Role.GOVERNMENT: frozenset({OrgKind.GOVERNMENT}),
 }
 
 
@@ -49,6 +50,25 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def _check_key_org(role: Role, org_id: int, org: Organisation | None) -> None:
+    if org is None:
+        raise NotFound(f"organisation {org_id} does not exist")
+    if role in ROLE_KINDS and org.kind not in ROLE_KINDS[role]:
+        kinds = " or ".join(sorted(k.value for k in ROLE_KINDS[role]))
+        raise ValidationFailed(
+            f"a {role.value} key needs a {kinds} organisation",
+            errors=[
+                {"field": "org", "message": f"organisation {org_id} is of kind {org.kind.value}"}
+            ],
+        )
+    if role is Role.GOVERNMENT and not org.region:
+        # Without a region the office would oversee nothing; refuse rather than guess.
+        raise ValidationFailed(
+            "a government key needs an organisation with a region (its jurisdiction)",
+            errors=[{"field": "org", "message": f"organisation {org_id} has no region"}],
+        )
+
+
 def _check_key_request(
     session: Session, role: Role, org_id: int | None, expires_days: int | None
 ) -> None:
@@ -57,17 +77,8 @@ def _check_key_request(
             "only admin keys may have no organisation",
             errors=[{"field": "org", "message": f"{role.value} keys need an organisation"}],
         )
-    org = session.get(Organisation, org_id) if org_id is not None else None
-    if org_id is not None and org is None:
-        raise NotFound(f"organisation {org_id} does not exist")
-    if org is not None and role in ROLE_KINDS and org.kind not in ROLE_KINDS[role]:
-        kinds = " or ".join(sorted(k.value for k in ROLE_KINDS[role]))
-        raise ValidationFailed(
-            f"a {role.value} key needs a {kinds} organisation",
-            errors=[
-                {"field": "org", "message": f"organisation {org_id} is of kind {org.kind.value}"}
-            ],
-        )
+    if org_id is not None:
+        _check_key_org(role, org_id, session.get(Organisation, org_id))
     if expires_days is not None and not 0 < expires_days <= MAX_EXPIRES_DAYS:
         raise ValidationFailed(
             "expiry must be in the future",
@@ -112,7 +123,18 @@ def authenticate(session: Session, secret: str) -> Principal:
     if key.expires_at is not None and assume_utc(key.expires_at) <= now:
         raise Unauthorized(f"API key {key.prefix} has expired")
     # Reads nothing but writes nothing either: the API notes last use in memory (key_usage).
-    return Principal(key_id=key.id, org_id=key.org_id, role=key.role)
+    return principal_for(session, key.id, key.org_id, key.role)
+
+
+def principal_for(session: Session, key_id: int, org_id: int | None, role: Role) -> Principal:
+    """The principal of a key (or a console user's actor key), its jurisdiction filled in."""
+    region = None
+    if role is Role.GOVERNMENT and org_id is not None:
+        org = session.get(Organisation, org_id)
+        region = org.region if org is not None else None
+    return Principal(
+        key_id=key_id, org_id=org_id, role=role, jurisdiction=jurisdiction_of(role, region)
+    )
 
 
 def revoke_key(session: Session, key_id: int) -> ApiKey:

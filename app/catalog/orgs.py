@@ -31,7 +31,7 @@ def _invalid(error: ValidationError) -> ValidationFailed:
 
 
 def create_org(session: Session, new: NewOrg) -> Organisation:
-    """Add an organisation (codes validated by the catalog service); names must be unused.
+    """Add an organisation (codes and the unused name checked by the catalog service).
 
     Names stay unique so that ``--org NAME`` always means one organisation. Flushes only.
     """
@@ -39,9 +39,6 @@ def create_org(session: Session, new: NewOrg) -> Organisation:
         body = OrgCreate(kind=new.kind, name=new.name, region=new.region, uscc=new.uscc)
     except ValidationError as error:
         raise _invalid(error) from None
-    same_name = session.exec(select(Organisation).where(Organisation.name == body.name)).first()
-    if same_name is not None:
-        raise Conflict(f"organisation {same_name.id} is already named {body.name!r}")
     return service.create_org(session, body)
 
 

@@ -5,13 +5,14 @@ rules, log every write for the index (``record_change``) and run the reactions t
 registered (``CatalogHooks``) instead of importing the features built on the catalog.
 """
 
+import unicodedata
 from typing import Any
 
 from sqlmodel import Session, select
 
 from app.catalog.changes import record_change
 from app.catalog.codes import clean_coverage, clean_industry, clean_region, clean_uscc
-from app.catalog.enums import ChangeOp, EntityKind, NeedStatus
+from app.catalog.enums import ChangeOp, EntityKind, NeedStatus, OrgKind
 from app.catalog.hooks import CatalogHooks
 from app.catalog.models import Organisation, Patent, TechNeed
 from app.catalog.patent_input import apply_update, new_patent
@@ -31,15 +32,43 @@ def _ensure_unique_uscc(session: Session, uscc: str | None, org_id: int | None) 
         raise Conflict(f"organisation {found.id} already has USCC {uscc}")
 
 
+def name_key(name: str) -> str:
+    """How organisation names compare: NFKC (full-width to half-width), no case, no spaces."""
+    return "".join(unicodedata.normalize("NFKC", name).casefold().split())
+
+
+def _ensure_unique_name(session: Session, name: str, org_id: int | None) -> None:
+    # Names are compared in their normalised form, so "示例（中国）" and "示例(中国)" collide;
+    # SQL cannot normalise, and organisations number thousands, not millions.
+    key = name_key(name)
+    for other_id, other in session.exec(select(Organisation.id, Organisation.name)):
+        if other_id != org_id and name_key(other) == key:
+            raise Conflict(
+                f"organisation {other_id} is already named {other!r}",
+                extra={"existing_org_id": other_id},
+            )
+
+
+def check_org_region(kind: OrgKind, region: str | None) -> None:
+    """422 when a government office has no region: its region is the jurisdiction it oversees."""
+    if kind is OrgKind.GOVERNMENT and not region:
+        raise ValidationFailed(
+            "a government organisation needs its region",
+            errors=[{"field": "region", "message": "the GB/T 2260 code of its jurisdiction"}],
+        )
+
+
 def create_org(session: Session, body: OrgCreate) -> Organisation:
-    """A new organisation with validated codes; 409 when its USCC is taken."""
+    """A new organisation with validated codes; 409 when its name or USCC is taken."""
     fields = body.model_dump()
     fields["region"] = clean_region(body.region)
+    check_org_region(body.kind, fields["region"])
     fields["uscc"] = clean_uscc(body.uscc)
     fields["coverage_regions"], fields["coverage_industries"] = clean_coverage(
         body.coverage_regions, body.coverage_industries
     )
     _ensure_unique_uscc(session, fields["uscc"], None)
+    _ensure_unique_name(session, body.name, None)
     org = Organisation.model_validate(fields)
     session.add(org)
     session.flush()
@@ -51,6 +80,7 @@ def update_org(session: Session, org: Organisation, body: OrgUpdate) -> Organisa
     changes = body.model_dump(exclude_unset=True)
     if "region" in changes:
         changes["region"] = clean_region(changes["region"])
+        check_org_region(org.kind, changes["region"])
     if "uscc" in changes:
         changes["uscc"] = clean_uscc(changes["uscc"])
     for name in ("name", "kind", "coverage_regions", "coverage_industries"):
@@ -63,6 +93,8 @@ def update_org(session: Session, org: Organisation, body: OrgUpdate) -> Organisa
         if name in changes:
             changes[name] = value
     _ensure_unique_uscc(session, changes.get("uscc"), org.id)
+    if changes.get("name") is not None and changes["name"] != org.name:
+        _ensure_unique_name(session, changes["name"], org.id)
     for name, value in changes.items():
         setattr(org, name, value)
     session.add(org)

@@ -4,6 +4,8 @@ from datetime import date
 from enum import StrEnum
 from typing import TypeVar
 
+from pydantic import ValidationError
+
 from app.catalog.region import InvalidRegionCode, validate_region
 from app.errors import ValidationFailed
 
@@ -13,6 +15,14 @@ EnumT = TypeVar("EnumT", bound=StrEnum)
 def invalid(field: str, message: str) -> ValidationFailed:
     """A 422 about one field."""
     return ValidationFailed(f"invalid {field}", errors=[{"field": field, "message": message}])
+
+
+def pydantic_failure(exc: ValidationError, message: str) -> ValidationFailed:
+    """A 422 naming each field a request schema refused."""
+    errors = [
+        {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()
+    ]
+    return ValidationFailed(message, errors=errors)
 
 
 def clean_region(raw: str | None, field: str = "region") -> str | None:

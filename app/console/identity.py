@@ -11,8 +11,13 @@ from app.accounts import audit, service
 from app.accounts.models import TokenPurpose, UserAccount
 from app.auth.keys import ROLE_KINDS, create_key, revoke_key
 from app.auth.principal import Role
+from app.catalog import service as catalog_service
+from app.catalog.codes import clean_uscc
 from app.catalog.enums import OrgKind
 from app.catalog.models import Organisation
+from app.catalog.org_merge import MergeReport, merge_orgs
+from app.catalog.orgs import NewOrg, create_org
+from app.catalog.schemas.orgs import OrgUpdate
 from app.console.forms import clean_region
 from app.errors import NotFound, ValidationFailed
 from app.settings import Settings
@@ -89,16 +94,53 @@ def create_api_key(
 
 
 def create_organisation(
-    session: Session, actor: UserAccount, kind: OrgKind, name: str, region: str | None
+    session: Session,
+    actor: UserAccount,
+    kind: OrgKind,
+    name: str,
+    region: str | None,
+    uscc: str | None = None,
 ) -> Organisation:
-    """A new organisation (platform admins), audited."""
-    clean = name.strip()
-    if not clean or len(clean) > 200:
-        raise ValidationFailed(
-            "name required", errors=[{"field": "name", "message": "1 to 200 characters"}]
-        )
-    org = Organisation(kind=kind, name=clean, region=clean_region(region))
-    session.add(org)
-    session.flush()
-    audit.record(session, "org_created", f"org:{org.id}", actor=actor, org_id=org.id, name=clean)
+    """A new organisation (platform admins) through the catalog's rules, audited.
+
+    The catalog service checks the region and the USCC, and refuses a name already taken
+    (409), exactly as ``POST /api/v1/organisations`` does.
+    """
+    new = NewOrg(
+        kind=kind, name=name, region=clean_region(region), uscc=(uscc or "").strip() or None
+    )
+    org = create_org(session, new)
+    audit.record(session, "org_created", f"org:{org.id}", actor=actor, org_id=org.id, name=org.name)
+    return org
+
+
+def merge_organisations(
+    session: Session, actor: UserAccount, kept_id: int, merged_id: int
+) -> MergeReport:
+    """Merge a duplicate into the kept organisation (platform admins), audited."""
+    report = merge_orgs(session, kept_id, merged_id)
+    audit.record(
+        session,
+        "org_merged",
+        f"org:{kept_id}",
+        actor=actor,
+        org_id=kept_id,
+        merged_id=merged_id,
+        merged_name=report.merged_name,
+        moved=report.moved,
+    )
+    return report
+
+
+def set_uscc(session: Session, actor: UserAccount, org_id: int, uscc: str) -> Organisation:
+    """Verify and record an organisation's unified social credit code, audited."""
+    org = session.get(Organisation, org_id)
+    if org is None:
+        raise NotFound(f"organisation {org_id} does not exist")
+    # Checked before the update model sees it, so that any bad text is a 422 naming uscc.
+    code = clean_uscc(uscc.strip() or None)
+    catalog_service.update_org(session, org, OrgUpdate(uscc=code))
+    audit.record(
+        session, "org_uscc_set", f"org:{org_id}", actor=actor, org_id=org_id, uscc=org.uscc
+    )
     return org

@@ -11,7 +11,7 @@ from app.catalog.ipc import IpcScheme
 from app.catalog.models import Organisation, Patent, TechNeed
 from app.catalog.terms import effective_legal_status, remaining_years
 from app.deals.models import Deal
-from app.licensing.models import OpenLicenceDeclaration
+from app.licensing.models import DeclarationStatus, OpenLicenceDeclaration
 from app.search.engine import MatchEngine
 
 PAGE_SIZE = 50
@@ -96,6 +96,12 @@ class PatentView:
     no_good_match: bool
     deals: list[Deal]
     declarations: list[OpenLicenceDeclaration]
+
+    @property
+    def active_declaration(self) -> OpenLicenceDeclaration | None:
+        """The declaration in force (at most one per patent), if any."""
+        active = (d for d in self.declarations if d.status is DeclarationStatus.ACTIVE)
+        return next(active, None)
 
 
 def _need_matches(

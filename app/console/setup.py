@@ -6,7 +6,20 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from app.console.routes import auth, enterprise, licensing, team, tto
+from app.console.routes import (
+    admin,
+    admin_ops,
+    auth,
+    chains,
+    dashboard,
+    deal,
+    desk,
+    enterprise,
+    filings,
+    licensing,
+    team,
+    tto,
+)
 from app.console.web import ConsoleState
 
 STATIC_URL = "/static/console"
@@ -17,5 +30,19 @@ def install_console(app: FastAPI) -> None:
     app.state.console = ConsoleState.build()
     static = Path(str(files("app.console") / "static"))
     app.mount(STATIC_URL, StaticFiles(directory=static), name="console-static")
-    for module in (auth, team, tto, licensing, enterprise):
+    routers = (
+        auth,
+        team,
+        tto,
+        licensing,
+        enterprise,
+        dashboard,
+        deal,
+        desk,
+        admin,
+        admin_ops,
+        filings,
+        chains,
+    )
+    for module in routers:
         app.include_router(module.router)

@@ -2,7 +2,7 @@
 
 import hmac
 from collections.abc import Callable, Coroutine, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -14,7 +14,8 @@ from fastapi.routing import APIRoute
 from sqlmodel import Session
 
 from app.accounts.sessions import SignedIn, resolve
-from app.auth.principal import Principal, Role
+from app.auth.principal import Principal, Role, jurisdiction_of
+from app.catalog.models import Organisation
 from app.console.i18n import DEFAULT_LANGUAGE, LANGUAGES, Catalogue
 from app.errors import AppError, Forbidden, Unauthorized, ValidationFailed
 from app.settings import Settings
@@ -99,6 +100,10 @@ def signed_in(request: Request, session: DbSession) -> SignedIn:
     found = resolve(session, request.cookies.get(SESSION_COOKIE))
     if found is None:
         raise SignInRequired("please sign in")
+    if found.user.role == Role.GOVERNMENT.value and found.user.org_id is not None:
+        org = session.get(Organisation, found.user.org_id)
+        region = org.region if org is not None else None
+        found = replace(found, jurisdiction=jurisdiction_of(Role.GOVERNMENT, region))
     request.state.signed_in = found
     return found
 
@@ -121,7 +126,12 @@ def principal_of(signed: SignedIn) -> Principal:
     user = signed.user
     if user.actor_key_id is None:
         raise Forbidden("this account has no actor key; ask an administrator")
-    return Principal(key_id=user.actor_key_id, org_id=user.org_id, role=Role(user.role))
+    return Principal(
+        key_id=user.actor_key_id,
+        org_id=user.org_id,
+        role=Role(user.role),
+        jurisdiction=signed.jurisdiction,
+    )
 
 
 def require_role(signed: SignedIn, *roles: Role) -> Principal:

@@ -72,8 +72,12 @@ def record_event(
     detail: dict[str, Any] | None = None,
     key: str | None = None,
     digest: str | None = None,
+    touch: bool = True,
 ) -> DealEvent:
-    """Append one event for ``deal`` (already in its new state); ``actor`` None is the system."""
+    """Append one event for ``deal`` (already in its new state); ``actor`` None is the system.
+
+    ``touch`` False keeps the deal's last-transition time (notes do not stop it being overdue).
+    """
     deal_id = persisted_id(deal)
     event = DealEvent(
         deal_id=deal_id,
@@ -89,7 +93,8 @@ def record_event(
         request_hash=digest if key else None,
         created_at=now,
     )
-    deal.updated_at = now
+    if touch:
+        deal.updated_at = now
     session.add(deal)
     session.add(event)
     return event

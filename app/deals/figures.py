@@ -1,15 +1,19 @@
 """Key figures (统计指标) of the platform, grouped by region, industry, IPC section, org or month.
 
+Product filings (专利密集型产品备案) count once approved, grouped by the enterprise: its region,
+the product's industry class, the month of approval.
+
 Patent-side figures (idle patents, declarations, licences) are grouped by the patent: its owner's
 region and organisation, its main IPC section, the month of the event. Deal-side figures are
 grouped by the deal: the demand's region and industry, the patent's IPC section, the supply-side
 organisation, the month the deal was requested (contracts: the month they were signed).
+
+A region scope (a government official's jurisdiction) keeps the patent-side events of owners in
+the region and the deals whose demand, requester or supply side lies in it.
 """
 
 import io
 from collections import defaultdict
-from datetime import date, datetime
-from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
@@ -17,30 +21,25 @@ from sqlmodel import Session, col, select
 
 from app.catalog.enums import ConversionStatus, LegalStatus
 from app.catalog.models import Organisation, Patent
+from app.chains.figures import CHAIN_GROUPS, chain_labels
 from app.csv_safe import SafeCsvWriter
+from app.deals.figure_filter import FigureFilter
+from app.deals.figure_groups import UNKNOWN as UNKNOWN  # re-exported: figures speak of it
+from app.deals.figure_groups import GroupBy as GroupBy
+from app.deals.figure_groups import GroupKeys
 from app.deals.models import Deal, DealContract
 from app.deals.states import SIGNED_STATES, DealState
+from app.filings.reports import approved_filings
 from app.licensing.models import LicenceKind, OpenLicenceDeclaration, PatentLicence
 
-UNKNOWN = "unknown"
 _IN_FORCE = (LegalStatus.GRANTED, LegalStatus.PENDING)
-
-
-class GroupBy(StrEnum):
-    """The dimension figures are grouped by."""
-
-    REGION = "region"  # GB/T 2260 prefix
-    INDUSTRY = "industry"  # GB/T 4754 division (大类)
-    IPC_SECTION = "ipc_section"
-    ORG = "org"
-    MONTH = "month"
 
 
 _FIGURE_EXAMPLE: JsonDict = {
     "key": "33", "label": None, "idle_patents": 48, "patents_matched": 1,
     "contacts_requested": 1, "deals_by_state": {"closed": 1}, "signed_contracts": 1,
     "conversion_rate": 1.0, "contract_value_yuan": 300000, "open_licence_declarations": 2,
-    "licences_taken": 1,
+    "licences_taken": 1, "filed_products": 1, "filed_patents": 2, "filed_output_yuan": 120000000,
 }  # fmt: skip
 
 
@@ -60,14 +59,9 @@ class FigureRow(BaseModel):
     contract_value_yuan: int = 0
     open_licence_declarations: int = 0
     licences_taken: int = Field(default=0, description="licences taken under open licences")
-
-
-def _month(moment: date | datetime | None) -> str:
-    return moment.strftime("%Y-%m") if moment else UNKNOWN
-
-
-def _region(code: str | None, level: int) -> str:
-    return code[:level] if code else UNKNOWN
+    filed_products: int = Field(default=0, description="approved product filings (已备案产品)")
+    filed_patents: int = Field(default=0, description="distinct patents the filed products cite")
+    filed_output_yuan: int = Field(default=0, description="annual output value of filed products")
 
 
 class _Rows(dict[str, FigureRow]):
@@ -78,90 +72,89 @@ class _Rows(dict[str, FigureRow]):
         return row
 
 
-class _Dims:
-    """Group keys of patents and deals for one grouping."""
-
-    def __init__(self, session: Session, group_by: GroupBy, region_level: int) -> None:
-        self.group_by, self.level = group_by, region_level
-        stmt = select(Patent.id, Patent.ipc_main, Patent.owner_org_id, Organisation.region).join(
-            Organisation, col(Organisation.id) == col(Patent.owner_org_id), isouter=True
-        )
-        self.patents = {pid: (ipc, org, region) for pid, ipc, org, region in session.exec(stmt)}
-
-    def patent_key(self, patent_id: int | None, when: date | datetime | None) -> str:
-        """The group of a patent-side event."""
-        if self.group_by is GroupBy.MONTH:
-            return _month(when)
-        ipc, org, region = self.patents.get(patent_id or -1, (None, None, None))
-        if self.group_by is GroupBy.REGION:
-            return _region(region, self.level)
-        if self.group_by is GroupBy.IPC_SECTION:
-            return ipc[0] if ipc else UNKNOWN
-        if self.group_by is GroupBy.ORG:
-            return str(org) if org is not None else UNKNOWN
-        return UNKNOWN  # patents carry no industry code
-
-    def deal_key(self, deal: Deal, when: date | datetime | None) -> str:
-        """The group of a deal-side event."""
-        if self.group_by is GroupBy.MONTH:
-            return _month(when)
-        if self.group_by is GroupBy.REGION:
-            return _region(deal.region, self.level)
-        if self.group_by is GroupBy.INDUSTRY:
-            digits = (deal.industry_code or "").lstrip("ABCDEFGHIJKLMNOPQRST")
-            return digits[:2] or UNKNOWN
-        if self.group_by is GroupBy.ORG:
-            return str(deal.owner_org_id)
-        return self.patent_key(deal.patent_id, None)
-
-
-def _patent_side(session: Session, dims: _Dims, rows: _Rows) -> None:
+def _patent_side(session: Session, dims: GroupKeys, rows: _Rows) -> None:
     idle = select(Patent.id, Patent.created_at).where(
         Patent.conversion_status == ConversionStatus.IDLE, col(Patent.legal_status).in_(_IN_FORCE)
     )
     for pid, created in session.exec(idle):
-        rows[dims.patent_key(pid, created)].idle_patents += 1
+        if dims.patent_in(pid) and dims.keeps_patent(pid, created):
+            for key in dims.patent_keys(pid, created):
+                rows[key].idle_patents += 1
     declared = select(OpenLicenceDeclaration.patent_id, OpenLicenceDeclaration.declared_at)
     for pid, when in session.exec(declared):
-        rows[dims.patent_key(pid, when)].open_licence_declarations += 1
+        if dims.patent_in(pid) and dims.keeps_patent(pid, when):
+            for key in dims.patent_keys(pid, when):
+                rows[key].open_licence_declarations += 1
     taken = select(PatentLicence.patent_id, PatentLicence.created_at).where(
         PatentLicence.kind == LicenceKind.OPEN
     )
     for pid, when in session.exec(taken):
-        rows[dims.patent_key(pid, when)].licences_taken += 1
+        if dims.patent_in(pid) and dims.keeps_patent(pid, when):
+            for key in dims.patent_keys(pid, when):
+                rows[key].licences_taken += 1
 
 
-def _deal_side(session: Session, dims: _Dims, rows: _Rows) -> None:
+def _deal_side(session: Session, dims: GroupKeys, rows: _Rows) -> None:
     matched: dict[str, set[int]] = defaultdict(set)
     for deal in session.exec(select(Deal)):
-        row = rows[dims.deal_key(deal, deal.created_at)]
-        row.contacts_requested += 1
-        state = DealState(deal.state).value
-        row.deals_by_state[state] = row.deals_by_state.get(state, 0) + 1
-        if deal.patent_id is not None:
-            matched[row.key].add(deal.patent_id)
-        if deal.state in SIGNED_STATES:
-            row.signed_contracts += 1
+        if not (dims.deal_in(deal) and dims.keeps_deal(deal, deal.created_at)):
+            continue
+        for key in dims.deal_keys(deal, deal.created_at):
+            _count_deal(rows[key], deal, matched)
     for key, patents in matched.items():
         rows[key].patents_matched = len(patents)
     signed = select(DealContract, Deal).join(Deal, col(Deal.id) == col(DealContract.deal_id))
     for contract, deal in session.exec(signed):
-        rows[dims.deal_key(deal, contract.signed_on)].contract_value_yuan += (
-            contract.amount_yuan or 0
-        )
+        if not (dims.deal_in(deal) and dims.keeps_deal(deal, contract.signed_on)):
+            continue
+        for key in dims.deal_keys(deal, contract.signed_on):
+            rows[key].contract_value_yuan += contract.amount_yuan or 0
 
 
-def compute_figures(session: Session, group_by: GroupBy, region_level: int = 2) -> list[FigureRow]:
-    """The figures of every group, sorted by key ("unknown" last)."""
-    dims = _Dims(session, group_by, region_level)
+def _count_deal(row: FigureRow, deal: Deal, matched: dict[str, set[int]]) -> None:
+    row.contacts_requested += 1
+    state = DealState(deal.state).value
+    row.deals_by_state[state] = row.deals_by_state.get(state, 0) + 1
+    if deal.patent_id is not None:
+        matched[row.key].add(deal.patent_id)
+    if deal.state in SIGNED_STATES:
+        row.signed_contracts += 1
+
+
+def _filing_side(session: Session, dims: GroupKeys, rows: _Rows) -> None:
+    cited: dict[str, set[int]] = defaultdict(set)
+    for fact in approved_filings(session):
+        if not dims.keeps_filing(fact):
+            continue
+        for key, citing in dims.filing_groups(fact).items():
+            rows[key].filed_products += 1
+            rows[key].filed_output_yuan += fact.output_yuan
+            cited[key] |= citing
+    for key, patents in cited.items():
+        rows[key].filed_patents = len(patents)
+
+
+def compute_figures(
+    session: Session,
+    group_by: GroupBy,
+    region_level: int = 2,
+    only: FigureFilter | None = None,
+    scope: str | None = None,
+) -> list[FigureRow]:
+    """The figures of every group (of the events ``only`` keeps, within the region ``scope``),
+    sorted by key, unknown last."""
+    dims = GroupKeys(session, group_by, region_level, only, scope)
     rows = _Rows()
     _patent_side(session, dims, rows)
     _deal_side(session, dims, rows)
+    _filing_side(session, dims, rows)
     for row in rows.values():
         if row.contacts_requested:
             row.conversion_rate = round(row.signed_contracts / row.contacts_requested, 4)
     if group_by is GroupBy.ORG:
         _label_orgs(session, rows)
+    if group_by in CHAIN_GROUPS:
+        chain_labels(session, rows, by_node=group_by is GroupBy.CHAIN_NODE)
     return sorted(rows.values(), key=lambda r: (r.key == UNKNOWN, r.key))
 
 
@@ -177,14 +170,27 @@ def _label_orgs(session: Session, rows: dict[str, FigureRow]) -> None:
 _SCALARS = [n for n in FigureRow.model_fields if n not in ("key", "label", "deals_by_state")]
 
 
+def figure_table(rows: list[FigureRow]) -> tuple[list[str], list[list[str | int | float]]]:
+    """The figures as a header and one row of cells per group: the CSV's (and XLSX's) layout."""
+    states = [s.value for s in DealState]
+    header = ["key", "label", *_SCALARS, *(f"deals_{s}" for s in states)]
+    body: list[list[str | int | float]] = [
+        [
+            row.key,
+            row.label or "",
+            *(getattr(row, name) for name in _SCALARS),
+            *(row.deals_by_state.get(s, 0) for s in states),
+        ]
+        for row in rows
+    ]
+    return header, body
+
+
 def figures_csv(rows: list[FigureRow]) -> str:
     """The figures as CSV: one row per group, one deals_<state> column per deal state."""
     buffer = io.StringIO()
     writer = SafeCsvWriter(buffer, lineterminator="\n")
-    states = [s.value for s in DealState]
-    writer.writerow(["key", "label", *_SCALARS, *(f"deals_{s}" for s in states)])
-    for row in rows:
-        scalars = [getattr(row, name) for name in _SCALARS]
-        by_state = [row.deals_by_state.get(s, 0) for s in states]
-        writer.writerow([row.key, row.label or "", *scalars, *by_state])
+    header, body = figure_table(rows)
+    writer.writerow(header)
+    writer.writerows(body)
     return buffer.getvalue()

@@ -41,6 +41,8 @@ class Deal(SQLModel, table=True):
     # The supply side: the patent's owner, or the tto contacted directly.
     owner_org_id: int = Field(foreign_key="organisation.id", index=True)
     station_org_id: int | None = Field(default=None, foreign_key="organisation.id", index=True)
+    # The station's specialist (服务专员) handling the deal, by the API key they act through.
+    handler_key_id: int | None = Field(default=None, foreign_key="api_key.id", index=True)
     state: DealState = Field(default=DealState.REQUESTED, sa_type=enum_type(DealState), index=True)
     # Where and in which industry the demand lies: drives broker assignment and figures.
     region: str | None = Field(default=None, max_length=6)

@@ -73,6 +73,9 @@ class TransitionRequest(BaseModel):
     action: DealAction
     note: Text | None = Field(default=None, max_length=2000)
     station_org_id: DbId | None = Field(default=None, description="assign: the station")
+    handler_key_id: DbId | None = Field(
+        default=None, description="hand_over: the actor key of the station's specialist"
+    )
     reason: DeclineReason | None = Field(default=None, description="decline: why")
     reason_text: Text | None = Field(default=None, max_length=2000)
     contract: ContractIn | None = Field(default=None, description="sign: the contract")
@@ -112,7 +115,8 @@ class ContractOut(BaseModel):
 
 _DEAL_EXAMPLE: JsonDict = {
     "id": 1, "need_id": 2, "patent_id": 213, "requester_org_id": 2, "owner_org_id": 1,
-    "station_org_id": 5, "state": "assigned", "region": "330110", "industry_code": "C3841",
+    "station_org_id": 5, "handler_key_id": 9, "state": "assigned", "region": "330110",
+    "industry_code": "C3841",
     "message": "希望洽谈许可", "consent_at": None, "decline_reason": None,
     "decline_text": None, "created_at": "2026-11-25T09:25:03Z",
     "updated_at": "2026-11-25T09:25:03Z",
@@ -131,6 +135,7 @@ class DealOut(BaseModel):
     requester_org_id: int
     owner_org_id: int
     station_org_id: int | None
+    handler_key_id: int | None = None
     state: DealState
     region: str | None
     industry_code: str | None

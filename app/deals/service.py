@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from app.auth.keys import ApiKey
 from app.auth.principal import Principal, Role
 from app.catalog.enums import OrgKind
 from app.catalog.models import Organisation
@@ -59,7 +60,30 @@ def _assign(ctx: StepContext) -> dict[str, Any]:
         raise Conflict(f"deal {ctx.deal.id} is already assigned to station {station_id}")
     previous = ctx.deal.station_org_id
     ctx.deal.station_org_id = station_id
+    # The specialist who takes a deal handles it; a deal handed to another station is its to give.
+    ctx.deal.handler_key_id = ctx.principal.key_id if taking else None
     return {"station_org_id": station_id, "previous_station_org_id": previous}
+
+
+def _hand_over(ctx: StepContext) -> dict[str, Any]:
+    key_id = ctx.body.handler_key_id
+    if key_id is None:
+        raise _invalid("handler_key_id", "name the specialist to hand the deal to")
+    key = ctx.session.get(ApiKey, key_id)
+    station = ctx.deal.station_org_id
+    if key is None or key.org_id != station or key.role is not Role.STATION or key.revoked_at:
+        raise _invalid("handler_key_id", f"key {key_id} is no specialist of station {station}")
+    if key_id == ctx.deal.handler_key_id:
+        raise Conflict(f"deal {ctx.deal.id} is already handled by key {key_id}")
+    previous = ctx.deal.handler_key_id
+    ctx.deal.handler_key_id = key_id
+    return {"handler_key_id": key_id, "previous_handler_key_id": previous}
+
+
+def _note(ctx: StepContext) -> dict[str, Any]:
+    if not (ctx.body.note or "").strip():
+        raise _invalid("note", "a note needs a text")
+    return {}
 
 
 def _accept_contact(ctx: StepContext) -> dict[str, Any]:
@@ -106,12 +130,15 @@ _HANDLERS: dict[DealAction, Callable[[StepContext], dict[str, Any]]] = {
     DealAction.NEGOTIATE: _negotiate,
     DealAction.DECLINE: _decline,
     DealAction.SIGN: _sign,
+    DealAction.HAND_OVER: _hand_over,
+    DealAction.NOTE: _note,
 }
 
 
 # Fields that only some actions take; sending one with another action is a client error.
 _FIELD_ACTIONS: dict[str, frozenset[DealAction]] = {
     "station_org_id": frozenset({DealAction.ASSIGN, DealAction.REASSIGN}),
+    "handler_key_id": frozenset({DealAction.HAND_OVER}),
     "reason": frozenset({DealAction.DECLINE}),
     "reason_text": frozenset({DealAction.DECLINE}),
     "contract": frozenset({DealAction.SIGN}),
@@ -142,6 +169,13 @@ def _check_allowed(deal: Deal, principal: Principal, action: DealAction) -> None
         raise Forbidden(f"only {allowed} may {action.value} on deal {deal.id}")
 
 
+def _claim(deal: Deal, principal: Principal) -> None:
+    # A deal nobody handles yet goes to the first specialist of its station who moves it.
+    mine = principal.role is Role.STATION and deal.station_org_id == principal.org_id
+    if mine and deal.handler_key_id is None:
+        deal.handler_key_id = principal.key_id
+
+
 def apply_transition(
     session: Session,
     principal: Principal,
@@ -168,8 +202,10 @@ def apply_transition(
     handler = _HANDLERS.get(body.action)
     detail = handler(StepContext(session, deal, principal, body, now)) if handler else {}
     deal.state = after
+    if body.action is not DealAction.NOTE:
+        _claim(deal, principal)
     event = record_event(
         session, deal, body.action, before, principal, now=now, note=body.note, detail=detail,
-        key=key, digest=digest,
+        key=key, digest=digest, touch=body.action is not DealAction.NOTE,
     )  # fmt: skip
     return flush_step(session, principal, key, digest, StepResult(deal, event, False))

@@ -34,6 +34,8 @@ class DealAction(StrEnum):
     CLOSE = "close"
     DECLINE = "decline"
     WITHDRAW = "withdraw"
+    HAND_OVER = "hand_over"  # hand a deal to another specialist (服务专员) of its station
+    NOTE = "note"  # a note on the deal's timeline; the state does not change
 
 
 class Party(StrEnum):
@@ -116,6 +118,13 @@ TRANSITIONS: dict[DealAction, Transition] = {
     ),
     DealAction.WITHDRAW: Transition(
         OPEN_STATES, DealState.WITHDRAWN, frozenset({Party.REQUESTER, Party.ADMIN})
+    ),
+    DealAction.HAND_OVER: Transition(ACTIVE_STATES - {DealState.REQUESTED}, None, _STATION),
+    # Anyone on the deal may write on its timeline, also after it ended (follow-ups).
+    DealAction.NOTE: Transition(
+        frozenset(DealState),
+        None,
+        frozenset({Party.REQUESTER, Party.OWNER, Party.STATION, Party.ADMIN}),
     ),
 }
 

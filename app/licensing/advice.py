@@ -17,7 +17,6 @@ from app.catalog.enums import ConversionStatus, LegalStatus, NeedStatus
 from app.catalog.models import Organisation, Patent, TechNeed
 from app.db import get_or_404
 from app.licensing.estimate import FeeAssumptions, estimate_fee, need_budget
-from app.licensing.models import DeclarationStatus, OpenLicenceDeclaration
 from app.licensing.schemas import AdviceItem, AdviceList, Candidate, CandidateList, declaration_out
 from app.licensing.service import active_declaration, require_tto_of, today_utc
 from app.search.filters import MatchFilters
@@ -73,13 +72,6 @@ def _years(start: date, end: date) -> float:
     return (end - start).days / DAYS_PER_YEAR
 
 
-def _any_active_declaration(session: Session) -> bool:
-    stmt = select(OpenLicenceDeclaration.id).where(
-        OpenLicenceDeclaration.status == DeclarationStatus.ACTIVE
-    )
-    return session.exec(stmt.limit(1)).first() is not None
-
-
 def open_licence_candidates(
     session: Session,
     matcher: Matcher,
@@ -90,10 +82,6 @@ def open_licence_candidates(
 ) -> CandidateList:
     """Open-licensed patents that match a need, with terms and a fee estimate for its budget."""
     need = get_visible_need(session, principal, need_id)
-    if not _any_active_declaration(session):
-        # Nothing is declared: the filtered search would widen its pool to the whole catalog
-        # (seconds on the demo data) only to find nothing.
-        return CandidateList(need_id=need_id, no_good_match=True, candidates=[])
     budget = need_budget(need.budget_min, need.budget_max)
     result = matcher.match_need(session, need_id, MatchFilters(open_licence_only=True), k)
     candidates: list[Candidate] = []

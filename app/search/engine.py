@@ -22,12 +22,19 @@ from app.catalog.models import Organisation, Patent, TechNeed
 from app.errors import NotFound, ValidationFailed
 from app.search.ann_params import AnnParams
 from app.search.calibration import CalibrationSet
-from app.search.documents import DEFAULT_MAX_CHARS, need_text, patent_text
+from app.search.documents import (
+    DEFAULT_MAX_CHARS,
+    all_chunk_keys,
+    chunk_key,
+    need_text,
+    patent_text,
+)
 from app.search.encoder import Encoder
 from app.search.filters import INACTIVE_STATUSES, MatchFilters
 from app.search.indexing import Progress, build_all
 from app.search.ipc_inference import clean_scheme_title
 from app.search.lexical import Tokenizer
+from app.search.nearest import Near, nearest_documents
 from app.search.penalties import PenaltyProvider, no_penalties
 from app.search.querying import (
     QueryContext,
@@ -61,10 +68,8 @@ from app.settings import Settings
 
 __all__ = ["Explanation", "Match", "MatchEngine", "MatchFilters", "MatchResult", "StageTimer"]
 
-# A portfolio query encodes at most this many of the organisation's patents (newest first),
-# each cut to this many characters: the query must stay interactive on CPU.
+# A portfolio query takes at most this many of the organisation's patents (newest first).
 PORTFOLIO_LIMIT = 100
-PORTFOLIO_CHARS = 256
 MAX_K = 200
 
 
@@ -135,14 +140,39 @@ class MatchEngine:
         """Empty indexes for this engine's encoder."""
         return EngineIndexes.empty(self.encoder.name, self.encoder.dim, self._ann, self._tokenizer)
 
+    def _read_saved(self) -> EngineIndexes:
+        """The saved generation (graphs memory-mapped when ``index_mmap``)."""
+        settings, encoder = self.settings, self.encoder
+        return load_indexes(
+            settings.index_dir, encoder.name, encoder.dim, self._ann, self._tokenizer,
+            mmap=settings.index_mmap,
+        )  # fmt: skip
+
     def load(self) -> None:
         """Load the saved indexes; refuses ones built with another model or dimension."""
         self._labels = self._labels or load_ipc_scheme(self.settings.shared_dir)
-        indexes = load_indexes(
-            self.settings.index_dir, self.encoder.name, self.encoder.dim, self._ann, self._tokenizer
-        )
+        indexes = self._read_saved()
         with self._lock:
             self._indexes = indexes
+
+    def refresh(self, db: Engine) -> bool:
+        """Switch to a generation another process saved since this one was loaded, caught up
+        with the log first; True when it switched. Processes that share an index folder then
+        map the same files (one copy in memory) instead of each growing its own."""
+        saved = read_engine_manifest(self.settings.index_dir)
+        if saved is None or saved.generation == self._indexes.generation:
+            return False
+        with self._replay_lock:
+            fresh = self._read_saved()
+            with Session(db) as session:
+                docs = read_pending(session, fresh, self._max_chars)
+            encoded = None if docs is None else encode_pending(self.encoder, docs)
+            fresh.patent_lexical.search("预热", 1)  # builds its matrix here, not in a request
+            with self._lock:
+                if encoded is not None:
+                    apply_encoded(fresh, encoded, self._context())
+                self._indexes = fresh
+        return True
 
     def open(self, session: Session) -> None:
         """Load the saved indexes, or build them when there are none (no catching up here)."""
@@ -244,6 +274,10 @@ class MatchEngine:
             "last_change_id": indexes.last_change_id,
         }
 
+    def nearest(self, texts: list[str], k: int, *, needs: bool = False) -> list[list[Near]]:
+        """Per text: its ``k`` nearest patents or indexed needs (encodes: background work only)."""
+        return nearest_documents(self._indexes, self.encoder, texts, k, needs=needs)
+
     # Matching --------------------------------------------------------------------------------
 
     def _result(
@@ -309,10 +343,12 @@ class MatchEngine:
             raise NotFound(f"patent {patent_id} does not exist")
         text = patent_text(patent)
         _check_query(text, k)
-        ctx = self._context()
-        vectors = self.encoder.encode_queries([text])
+        # The patent's own indexed chunk vectors: a request never encodes catalog text.
+        vectors = self._indexes.patent_vectors.vectors_of(all_chunk_keys([patent_id]))
+        if not len(vectors):  # not indexed yet (the indexer catches up within a second)
+            return MatchResult([], no_good_match=True, rows={})
         weights = subclass_weights([patent.ipc_codes])
-        found = search_needs(session, self._indexes, (text, vectors, weights), k, ctx)
+        found = search_needs(session, self._indexes, (text, vectors, weights), k, self._context())
         return self._result(*found, needs=True)
 
     def match_portfolio(self, session: Session, org_id: int, k: int) -> MatchResult:
@@ -323,8 +359,11 @@ class MatchEngine:
         patents = _portfolio(session, org_id)
         if not patents:
             return MatchResult([], no_good_match=True, rows={})
-        texts = [patent_text(p)[:PORTFOLIO_CHARS] for p in patents]
-        vectors = self.encoder.encode_queries(texts)
+        # Each patent's first indexed chunk (title and the start of its abstract).
+        firsts = [chunk_key(int(p.id), 0) for p in patents if p.id is not None]
+        vectors = self._indexes.patent_vectors.vectors_of(firsts)
+        if not len(vectors):
+            return MatchResult([], no_good_match=True, rows={})
         weights = subclass_weights([p.ipc_codes for p in patents])
         query = ("\n".join(p.title for p in patents), vectors, weights)
         found = search_needs(session, self._indexes, query, k, self._context())

@@ -158,6 +158,26 @@ def fetch_patents(session: Session, ids: Sequence[int]) -> PatentRows:
     return rows
 
 
+def allowed_ids(session: Session, filters: MatchFilters, limit: int) -> list[int] | None:
+    """The ids of every patent a selective filter may accept, read by indexed columns (a superset:
+    ``accepts`` still decides), or None when the filter is not selective or allows over ``limit``.
+
+    Only "open licence only" counts as selective: few patents are declared, whereas the other
+    filters let through a large share of the catalog (widening the pool then finds enough).
+    """
+    if not filters.open_licence_only:
+        return None
+    stmt = select(Patent.id).where(Patent.conversion_status == ConversionStatus.OPEN_LICENCE)
+    if filters.legal_status is None:
+        stmt = stmt.where(col(Patent.legal_status).not_in(list(INACTIVE_STATUSES)))
+    else:
+        stmt = stmt.where(col(Patent.legal_status).in_(filters.legal_status))
+    if filters.patent_type is not None:
+        stmt = stmt.where(col(Patent.patent_type).in_(filters.patent_type))
+    ids = [int(i) for i in session.exec(stmt.limit(limit + 1)) if i is not None]
+    return None if len(ids) > limit else sorted(ids)
+
+
 def select_accepted(
     rows: PatentRows,
     ranked: Sequence[int],

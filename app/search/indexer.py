@@ -62,12 +62,20 @@ class Indexer:
     # One round ------------------------------------------------------------------------------
 
     def step(self) -> int:
-        """Replay one batch of changes, publish when due; returns how many were replayed."""
+        """Replay one batch of changes, publish when due; returns how many were replayed.
+
+        A process that is not the folder's publisher switches to each generation the publisher
+        saves (``MatchEngine.refresh``), so that all of them map the same files.
+        """
         replayed = self.matcher.replay_round(self.db, self.settings.index_batch_size)
         self._dirty += replayed
         self.rounds += 1
-        if self._dirty and self._clock() - self._saved_at >= self.settings.index_save_seconds:
-            self.publish()
+        if self._clock() - self._saved_at >= self.settings.index_save_seconds:
+            if self._dirty:
+                self.publish()
+            if not self._lock.held() and self.settings.index_mmap:
+                self._saved_at = self._clock()
+                self.matcher.refresh(self.db)
         return replayed
 
     def catch_up(self) -> int:

@@ -210,21 +210,32 @@ class LexicalIndex:
         ids, scores, _, _ = self.search_moments(query, k)
         return ids, scores
 
-    def search_moments(self, query: str, k: int) -> tuple[np.ndarray, np.ndarray, float, float]:
-        """``search_arrays`` plus the mean and spread of the score over every document."""
+    def search_moments(
+        self, query: str, k: int, include: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray, float, float]:
+        """``search_arrays`` plus the mean and spread of the score over every document.
+
+        ``include``: ids also returned (after the top ``k``, when positive) wherever they rank.
+        """
         ids, scores = self.scores(query)
         mean = float(scores.mean()) if len(scores) else 0.0
         std = float(scores.std()) if len(scores) else 0.0
-        return (*self._top(ids, scores, k), mean, std)
+        return (*self._top(ids, scores, k, include), mean, std)
 
-    def _top(self, ids: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """The ``k`` best positive-scoring (ids, scores), ties broken by id."""
+    def _top(
+        self, ids: np.ndarray, scores: np.ndarray, k: int, include: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` best positive-scoring (ids, scores) and any of ``include``, ties by id."""
         positive = np.flatnonzero(scores > 0)
         if k <= 0 or not len(positive):
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         if len(positive) > k:
             top = np.argpartition(-scores[positive], k - 1)[:k]
-            positive = positive[top]
+            positive = (
+                positive[top]
+                if include is None
+                else np.union1d(positive[top], positive[np.isin(ids[positive], include)])
+            )
         # Ties broken by id so that results are reproducible.
         order = np.lexsort((ids[positive], -scores[positive]))
         best = positive[order]

@@ -2,7 +2,8 @@
 
 Patents: dense (best chunk per patent) and BM25 candidates are fused and IPC-re-ranked by the
 ranking module; the ranked ids are then checked page by page against their database rows (one
-query per page) and the candidate pool is widened when too few pass the filters.
+query per page) and the candidate pool is widened when too few pass the filters. A selective
+filter (open licence only) adds its allowed patents to the candidates instead (``restrict``).
 Needs: dense candidates re-ranked by the agreement between the query's IPC subclasses (given,
 or counted over a portfolio) and the subclasses inferred for each need when it was indexed.
 """
@@ -27,6 +28,7 @@ from app.search.needquery import NeedQuery, lexical_text, parse_need, vector_tex
 from app.search.penalties import PenaltyProvider, no_penalties, penalised, penalty_factors
 from app.search.ranking import Ranking, RankingParams, dedupe_best, fuse, rerank
 from app.search.ranking import shared_subclasses as shared_in
+from app.search.restrict import allowed_patents, only_allowed, with_allowed
 from app.search.results import Explanation, Match, StageTimer, rank_or_none
 from app.search.store import EngineIndexes
 
@@ -37,6 +39,9 @@ CHUNK_FANOUT = 1.5
 MAX_POOL = 12_800
 # The first database page holds this many candidates per wanted match; later pages grow 4x.
 PAGE_FACTOR = 3
+# A selective filter is ranked over its allowed patents when there are at most this many (2,000
+# patents are ~3,000 chunk vectors to score exactly); past it, widening finds enough quickly.
+RESTRICT_LIMIT = 2000
 
 
 @dataclass
@@ -50,6 +55,7 @@ class QueryContext:
     # Characters per patent chunk when indexing (the encoder's window).
     max_chars: int = DEFAULT_MAX_CHARS
     penalties: PenaltyProvider = no_penalties
+    restrict_limit: int = RESTRICT_LIMIT
 
 
 @dataclass
@@ -63,9 +69,11 @@ class PatentRanking:
 
 
 def rank_patents(
-    indexes: EngineIndexes, text: str, vectors: np.ndarray, pool: int, ctx: QueryContext
-) -> PatentRanking:
-    """The engine's ranking of up to ``pool`` patents per signal (``fusion.rank_hybrid``).
+    indexes: EngineIndexes, text: str, vectors: np.ndarray, pool: int, ctx: QueryContext,
+    allowed: np.ndarray | None = None,
+) -> PatentRanking:  # fmt: skip
+    """The engine's ranking of up to ``pool`` patents per signal (``fusion.rank_hybrid``), and
+    of every ``allowed`` patent too (scored exactly wherever it ranks).
 
     ``vectors``: the query's vectors in ``needquery.vector_texts`` order; a single row (e.g. a
     need indexed before statements existed) ranks on the whole text alone.
@@ -83,9 +91,13 @@ def rank_patents(
     chunk_k = min(int(pool * CHUNK_FANOUT), len(index))
     with ctx.timer.stage("dense"):
         dense = _dense_patents(indexes, vectors, chunk_k)
+        if allowed is not None:
+            dense = with_allowed(indexes, vectors, dense, allowed, pool)
+            # Nothing may be cut from the extended lists.
+            params = replace(params, pool=pool + len(allowed))
     with ctx.timer.stage("lexical"):
         found = indexes.patent_lexical.search_moments(
-            lexical_text(text, query, params.title_repeat), pool
+            lexical_text(text, query, params.title_repeat), pool, allowed
         )
     with ctx.timer.stage("scheme"):
         scheme = scheme_probabilities(indexes, vectors[0])
@@ -169,20 +181,26 @@ def search_patents(
     k: int,
     ctx: QueryContext,
 ) -> tuple[list[Match], PatentRows]:
-    """The best ``k`` patents passing ``filters`` (widening the pool while too few do), with
-    the rows read for them. Penalties apply to the whole pool, before the cut."""
+    """The best ``k`` patents passing ``filters`` (widening the pool while too few do, or
+    ranking the allowed patents of a selective filter), with the rows read for them.
+    Penalties apply to the whole pool, before the cut."""
     pool = max(ctx.params.pool, 4 * k)
     rows: PatentRows = {}
+    with ctx.timer.stage("database"):
+        allowed = allowed_patents(session, filters, ctx.restrict_limit)
+    if allowed is not None and not len(allowed):
+        return [], rows
     while True:
-        ranked = rank_patents(indexes, text, vectors, pool, ctx)
+        ranked = rank_patents(indexes, text, vectors, pool, ctx, allowed)
         with ctx.timer.stage("database"):
             # A penalty only lowers a score, so only the head can change the top k: the
             # candidates the first pages would read (the rest would need many declines).
-            head = ranked.ranking.ids[: PAGE_FACTOR * k * 4]
+            head = only_allowed(ranked.ranking.ids, allowed)[: PAGE_FACTOR * k * 4]
             penalties = ctx.penalties(session, [int(i) for i in head], text)
         ranked.ranking = penalised(ranked.ranking, penalty_factors(penalties, ranked.ranking.ids))
-        accepted = _accept_pages(session, ranked.ranking.ids, filters, k, rows, ctx)
-        if len(accepted) >= k or ranked.exhausted or pool >= MAX_POOL:
+        candidates = only_allowed(ranked.ranking.ids, allowed)
+        accepted = _accept_pages(session, candidates, filters, k, rows, ctx)
+        if allowed is not None or len(accepted) >= k or ranked.exhausted or pool >= MAX_POOL:
             break
         pool = min(pool * 4, MAX_POOL)
     with ctx.timer.stage("explain"):

@@ -84,6 +84,8 @@ class EngineIndexes:
     moments_count: int = 0
     # Change ids skipped over by a sync (id → monotonic time first missed); not persisted.
     gaps: dict[int, float] = field(default_factory=dict)
+    # The saved generation these indexes were loaded from or saved as ("" = never).
+    generation: str = ""
 
     @classmethod
     def empty(
@@ -125,21 +127,31 @@ def check_compatible(manifest: EngineManifest, index_dir: Path, model: str, dim:
 
 
 def load_indexes(
-    index_dir: Path, model: str, dim: int, params: AnnParams, tokenizer: Tokenizer | None = None
+    index_dir: Path,
+    model: str,
+    dim: int,
+    params: AnnParams,
+    tokenizer: Tokenizer | None = None,
+    *,
+    mmap: bool = False,
 ) -> EngineIndexes:
-    """Load the current generation; refuses another model/dim with a rebuild hint."""
+    """Load the current generation; refuses another model/dim with a rebuild hint.
+
+    ``mmap``: the vector graphs stay in their memory-mapped files (shared between processes).
+    """
     manifest = read_engine_manifest(index_dir)
     if manifest is None:
         raise ServiceUnavailable(f"no search index at {index_dir}; {REBUILD_HINT}")
     check_compatible(manifest, index_dir, model, dim)
     folder = index_dir / manifest.generation
     try:
-        indexes = _read_generation(folder, model, dim, params, tokenizer)
+        indexes = _read_generation(folder, model, dim, params, tokenizer, mmap)
     except (OSError, KeyError, ValueError) as exc:
         raise ServiceUnavailable(
             f"the index at {folder} is incomplete or damaged ({exc}); {REBUILD_HINT}"
         ) from exc
     indexes.last_change_id = manifest.last_change_id
+    indexes.generation = manifest.generation
     if len(indexes.patent_vectors):
         indexes.patent_moments = collection_moments(indexes.patent_vectors.live_vectors())
         indexes.moments_count = len(indexes.patent_vectors)
@@ -153,18 +165,25 @@ def load_indexes(
 
 
 def _read_generation(
-    folder: Path, model: str, dim: int, params: AnnParams, tokenizer: Tokenizer | None
+    folder: Path,
+    model: str,
+    dim: int,
+    params: AnnParams,
+    tokenizer: Tokenizer | None,
+    mmap: bool,
 ) -> EngineIndexes:
     """Read every file of one generation."""
     ids = np.load(folder / "ids.npz")
     ipc = json.loads((folder / "ipc.json").read_text(encoding="utf-8"))
     queries = np.load(folder / "need-queries.npz")
+
+    def vectors(name: str) -> VectorIndex:
+        return VectorIndex.load(folder / name, model=model, dim=dim, params=params, mmap=mmap)
+
     indexes = EngineIndexes(
-        patent_vectors=VectorIndex.load(
-            folder / "patent-vectors", model=model, dim=dim, params=params
-        ),
+        patent_vectors=vectors("patent-vectors"),
         patent_lexical=LexicalIndex.load(folder / "patent-lexical", tokenizer=tokenizer),
-        need_vectors=VectorIndex.load(folder / "need-vectors", model=model, dim=dim, params=params),
+        need_vectors=vectors("need-vectors"),
         patent_ids={int(i) for i in ids["patents"]},
         need_ids={int(i) for i in ids["needs"]},
         need_queries=_group_rows(queries["ids"], queries["vectors"]),
@@ -237,6 +256,7 @@ def save_indexes(index_dir: Path, indexes: EngineIndexes, model: str, dim: int) 
         )
         write_atomic(index_dir / ENGINE_MANIFEST, json.dumps(asdict(manifest), indent=2))
         committed = True
+        indexes.generation = generation
     finally:
         if not committed:
             shutil.rmtree(folder, ignore_errors=True)

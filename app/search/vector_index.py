@@ -6,7 +6,7 @@ commit point) in ``index_manifest``. See docs/architecture.md for the contract.
 
 import secrets
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,7 +14,7 @@ import faiss
 import numpy as np
 
 from app.errors import BadRequest, ServiceUnavailable
-from app.search.ann_backends import Backend, FlatBackend, HnswBackend
+from app.search.ann_backends import Backend, FlatBackend, HnswBackend, positions_of
 from app.search.ann_params import AnnParams
 from app.search.index_manifest import (
     Manifest,
@@ -28,7 +28,9 @@ from app.search.index_manifest import (
 class VectorIndex:
     """Inner-product search on L2-normalised float32 vectors whose ids are database keys."""
 
-    def __init__(self, dim: int, *, model: str, params: AnnParams, backend: Backend) -> None:
+    def __init__(
+        self, dim: int, *, model: str, params: AnnParams, backend: Backend, mmap: bool = False
+    ) -> None:
         self.dim = dim
         self.model = model
         # Replaceable (e.g. ``dataclasses.replace(index.params, hnsw_ef_search=...)``): search-time
@@ -36,6 +38,8 @@ class VectorIndex:
         self.params = params
         self.last_change_id = 0
         self._backend = backend
+        # Graphs are read as shared views of their files (``load(mmap=True)``), also after a save.
+        self._mmap = mmap
         # FAISS objects are not safe to mutate while another thread searches them.
         self._lock = threading.Lock()
 
@@ -49,12 +53,20 @@ class VectorIndex:
 
     @classmethod
     def load(
-        cls, directory: Path, *, model: str, dim: int, params: AnnParams | None = None
+        cls,
+        directory: Path,
+        *,
+        model: str,
+        dim: int,
+        params: AnnParams | None = None,
+        mmap: bool = False,
     ) -> "VectorIndex":
         """Load a saved index; refuse one built with another model or dimension.
 
         ``params`` overrides the saved search-time parameters (threshold, efSearch, threads);
-        structural ones (HNSW M) are those the index was built with.
+        structural ones (HNSW M) are those the index was built with. ``mmap``: an HNSW graph is
+        searched in place in its memory-mapped file, so processes loading the same files share
+        one copy (see ``HnswBackend``).
         """
         manifest = read_manifest(directory)
         if manifest.model != model or manifest.dim != dim:
@@ -65,13 +77,13 @@ class VectorIndex:
         check_files(directory, manifest)
         params = params or AnnParams.from_dict(manifest.params)
         faiss.omp_set_num_threads(params.search_threads)
-        backend = _read_backend(directory, manifest)
+        backend = _read_backend(directory, manifest, mmap)
         if len(backend) != manifest.count or backend.dim != dim:
             raise ServiceUnavailable(
                 f"vector index at {directory} holds {len(backend)} vectors of dim {backend.dim}; "
                 f"manifest says {manifest.count} of dim {dim}"
             )
-        index = cls(dim, model=model, params=params, backend=backend)
+        index = cls(dim, model=model, params=params, backend=backend, mmap=mmap)
         index.last_change_id = manifest.last_change_id
         return index
 
@@ -115,6 +127,16 @@ class VectorIndex:
             _, vectors = self._backend.live()
         return np.asarray(vectors, dtype=np.float32)
 
+    def vectors_of(self, ids: Iterable[int]) -> np.ndarray:
+        """The stored vectors of those ``ids`` that are indexed, in the order given (n, dim)."""
+        array = np.fromiter((int(i) for i in ids), dtype=np.int64)
+        if not array.size or not len(self):
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock:
+            positions = positions_of(self._backend.labels(), array)
+            vectors = self._backend.vectors_at(positions)
+        return np.asarray(vectors, dtype=np.float32).reshape(-1, self.dim)
+
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Top-``k`` per query: (scores float32 (n, k), ids int64 (n, k)); id -1 means none."""
         if k <= 0:
@@ -123,6 +145,19 @@ class VectorIndex:
         with self._lock:
             scores, ids = self._backend.search(queries, k, self.params)
         return scores, ids.astype(np.int64, copy=False)
+
+    def scores_where(
+        self, queries: np.ndarray, keep: Callable[[np.ndarray], np.ndarray]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Exact scores against the live vectors whose ids ``keep`` (ids → bool mask) selects:
+        (ids int64 (m,), scores float32 (n, m)). For filters that allow few vectors."""
+        queries = self._normalised(queries, "queries")
+        with self._lock:
+            labels = self._backend.labels()
+            positions = np.flatnonzero((labels >= 0) & keep(labels))
+            vectors = self._backend.vectors_at(positions)
+            ids = labels[positions]
+        return ids, queries @ vectors.T
 
     def save(self, directory: Path, *, last_change_id: int) -> None:
         """Save atomically to ``directory``, first switching to HNSW or compacting if due."""
@@ -145,6 +180,8 @@ class VectorIndex:
             )
             commit_manifest(directory, manifest)
             self.last_change_id = last_change_id
+            if self._mmap and isinstance(self._backend, HnswBackend):
+                self._backend = HnswBackend.read(directory, files, mmap=True)
 
     def _maintain(self) -> None:
         """Flat → HNSW past the threshold; rebuild HNSW when tombstones pass their fraction."""
@@ -193,10 +230,10 @@ class VectorIndex:
         return array
 
 
-def _read_backend(directory: Path, manifest: Manifest) -> Backend:
-    """Read the layout the manifest names."""
+def _read_backend(directory: Path, manifest: Manifest, mmap: bool) -> Backend:
+    """Read the layout the manifest names (an HNSW graph as a shared view when ``mmap``)."""
     if manifest.kind == FlatBackend.kind:
         return FlatBackend.read(directory, manifest.files)
     if manifest.kind == HnswBackend.kind:
-        return HnswBackend.read(directory, manifest.files)
+        return HnswBackend.read(directory, manifest.files, mmap=mmap)
     raise ServiceUnavailable(f"vector index at {directory} has unknown kind {manifest.kind!r}")

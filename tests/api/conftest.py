@@ -41,15 +41,17 @@ class Actor:
     headers: dict[str, str]
 
 
-def make_actor(engine: Engine, role: Role, kind: OrgKind | None, **key_args: Any) -> Actor:
-    """Create an organisation of ``kind`` (none for admins) and a key for it."""
+def make_actor(
+    engine: Engine, role: Role, kind: OrgKind | None, region: str = "330106", **key_args: Any
+) -> Actor:
+    """Create an organisation of ``kind`` (none for admins) in ``region`` and a key for it."""
     with Session(engine) as session:
         org_id = None
         if kind is not None:
             org = Organisation(
                 kind=kind,
                 name=f"{kind.value} {random.randrange(10**9)}",
-                region="330106",
+                region=region,
                 contact_person="张三",
                 contact_phone="0571-0000000",
                 contact_email="contact@example.cn",

@@ -13,9 +13,10 @@ PRIVATE = {"contact_person", "contact_phone", "contact_email"}
 
 
 def _org(**overrides: object) -> dict[str, object]:
+    # Names are unique (a second organisation of the same name is a 409): one per call.
     body: dict[str, object] = {
         "kind": "enterprise",
-        "name": "杭州某某电池有限公司",
+        "name": f"杭州某某电池有限公司{random.randrange(10**9)}",
         "region": "330106",
         "contact_person": "李四",
         "contact_phone": "13800000000",
@@ -76,6 +77,14 @@ def test_duplicate_uscc_is_409(client: TestClient, admin: Actor) -> None:
     first = client.post(ORGS, json=_org(uscc=uscc), headers=admin.headers)
     assert first.status_code == 201, first.text
     assert_problem(client.post(ORGS, json=_org(uscc=uscc), headers=admin.headers), 409)
+
+
+def test_duplicate_name_is_409_naming_the_existing_org(client: TestClient, admin: Actor) -> None:
+    first = client.post(ORGS, json=_org(name="同名测试（中国）有限公司"), headers=admin.headers)
+    assert first.status_code == 201, first.text
+    again = _org(name="同名测试(中国)有限公司")  # half-width brackets: the same name
+    body = assert_problem(client.post(ORGS, json=again, headers=admin.headers), 409)
+    assert body["existing_org_id"] == first.json()["id"]
 
 
 def test_unknown_org_is_404(client: TestClient, tto: Actor) -> None:

@@ -47,13 +47,19 @@ class Person:
 
 
 def make_person(
-    engine: Engine, settings: Settings, kind: OrgKind | None, email: str, *, org_admin: bool = False
+    engine: Engine,
+    settings: Settings,
+    kind: OrgKind | None,
+    email: str,
+    *,
+    org_admin: bool = False,
+    region: str = "330106",
 ) -> Person:
-    """An organisation of ``kind`` (none: platform admin) and a user who has set a password."""
+    """An organisation of ``kind`` (none: platform admin) in ``region``, a user with a password."""
     with Session(engine) as session:
         org_id = None
         if kind is not None:
-            org = Organisation(kind=kind, name=f"{kind.value} {email}", region="330106")
+            org = Organisation(kind=kind, name=f"{kind.value} {email}", region=region)
             session.add(org)
             session.flush()
             org_id = org.id

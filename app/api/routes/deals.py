@@ -29,6 +29,7 @@ from app.deals.schemas import (
 )
 from app.deals.service import apply_transition
 from app.deals.states import DealState, allowed_next
+from app.errors import Forbidden
 from app.pagination import DEFAULT_LIMIT, MAX_LIMIT, paginate_by_id
 from app.types import DbId, Line, utcnow
 
@@ -108,6 +109,9 @@ def list_deals(
 ) -> Page[DealOut]:
     """List visible deals."""
     stmt = select(Deal)
+    if principal.role is Role.GOVERNMENT:
+        # Officials oversee figures, not the parties' negotiations.
+        raise Forbidden("deals are visible only to their parties, their station and admins")
     if not principal.is_admin():
         org = principal.org_id
         column = {
@@ -197,7 +201,9 @@ def read_deal(deal_id: DbId, session: SessionDep, principal: PrincipalDep) -> De
     description="Actions: assign / reassign (station, admin), contact_owner, negotiate, agree, "
     "close (assigned station, admin), accept_contact (the owner's tto: consent to release "
     "contacts), decline with a reason (either side, the station), withdraw (requester), sign "
-    "with the contract (parties, station). An illegal step is a 409 listing `allowed` next "
+    "with the contract (parties, station), hand_over to another specialist of the station "
+    "(handler_key_id; station, admin), note (any party; the state stays). An illegal step is a "
+    "409 listing `allowed` next "
     "states. Retries with the same Idempotency-Key (or transition_id) return the first result.",
     responses=problem_responses(401, 403, 404, 409, 422),
 )

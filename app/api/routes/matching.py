@@ -1,6 +1,6 @@
 """Matching endpoints: text → patents, need → patents, patent → needs, portfolio → needs."""
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
@@ -20,7 +20,13 @@ from app.api.schemas.matching import (
     PatentMatchOut,
     TextMatchRequest,
 )
-from app.auth.access import get_visible_need, need_visible
+from app.auth.access import (
+    get_readable_patent,
+    get_visible_need,
+    government_scope,
+    narrow_scope,
+    need_visible,
+)
 from app.auth.principal import Principal
 from app.catalog.enums import LegalStatus, OrgKind, PatentType
 from app.catalog.models import Organisation, Patent, TechNeed
@@ -65,11 +71,20 @@ def _filters(body: MatchFiltersIn) -> MatchFilters:
 FiltersDep = Annotated[MatchFilters, Depends(filters_query)]
 
 
+def scoped_filters(principal: Principal, filters: MatchFilters) -> MatchFilters:
+    """A government official matches within the jurisdiction's pool (403 for a region outside)."""
+    scope = government_scope(principal)
+    if scope is None:
+        return filters
+    return replace(filters, region_prefix=narrow_scope(scope, filters.region_prefix))
+
+
 def _explanation(match: Match) -> ExplanationOut:
     return ExplanationOut.model_validate(asdict(match.explanation))
 
 
-def _patent_matches(session: SessionDep, result: MatchResult) -> PatentMatches:
+def patent_matches(session: SessionDep, result: MatchResult) -> PatentMatches:
+    """A ranked result as the API's matches (also the chain-scoped routes')."""
     matches = result.matches  # best first, ties by id (MatchEngine._result)
     ids = [m.id for m in matches]
     # The engine hands back the rows it read; a result built elsewhere may not carry them.
@@ -125,11 +140,12 @@ def _need_matches(session: SessionDep, principal: Principal, result: MatchResult
 )
 @read_only
 def match_text(
-    body: TextMatchRequest, session: SessionDep, _principal: PrincipalDep, matcher: MatcherDep
+    body: TextMatchRequest, session: SessionDep, principal: PrincipalDep, matcher: MatcherDep
 ) -> PatentMatches:
     """Free text → patents."""
-    result = matcher.match_text(session, body.text, _filters(body.filters), body.k)
-    return _patent_matches(session, result)
+    filters = scoped_filters(principal, _filters(body.filters))
+    result = matcher.match_text(session, body.text, filters, body.k)
+    return patent_matches(session, result)
 
 
 @router.get(
@@ -150,7 +166,8 @@ def match_need(
 ) -> PatentMatches:
     """Need → patents."""
     get_visible_need(session, principal, need_id)
-    return _patent_matches(session, matcher.match_need(session, need_id, filters, k))
+    scoped = scoped_filters(principal, filters)
+    return patent_matches(session, matcher.match_need(session, need_id, scoped, k))
 
 
 @router.get(
@@ -168,7 +185,7 @@ def match_patent(
     k: KQuery = 10,
 ) -> NeedMatches:
     """Patent → needs."""
-    get_or_404(session, Patent, patent_id, "patent")
+    get_readable_patent(session, principal, patent_id)
     return _need_matches(session, principal, matcher.match_patent(session, patent_id, k))
 
 

@@ -30,7 +30,9 @@ router = APIRouter(prefix="/organisations", tags=["organisations"])
     response_model=OrgPrivate,
     summary="Create an organisation",
     description="Admins register universities, institutes, enterprises (企业), service "
-    "stations (知识产权服务站) and government offices. Returns the full record.",
+    "stations (知识产权服务站) and government offices. Returns the full record. 409 when the "
+    "USCC is taken or another organisation has the same name (compared after NFKC, ignoring "
+    "case and spaces; `existing_org_id` names it): merge duplicates in the console.",
     responses=problem_responses(401, 403, 409, 422),
 )
 def create_org(
@@ -70,6 +72,9 @@ def update_org(
 ) -> OrgPrivate:
     """Update an organisation (self or admin)."""
     org = get_or_404(session, Organisation, org_id, "organisation")
+    if principal.role is Role.GOVERNMENT:
+        # The office's region is its jurisdiction: only an admin may move it.
+        raise Forbidden("government officials read; an admin updates their organisation")
     if not sees_private(principal, org.id):
         raise Forbidden(f"you may only update your own organisation, not organisation {org_id}")
     service.update_org(session, org, body)

@@ -11,12 +11,18 @@ from sqlmodel import col, select
 from app.api.deps import CatalogHooksDep, MatcherDep, PrincipalDep, SessionDep, require_roles
 from app.api.schemas.common import Page, problem_responses
 from app.api.writes import commit_and_sync
-from app.auth.access import ensure_owner, owner_for_write, owning_org
+from app.auth.access import (
+    ensure_owner,
+    get_readable_patent,
+    government_scope,
+    owner_for_write,
+    owning_org,
+)
 from app.auth.principal import Principal, Role
 from app.catalog import service
 from app.catalog.enums import ConversionStatus, LegalStatus, PatentType
 from app.catalog.ipc import IpcPrefix
-from app.catalog.models import Patent
+from app.catalog.models import Organisation, Patent
 from app.catalog.schemas.patents import PatentCreate, PatentOut, PatentUpdate
 from app.catalog.text import converter, to_simplified
 from app.db import get_or_404
@@ -35,7 +41,8 @@ class PatentSort(StrEnum):
     UPDATED_AT = "updated_at"
 
 
-def _sort_spec(sort: PatentSort) -> SortSpec[Patent]:
+def patent_sort_spec(sort: PatentSort) -> SortSpec[Patent]:
+    """The listing's sort key (also the chain pools')."""
     if sort is PatentSort.FILING_DATE:
         # Patents without a filing date sort as the earliest, so the cursor key is never null.
         earliest = date.min
@@ -83,12 +90,13 @@ def create_patent(
     "/{patent_id}",
     response_model=PatentOut,
     summary="Read a patent",
-    description="Any authenticated caller may read a patent's bibliographic data.",
+    description="Any authenticated caller may read a patent's bibliographic data; government "
+    "officials only the patents of owners in their jurisdiction (404 for others).",
     responses=problem_responses(401, 404),
 )
-def read_patent(patent_id: DbId, session: SessionDep, _principal: PrincipalDep) -> Patent:
+def read_patent(patent_id: DbId, session: SessionDep, principal: PrincipalDep) -> Patent:
     """Read one patent."""
-    return get_or_404(session, Patent, patent_id, "patent")
+    return get_readable_patent(session, principal, patent_id)
 
 
 @router.patch(
@@ -149,7 +157,7 @@ def _has_ipc_prefix(prefix: IpcPrefix) -> Any:
     return sa.cast(col(Patent.ipc_codes), sa.String).contains(f'"{prefix.stored}', autoescape=True)
 
 
-def _filtered(
+def filtered_patents(
     ipc_prefix: str | None,
     legal_status: list[LegalStatus] | None,
     patent_type: list[PatentType] | None,
@@ -157,6 +165,7 @@ def _filtered(
     conversion_status: list[ConversionStatus] | None,
     q: str | None,
 ) -> Any:
+    """The listing's query with its filters (also the chain pools')."""
     stmt = select(Patent)
     prefix = IpcPrefix.parse_optional(ipc_prefix)
     if prefix is not None:
@@ -180,18 +189,30 @@ def _filtered(
     return stmt
 
 
+def in_jurisdiction(stmt: Any, principal: Principal) -> Any:
+    """A government official's pool: the patents of owners in the jurisdiction (also the
+    chain pools'); other callers' statements pass unchanged."""
+    scope = government_scope(principal)
+    if scope is None:
+        return stmt
+    in_scope = col(Organisation.region).startswith(scope, autoescape=True)
+    owners = select(Organisation.id).where(in_scope)
+    return stmt.where(col(Patent.owner_org_id).in_(owners))
+
+
 @router.get(
     "",
     response_model=Page[PatentOut],
     summary="List and filter patents",
     description="Filter by IPC prefix (any of the codes, e.g. H01M or H01M4/36), legal status "
     "(法律状态), patent type, owner organisation, conversion status (转化状态) and title "
-    "text; sort by filing_date or updated_at; cursor-paginated.",
+    "text; sort by filing_date or updated_at; cursor-paginated. Government officials see "
+    "the patents of owners in their jurisdiction only (their idle-patent pool).",
     responses=problem_responses(401, 422),
 )
 def list_patents(
     session: SessionDep,
-    _principal: PrincipalDep,
+    principal: PrincipalDep,
     ipc_prefix: Annotated[Line | None, Query(max_length=20, examples=["H01M"])] = None,
     legal_status: Annotated[list[LegalStatus] | None, Query()] = None,
     patent_type: Annotated[list[PatentType] | None, Query()] = None,
@@ -206,11 +227,14 @@ def list_patents(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> Page[PatentOut]:
     """List patents with filters, sorting and cursor pagination."""
-    stmt = _filtered(ipc_prefix, legal_status, patent_type, owner_org_id, conversion_status, q)
+    stmt = filtered_patents(
+        ipc_prefix, legal_status, patent_type, owner_org_id, conversion_status, q
+    )
+    stmt = in_jurisdiction(stmt, principal)
     items, next_cursor = paginate(
         session,
         stmt,
-        sort=_sort_spec(sort),
+        sort=patent_sort_spec(sort),
         id_column=col(Patent.id),
         descending=order == "desc",
         cursor=cursor,

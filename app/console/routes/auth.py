@@ -168,4 +168,6 @@ def home(request: Request, signed: User) -> Response:
         return redirect("/portfolio")
     if role == "enterprise":
         return redirect("/needs")
+    if role == "station":
+        return redirect("/desk")
     return render(request, "home.html", platform_admin=is_platform_admin(signed))

@@ -10,13 +10,17 @@ from sqlmodel import Session, col, select
 
 from app.auth.principal import Principal, Role
 from app.catalog.enums import CooperationMode, NeedStatus
-from app.catalog.models import Organisation, Patent, TechNeed
+from app.catalog.models import Patent, TechNeed
+from app.console.deal_view import org_names, patent_titles
 from app.console.forms import enum_values, optional_date, optional_int
 from app.console.need_writes import NeedForm, owned_need, save_need, set_status
 from app.console.web import ConsoleRoute, DbSession, FormUser, User, redirect, render, require_role
+from app.deals.access import parties_of
+from app.deals.desk import waiting_on
 from app.deals.models import Deal
 from app.deals.requests import request_deal
 from app.deals.schemas import DealCreate
+from app.deals.states import Party
 from app.licensing.advice import open_licence_candidates
 from app.search.engine import Explanation, MatchFilters
 
@@ -242,20 +246,13 @@ def deals(request: Request, session: DbSession, signed: User) -> Response:
             | (Deal.station_org_id == org)
         )
     rows = list(session.exec(stmt))
-    names = {
-        o.id: o.name
-        for o in session.exec(
-            select(Organisation).where(
-                col(Organisation.id).in_(
-                    {d.requester_org_id for d in rows} | {d.owner_org_id for d in rows}
-                )
-            )
-        )
-    }
-    titles = {
-        p.id: p.title
-        for p in session.exec(
-            select(Patent).where(col(Patent.id).in_({d.patent_id for d in rows if d.patent_id}))
-        )
-    }
-    return render(request, "deals.html", deals=rows, names=names, titles=titles)
+    # The deals waiting for this viewer's move: what the list flags first.
+    todo = {d.id for d in rows if waiting_on(d) & (parties_of(d, principal) - {Party.ADMIN})}
+    return render(
+        request,
+        "deals.html",
+        deals=rows,
+        names=org_names(session, [o for d in rows for o in (d.requester_org_id, d.owner_org_id)]),
+        titles=patent_titles(session, rows),
+        todo=todo,
+    )

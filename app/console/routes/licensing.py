@@ -1,5 +1,5 @@
-"""Open licensing in the console: the declaration form with its statutory checks (TTO), and
-taking a licence by written notice (enterprise)."""
+"""Open licensing in the console: the declaration form with its statutory checks and its
+withdrawal (TTO), and taking a licence by written notice (enterprise)."""
 
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -17,7 +17,7 @@ from app.console.web import ConsoleRoute, DbSession, FormUser, User, redirect, r
 from app.errors import NotFound, ValidationFailed
 from app.licensing import rules, service
 from app.licensing.models import PaymentMode
-from app.licensing.schemas import DeclarationCreate, LicenceNotice
+from app.licensing.schemas import DeclarationCreate, LicenceNotice, WithdrawRequest
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 
@@ -135,11 +135,38 @@ def declare(
         )
     except ValidationError as exc:
         session.rollback()
-        errors = [{"field": str(e["loc"][0]), "message": e["msg"]} for e in exc.errors()]
+        errors = _field_errors(exc).extra["errors"]
         return _form(request, session, patent, status=422, errors=errors, values=values)
     session.commit()
     request.app.state.matcher.mark_written()  # the indexer makes it searchable shortly
     return redirect(f"/patents/{patent_id}")
+
+
+def _field_errors(exc: ValidationError) -> ValidationFailed:
+    """Pydantic's errors as the console's 422, one entry per field."""
+    errors = [{"field": str(e["loc"][0]), "message": e["msg"]} for e in exc.errors()]
+    return ValidationFailed("invalid input", errors=errors)
+
+
+@router.post("/open-licences/{declaration_id}/withdraw")
+def withdraw(
+    request: Request,
+    declaration_id: int,
+    session: DbSession,
+    signed: FormUser,
+    reason: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """Withdraw a declaration (撤回): published with its time and reason; licences already
+    taken under it stay valid until their end date."""
+    principal = require_role(signed, Role.TTO)
+    try:
+        body = WithdrawRequest(reason=reason.strip())
+    except ValidationError as exc:
+        raise _field_errors(exc) from None
+    declaration = service.withdraw(session, principal, declaration_id, body.reason)
+    session.commit()
+    request.app.state.matcher.mark_written()  # the index drops it from open-licence searches
+    return redirect(f"/patents/{declaration.patent_id}")
 
 
 @router.get("/open-licences/{declaration_id}/take")

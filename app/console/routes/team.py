@@ -1,20 +1,19 @@
 """Organisation admins: colleagues (invite, deactivate, reset), API keys, the audit log.
-Platform admins: organisations and their first administrator."""
+(Platform administration is in ``admin.py``.)"""
 
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from app.accounts import audit, service
 from app.accounts.models import TokenPurpose
 from app.accounts.sessions import SignedIn
-from app.catalog.enums import OrgKind
 from app.catalog.models import Organisation
 from app.console import identity
 from app.console.cli import link
-from app.console.forms import enum_value, optional_int
+from app.console.forms import optional_int
 from app.console.web import (
     ConsoleRoute,
     DbSession,
@@ -127,52 +126,3 @@ def create_key(
     key_id, secret = identity.create_api_key(session, signed.user, label, days)
     session.commit()
     return _team_page(request, session, signed, key_secret=secret, key_id=key_id)
-
-
-def _require_platform_admin(signed: SignedIn) -> None:
-    if not is_platform_admin(signed):
-        raise Forbidden("only platform administrators manage organisations")
-
-
-def _orgs_page(
-    request: Request, session: Session, *, status: int = 200, **shown: object
-) -> Response:
-    orgs = list(session.exec(select(Organisation).order_by(col(Organisation.id).desc()).limit(200)))
-    return render(request, "orgs.html", status=status, orgs=orgs, kinds=list(OrgKind), shown=shown)
-
-
-@router.get("/admin/orgs")
-def organisations(request: Request, session: DbSession, signed: User) -> Response:
-    """Organisations of the platform, and the form to add one with its first admin."""
-    _require_platform_admin(signed)
-    return _orgs_page(request, session)
-
-
-@router.post("/admin/orgs")
-def create_organisation(
-    request: Request,
-    session: DbSession,
-    signed: FormUser,
-    kind: Annotated[str, Form(max_length=32)],
-    name: Annotated[str, Form(max_length=200)],
-    admin_email: Annotated[str, Form(max_length=254)],
-    admin_name: Annotated[str, Form(max_length=100)],
-    region: Annotated[str, Form(max_length=12)] = "",
-) -> Response:
-    """Create an organisation and invite its first administrator."""
-    _require_platform_admin(signed)
-    org_kind = enum_value(OrgKind, kind, "kind")
-    org = identity.create_organisation(session, signed.user, org_kind, name, region)
-    made = identity.invite(
-        session,
-        settings_of(request),
-        org_id=org.id,
-        email=admin_email,
-        display_name=admin_name,
-        is_org_admin=True,
-        actor=signed.user,
-    )
-    session.commit()
-    return _orgs_page(
-        request, session, link=link(str(request.base_url), made.token), link_for=made.user.email
-    )

@@ -7,6 +7,10 @@
       if (!window.confirm(form.getAttribute("data-confirm"))) event.preventDefault();
     });
   });
+  // The monthly report's print button (the page has a print style sheet).
+  document.querySelectorAll("[data-print]").forEach(function (button) {
+    button.addEventListener("click", function () { window.print(); });
+  });
   // Open-licence form: say which statutory cap the entered terms break before submitting;
   // the server checks again and has the last word.
   var declare = document.getElementById("declare");
