@@ -302,7 +302,8 @@ class MatchEngine:
         _check_query(text, k)
         with ctx.timer.stage("encode"):
             stored = None if need_id is None else self._indexes.need_queries.get(need_id)
-            vectors = query_vectors(self.encoder, text) if stored is None else stored
+            most = ctx.params.max_statements
+            vectors = query_vectors(self.encoder, text, most) if stored is None else stored
         matches, rows = search_patents(session, self._indexes, text, vectors, filters, k, ctx)
         return self._result(matches, {pid: rows[pid][0] for pid in (m.id for m in matches)})
 
