@@ -11,6 +11,7 @@ from app.api.cli import keys_app, serve_app
 from app.api.worker import worker_app
 from app.catalog.cli import demo_app, import_app
 from app.catalog.org_cli import orgs_app
+from app.chains.cli import chains_app
 from app.cli_errors import database_failure
 from app.console.cli import users_app
 from app.dbcli import db_app
@@ -77,6 +78,7 @@ app.add_typer(demo_app, name="demo")
 app.add_typer(model_app, name="model")
 app.add_typer(index_app, name="index")
 app.add_typer(eval_app, name="eval")
+app.add_typer(chains_app, name="chains")
 
 
 def main() -> None:

@@ -75,6 +75,16 @@ class Settings(BaseSettings):
     # Production keeps it off: request handlers never encode catalog text.
     index_inline: bool = False
 
+    # Industry chains: a patent or need is tagged to a node by text similarity when its cosine
+    # to the node's description is this many standard deviations above the collection's mean,
+    # among the node's chain_tag_similar_k nearest; the tagger reads this many catalog changes
+    # per round, and the server's tagger thread runs every chain_tag_seconds (0: off, leave
+    # it to `patentmatch worker` or `patentmatch chains tag`).
+    chain_tag_min_z: float = 3.0
+    chain_tag_similar_k: int = 300
+    chain_tag_batch: int = 2000
+    chain_tag_seconds: float = 30.0
+
     # Import.
     import_batch_size: int = 500
     # An import job whose heartbeat is older than this is taken for dead and marked failed.

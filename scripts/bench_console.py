@@ -37,7 +37,8 @@ from app.catalog.demo import load_demo
 from app.catalog.enums import ChangeOp, EntityKind, LegalStatus, NeedStatus, OrgKind
 from app.catalog.models import Organisation, Patent, TechNeed
 from app.console.identity import invite
-from app.db import create_schema, make_engine
+from app.db import make_engine
+from app.dbcli import upgrade_database
 from app.deals.models import Deal
 from app.deals.requests import request_deal
 from app.deals.schemas import DealCreate, TransitionRequest
@@ -62,13 +63,14 @@ def _declare(session: Session, tto: int, count: int) -> None:
     if session.exec(declared).first() is not None:
         return
     cutoff = date.today() + timedelta(days=5 * 366)
-    # Spread over the catalog (every 97th eligible patent), not one corner of it.
-    patents = session.exec(
+    eligible = session.exec(
         select(Patent)
         .where(Patent.legal_status == LegalStatus.GRANTED, col(Patent.expiry_date) > cutoff)
         .order_by(col(Patent.id))
-    ).all()[::97][:count]
-    assert len(patents) == count
+    ).all()
+    assert len(eligible) >= count, f"only {len(eligible)} patents can be declared"
+    # Spread over the catalog, not one corner of it.
+    patents = eligible[:: len(eligible) // count][:count]
     for patent in patents:
         assert patent.id is not None
         patent.owner_org_id = tto
@@ -139,7 +141,8 @@ def _seed_deals(session: Session, tto: int, ent: int, station: int) -> None:
 def _prepare(settings: Settings, declare: int) -> tuple[int, int]:
     """The demo database (built once) and the ids of the busiest TTO and enterprise."""
     engine = make_engine(settings.database_url)
-    create_schema(engine)
+    # Migrations, not create_all: a database kept from an earlier run gets the new columns.
+    upgrade_database(settings.database_url)
     with Session(engine) as session:
         if session.exec(select(func.count()).select_from(Patent)).one() == 0:
             print("loading the demo data (once)…", file=sys.stderr)

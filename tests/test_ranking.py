@@ -91,6 +91,22 @@ def test_set_keys_equal_only_for_equal_subclass_sets():
     assert keys[4] == -1
 
 
+def test_ipc_lookup_finds_dense_and_sparse_ids_alike():
+    table = IpcTable()
+    dense = list(range(1, 3001))
+    table.upsert(dense, [["H01M"] if i % 2 else ["A01D"] for i in dense])
+    # Far past the dense range: found through the dict, not the id-indexed array.
+    table.upsert([10**12, -5], [["G06F"], ["F03D"]])
+    table.delete([2, 3])
+    table.upsert([3], [["C01B"]])
+    wanted = np.array([1, 2, 3, 4, 10**12, -5, 5000, 10**12 + 1])
+    expected = [table.subclasses(int(i)) for i in wanted]
+    cols = table.columns(wanted)
+    assert [[table.codes[c] for c in row if c >= 0] for row in cols] == expected
+    assert expected[:6] == [["H01M"], [], ["C01B"], ["A01D"], ["G06F"], ["F03D"]]
+    assert expected[6:] == [[], []]
+
+
 def _table_and_candidates():
     table = IpcTable()
     # Neighbours 1-3 are all H01M; candidate 9 (H01M) ranks low on text alone.

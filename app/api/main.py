@@ -19,6 +19,8 @@ from app.api.openapi import install_problem_openapi
 from app.api.problems import install_problem_handlers
 from app.api.ratelimit import RateLimiter, make_rate_limiter
 from app.api.routes import alerts as alert_routes
+from app.api.routes import chain_views as chain_view_routes
+from app.api.routes import chains as chain_routes
 from app.api.routes import deals as deal_routes
 from app.api.routes import figures as figure_routes
 from app.api.routes import filings as filing_routes
@@ -27,6 +29,7 @@ from app.auth.key_usage import KeyUsage
 from app.catalog.industry import load_industry_classes
 from app.catalog.ipc import load_ipc_scheme
 from app.catalog.job_leases import new_lease_owner
+from app.chains.background import ChainTagger
 from app.console.setup import install_console
 from app.db import engine_from_settings, writer_engine
 from app.search.encoder import load_encoder
@@ -82,6 +85,13 @@ TAGS = [
         "description": "Patent-intensive product filing (专利密集型产品备案): enterprises register "
         "products and cite the patents they hold rights to; the jurisdiction's officials review.",
     },
+    {
+        "name": "chains",
+        "description": "Industry chains (产业链) of a region: nodes up-, mid- and downstream "
+        "defined by IPC ranges, GB/T 4754 classes and key phrases; patents and needs tagged to "
+        "them (score and evidence, confirmed or removed by people); each chain's idle-patent "
+        "pool, its needs and chain-scoped matching.",
+    },
     {"name": "operations", "description": "Health, readiness and metrics."},
 ]
 
@@ -116,6 +126,11 @@ async def _start_background(app: FastAPI, settings: Settings, db: Engine) -> Non
     await run_in_threadpool(state.maintenance.reap)
     state.maintenance.start()
     state.indexer = _start_indexer(settings, state.matcher, db)
+    # Tests (index_inline) tag explicitly; a deployment may leave tagging to its worker.
+    state.chain_tagger = None
+    if not settings.index_inline and settings.chain_tag_seconds > 0:
+        state.chain_tagger = ChainTagger(state.write_engine, settings, state.matcher)
+        state.chain_tagger.start()
 
 
 async def _stop_background(app: FastAPI, save_index: bool) -> None:
@@ -124,6 +139,8 @@ async def _stop_background(app: FastAPI, save_index: bool) -> None:
     for worker in list(state.import_threads):
         worker.join(timeout=SHUTDOWN_GRACE_SECONDS)
     await run_in_threadpool(state.indexer.stop, save=save_index)
+    if state.chain_tagger is not None:
+        await run_in_threadpool(state.chain_tagger.stop)
     await run_in_threadpool(state.maintenance.stop)
 
 
@@ -157,7 +174,15 @@ def _lifespan(settings: Settings, engine: Engine | None, matcher: MatchEngine | 
 def _api_router() -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
     routes = (orgs, patents, needs, imports, ipc, matching, licensing)
-    for module in (*routes, deal_routes, figure_routes, filing_routes, alert_routes):
+    for module in (
+        *routes,
+        deal_routes,
+        figure_routes,
+        filing_routes,
+        alert_routes,
+        chain_routes,
+        chain_view_routes,
+    ):
         router.include_router(module.router)
     return router
 

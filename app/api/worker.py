@@ -3,7 +3,8 @@
 It runs the same ``Indexer`` as the API server's thread (catching up with the change log and
 publishing generations into its ``index_dir``), fails import jobs whose server died, and runs
 the alert dispatcher — under a deployment-wide lock (a PostgreSQL advisory lock), so that
-exactly one dispatcher sends webhooks however many workers run.
+exactly one dispatcher sends webhooks however many workers run — and tags patents and needs to
+industry-chain nodes (``app.chains.background.tag_pending``, under its own lock).
 """
 
 import logging
@@ -15,6 +16,7 @@ import typer
 
 from app.api.main import build_match_engine
 from app.catalog.job_leases import new_lease_owner, reap_dead_jobs
+from app.chains.background import TAGGER_LOCK, tag_pending
 from app.db import engine_from_settings
 from app.deals.cli import run_rounds
 from app.deals.webhooks import DISPATCHER_LOCK
@@ -24,7 +26,9 @@ from app.settings import Settings, get_settings
 
 log = logging.getLogger("patentmatch.worker")
 
-worker_app = typer.Typer(help="Background worker: indexer, import-job reaper, alert dispatcher.")
+worker_app = typer.Typer(
+    help="Background worker: indexer, import-job reaper, alert dispatcher, chain tagger."
+)
 
 
 def run_worker(settings: Settings, stop: threading.Event, *, alerts: bool, interval: float) -> None:
@@ -34,6 +38,7 @@ def run_worker(settings: Settings, stop: threading.Event, *, alerts: bool, inter
     indexer = Indexer(matcher, db, settings)
     indexer.start()
     lock = named_lock(db, DISPATCHER_LOCK, settings.var_dir)
+    tagger_lock = named_lock(db, TAGGER_LOCK, settings.var_dir)
     me = new_lease_owner()
     try:
         while not stop.is_set():
@@ -41,6 +46,7 @@ def run_worker(settings: Settings, stop: threading.Event, *, alerts: bool, inter
                 reap_dead_jobs(db, me, settings.import_lease_seconds)
                 if alerts:
                     run_rounds(db, settings, 1, 0.0, lock=lock)
+                tag_pending(db, settings, matcher, tagger_lock)
             except Exception:
                 # The loop's boundary: log, and try again next round.
                 log.exception("worker round failed")
@@ -48,6 +54,7 @@ def run_worker(settings: Settings, stop: threading.Event, *, alerts: bool, inter
     finally:
         indexer.stop(save=True)
         lock.release()
+        tagger_lock.release()
         db.dispose()
 
 

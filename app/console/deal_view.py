@@ -49,15 +49,24 @@ def patent_titles(session: Session, deals: Sequence[Deal]) -> dict[int, str]:
     return {int(i): title for i, title in session.exec(stmt) if i is not None}
 
 
-def people_by_key(session: Session, key_ids: Iterable[int | None]) -> dict[int, str]:
-    """Console users' display names by the actor key they act through, in one query."""
+def people_by_key(
+    session: Session, key_ids: Iterable[int | None], orgs: set[int | None] | None = None
+) -> dict[int, str]:
+    """Console users' display names by the actor key they act through, in one query.
+
+    ``orgs`` keeps the people of those organisations only (None: everyone's).
+    """
     wanted = {k for k in key_ids if k is not None}
     if not wanted:
         return {}
-    stmt = select(UserAccount.actor_key_id, UserAccount.display_name).where(
+    stmt = select(UserAccount.actor_key_id, UserAccount.display_name, UserAccount.org_id).where(
         col(UserAccount.actor_key_id).in_(wanted)
     )
-    return {int(k): name for k, name in session.exec(stmt) if k is not None}
+    return {
+        int(k): name
+        for k, name, org in session.exec(stmt)
+        if k is not None and (orgs is None or org in orgs)
+    }
 
 
 def specialists(session: Session, station_id: int) -> list[UserAccount]:
@@ -118,6 +127,14 @@ def _contacts(session: Session, principal: Principal, deal: Deal) -> DealContact
     return release_contacts(session, principal, deal.id)
 
 
+def _named_orgs(principal: Principal, deal: Deal) -> set[int | None] | None:
+    # A person's name is the other side's to give (with its contacts): besides the viewer's
+    # colleagues, only the station's specialists, who broker the deal, are named.
+    if principal.is_admin():
+        return None
+    return {principal.org_id, deal.station_org_id}
+
+
 def _detail_id(event: DealEvent, name: str) -> int | None:
     value = event.detail.get(name)
     return value if isinstance(value, int) else None
@@ -148,7 +165,7 @@ def deal_page(session: Session, principal: Principal, deal_id: int) -> DealPage:
         waiting=waiting_on(deal),
         events=events,
         names=org_names(session, org_ids),
-        people=people_by_key(session, keys),
+        people=people_by_key(session, keys, _named_orgs(principal, deal)),
         patent=session.get(Patent, deal.patent_id) if deal.patent_id else None,
         need=session.get(TechNeed, deal.need_id) if deal.need_id else None,
         contract=contract,

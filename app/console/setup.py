@@ -10,6 +10,7 @@ from app.console.routes import (
     admin,
     admin_ops,
     auth,
+    chains,
     dashboard,
     deal,
     desk,
@@ -41,6 +42,7 @@ def install_console(app: FastAPI) -> None:
         admin,
         admin_ops,
         filings,
+        chains,
     )
     for module in routers:
         app.include_router(module.router)

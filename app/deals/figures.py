@@ -14,35 +14,25 @@ the region and the deals whose demand, requester or supply side lies in it.
 
 import io
 from collections import defaultdict
-from datetime import date, datetime
-from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 from sqlmodel import Session, col, select
 
-from app.auth.access import in_region_scope
 from app.catalog.enums import ConversionStatus, LegalStatus
 from app.catalog.models import Organisation, Patent
+from app.chains.figures import CHAIN_GROUPS, chain_labels
 from app.csv_safe import SafeCsvWriter
 from app.deals.figure_filter import FigureFilter
+from app.deals.figure_groups import UNKNOWN as UNKNOWN  # re-exported: figures speak of it
+from app.deals.figure_groups import GroupBy as GroupBy
+from app.deals.figure_groups import GroupKeys
 from app.deals.models import Deal, DealContract
 from app.deals.states import SIGNED_STATES, DealState
-from app.filings.reports import FiledFact, approved_filings
+from app.filings.reports import approved_filings
 from app.licensing.models import LicenceKind, OpenLicenceDeclaration, PatentLicence
 
-UNKNOWN = "unknown"
 _IN_FORCE = (LegalStatus.GRANTED, LegalStatus.PENDING)
-
-
-class GroupBy(StrEnum):
-    """The dimension figures are grouped by."""
-
-    REGION = "region"  # GB/T 2260 prefix
-    INDUSTRY = "industry"  # GB/T 4754 division (大类)
-    IPC_SECTION = "ipc_section"
-    ORG = "org"
-    MONTH = "month"
 
 
 _FIGURE_EXAMPLE: JsonDict = {
@@ -74,19 +64,6 @@ class FigureRow(BaseModel):
     filed_output_yuan: int = Field(default=0, description="annual output value of filed products")
 
 
-def _month(moment: date | datetime | None) -> str:
-    return moment.strftime("%Y-%m") if moment else UNKNOWN
-
-
-def _region(code: str | None, level: int) -> str:
-    return code[:level] if code else UNKNOWN
-
-
-def _division(industry_code: str | None) -> str | None:
-    """The GB/T 4754 division (大类, two digits) of an industry code such as C3841."""
-    return (industry_code or "").lstrip("ABCDEFGHIJKLMNOPQRST")[:2] or None
-
-
 class _Rows(dict[str, FigureRow]):
     """Figure rows by group key, created on first use."""
 
@@ -95,157 +72,64 @@ class _Rows(dict[str, FigureRow]):
         return row
 
 
-class _Dims:
-    """Group keys of patents and deals for one grouping."""
-
-    def __init__(
-        self,
-        session: Session,
-        group_by: GroupBy,
-        region_level: int,
-        only: FigureFilter | None = None,
-        scope: str | None = None,
-    ) -> None:
-        self.group_by, self.level, self.only, self.scope = group_by, region_level, only, scope
-        stmt = select(Patent.id, Patent.ipc_main, Patent.owner_org_id, Organisation.region).join(
-            Organisation, col(Organisation.id) == col(Patent.owner_org_id), isouter=True
-        )
-        self.patents = {pid: (ipc, org, region) for pid, ipc, org, region in session.exec(stmt)}
-        regions = select(Organisation.id, Organisation.region)
-        self.org_regions: dict[int | None, str | None] = (
-            dict(session.exec(regions).all()) if scope is not None else {}
-        )
-
-    def patent_in(self, patent_id: int | None) -> bool:
-        """True when the patent's owner lies in the region scope (no scope: always)."""
-        return in_region_scope(self.scope, self.patents.get(patent_id or -1, (None,) * 3)[2])
-
-    def deal_in(self, deal: Deal) -> bool:
-        """True when the demand's region, the requester's or the supply side's lies in scope."""
-        if self.scope is None:
-            return True
-        parties = (deal.requester_org_id, deal.owner_org_id)
-        regions = (deal.region, *map(self.org_regions.get, parties))
-        return any(in_region_scope(self.scope, region) for region in regions)
-
-    def patent_key(self, patent_id: int | None, when: date | datetime | None) -> str:
-        """The group of a patent-side event."""
-        if self.group_by is GroupBy.MONTH:
-            return _month(when)
-        ipc, org, region = self.patents.get(patent_id or -1, (None, None, None))
-        if self.group_by is GroupBy.REGION:
-            return _region(region, self.level)
-        if self.group_by is GroupBy.IPC_SECTION:
-            return ipc[0] if ipc else UNKNOWN
-        if self.group_by is GroupBy.ORG:
-            return str(org) if org is not None else UNKNOWN
-        return UNKNOWN  # patents carry no industry code
-
-    def keeps_patent(self, patent_id: int | None, when: date | datetime | None) -> bool:
-        """True when the filter counts this patent-side event."""
-        if self.only is None:
-            return True
-        ipc, org, region = self.patents.get(patent_id or -1, (None, None, None))
-        return self.only.passes(region=region, industry=None, ipc=ipc, org=org, month=_month(when))
-
-    def keeps_deal(self, deal: Deal, when: date | datetime | None) -> bool:
-        """True when the filter counts this deal-side event."""
-        if self.only is None:
-            return True
-        ipc = self.patents.get(deal.patent_id or -1, (None, None, None))[0]
-        industry, org = _division(deal.industry_code), deal.owner_org_id
-        return self.only.passes(
-            region=deal.region, industry=industry, ipc=ipc, org=org, month=_month(when)
-        )
-
-    def deal_key(self, deal: Deal, when: date | datetime | None) -> str:
-        """The group of a deal-side event."""
-        if self.group_by is GroupBy.MONTH:
-            return _month(when)
-        if self.group_by is GroupBy.REGION:
-            return _region(deal.region, self.level)
-        if self.group_by is GroupBy.INDUSTRY:
-            return _division(deal.industry_code) or UNKNOWN
-        if self.group_by is GroupBy.ORG:
-            return str(deal.owner_org_id)
-        return self.patent_key(deal.patent_id, None)
-
-    def keeps_filing(self, fact: FiledFact) -> bool:
-        """True when the region scope and the filter count this approved filing."""
-        if not in_region_scope(self.scope, fact.region):
-            return False
-        if self.only is None:
-            return True
-        industry, month = _division(fact.industry_code), _month(fact.approved_at)
-        return self.only.passes(
-            region=fact.region, industry=industry, ipc=None, org=fact.org_id, month=month
-        )
-
-    def filing_key(self, fact: FiledFact) -> str:
-        """The group of an approved product filing: its enterprise, region, class, month."""
-        if self.group_by is GroupBy.MONTH:
-            return _month(fact.approved_at)
-        if self.group_by is GroupBy.REGION:
-            return _region(fact.region, self.level)
-        if self.group_by is GroupBy.INDUSTRY:
-            return _division(fact.industry_code) or UNKNOWN
-        if self.group_by is GroupBy.ORG:
-            return str(fact.org_id)
-        return UNKNOWN  # a product spans the IPC sections of its patents
-
-
-def _patent_side(session: Session, dims: _Dims, rows: _Rows) -> None:
+def _patent_side(session: Session, dims: GroupKeys, rows: _Rows) -> None:
     idle = select(Patent.id, Patent.created_at).where(
         Patent.conversion_status == ConversionStatus.IDLE, col(Patent.legal_status).in_(_IN_FORCE)
     )
     for pid, created in session.exec(idle):
         if dims.patent_in(pid) and dims.keeps_patent(pid, created):
-            rows[dims.patent_key(pid, created)].idle_patents += 1
+            for key in dims.patent_keys(pid, created):
+                rows[key].idle_patents += 1
     declared = select(OpenLicenceDeclaration.patent_id, OpenLicenceDeclaration.declared_at)
     for pid, when in session.exec(declared):
         if dims.patent_in(pid) and dims.keeps_patent(pid, when):
-            rows[dims.patent_key(pid, when)].open_licence_declarations += 1
+            for key in dims.patent_keys(pid, when):
+                rows[key].open_licence_declarations += 1
     taken = select(PatentLicence.patent_id, PatentLicence.created_at).where(
         PatentLicence.kind == LicenceKind.OPEN
     )
     for pid, when in session.exec(taken):
         if dims.patent_in(pid) and dims.keeps_patent(pid, when):
-            rows[dims.patent_key(pid, when)].licences_taken += 1
+            for key in dims.patent_keys(pid, when):
+                rows[key].licences_taken += 1
 
 
-def _deal_side(session: Session, dims: _Dims, rows: _Rows) -> None:
+def _deal_side(session: Session, dims: GroupKeys, rows: _Rows) -> None:
     matched: dict[str, set[int]] = defaultdict(set)
     for deal in session.exec(select(Deal)):
         if not (dims.deal_in(deal) and dims.keeps_deal(deal, deal.created_at)):
             continue
-        row = rows[dims.deal_key(deal, deal.created_at)]
-        row.contacts_requested += 1
-        state = DealState(deal.state).value
-        row.deals_by_state[state] = row.deals_by_state.get(state, 0) + 1
-        if deal.patent_id is not None:
-            matched[row.key].add(deal.patent_id)
-        if deal.state in SIGNED_STATES:
-            row.signed_contracts += 1
+        for key in dims.deal_keys(deal, deal.created_at):
+            _count_deal(rows[key], deal, matched)
     for key, patents in matched.items():
         rows[key].patents_matched = len(patents)
     signed = select(DealContract, Deal).join(Deal, col(Deal.id) == col(DealContract.deal_id))
     for contract, deal in session.exec(signed):
         if not (dims.deal_in(deal) and dims.keeps_deal(deal, contract.signed_on)):
             continue
-        rows[dims.deal_key(deal, contract.signed_on)].contract_value_yuan += (
-            contract.amount_yuan or 0
-        )
+        for key in dims.deal_keys(deal, contract.signed_on):
+            rows[key].contract_value_yuan += contract.amount_yuan or 0
 
 
-def _filing_side(session: Session, dims: _Dims, rows: _Rows) -> None:
+def _count_deal(row: FigureRow, deal: Deal, matched: dict[str, set[int]]) -> None:
+    row.contacts_requested += 1
+    state = DealState(deal.state).value
+    row.deals_by_state[state] = row.deals_by_state.get(state, 0) + 1
+    if deal.patent_id is not None:
+        matched[row.key].add(deal.patent_id)
+    if deal.state in SIGNED_STATES:
+        row.signed_contracts += 1
+
+
+def _filing_side(session: Session, dims: GroupKeys, rows: _Rows) -> None:
     cited: dict[str, set[int]] = defaultdict(set)
     for fact in approved_filings(session):
         if not dims.keeps_filing(fact):
             continue
-        row = rows[dims.filing_key(fact)]
-        row.filed_products += 1
-        row.filed_output_yuan += fact.output_yuan
-        cited[row.key] |= fact.patent_ids
+        for key, citing in dims.filing_groups(fact).items():
+            rows[key].filed_products += 1
+            rows[key].filed_output_yuan += fact.output_yuan
+            cited[key] |= citing
     for key, patents in cited.items():
         rows[key].filed_patents = len(patents)
 
@@ -259,7 +143,7 @@ def compute_figures(
 ) -> list[FigureRow]:
     """The figures of every group (of the events ``only`` keeps, within the region ``scope``),
     sorted by key, unknown last."""
-    dims = _Dims(session, group_by, region_level, only, scope)
+    dims = GroupKeys(session, group_by, region_level, only, scope)
     rows = _Rows()
     _patent_side(session, dims, rows)
     _deal_side(session, dims, rows)
@@ -269,6 +153,8 @@ def compute_figures(
             row.conversion_rate = round(row.signed_contracts / row.contacts_requested, 4)
     if group_by is GroupBy.ORG:
         _label_orgs(session, rows)
+    if group_by in CHAIN_GROUPS:
+        chain_labels(session, rows, by_node=group_by is GroupBy.CHAIN_NODE)
     return sorted(rows.values(), key=lambda r: (r.key == UNKNOWN, r.key))
 
 

@@ -14,7 +14,9 @@ from sqlmodel import Session, col, select
 
 from app.catalog.models import Organisation
 from app.csv_safe import SafeCsvWriter
+from app.db import persisted_id
 from app.filings.models import FiledPatent, FiledProduct, FilingStatus
+from app.types import assume_utc
 
 
 @dataclass(frozen=True)
@@ -42,13 +44,13 @@ def approved_filings(session: Session) -> list[FiledFact]:
     products = session.exec(select(FiledProduct).where(approved).order_by(col(FiledProduct.id)))
     return [
         FiledFact(
-            product_id=p.id or 0,
+            product_id=persisted_id(p),
             org_id=p.org_id,
             region=p.region,
             industry_code=p.industry_code,
             approved_at=p.reviewed_at,
             output_yuan=p.annual_output_yuan,
-            patent_ids=frozenset(cited[p.id or 0]),
+            patent_ids=frozenset(cited[persisted_id(p)]),
         )
         for p in products
     ]
@@ -61,7 +63,8 @@ _COLUMNS = [
 
 
 def _stamp(moment: datetime | None) -> str:
-    return moment.isoformat(timespec="seconds") if moment else ""
+    # SQLite hands back naive UTC values: say UTC in the export either way.
+    return assume_utc(moment).isoformat(timespec="seconds") if moment else ""
 
 
 def filings_csv(session: Session, products: list[FiledProduct]) -> str:
@@ -83,7 +86,7 @@ def filings_csv(session: Session, products: list[FiledProduct]) -> str:
     writer = SafeCsvWriter(buffer, lineterminator="\n")
     writer.writerow(_COLUMNS)
     for p in products:
-        patents = ";".join(str(i) for i in cited[p.id or 0])
+        patents = ";".join(str(i) for i in cited[persisted_id(p)])
         writer.writerow([
             p.id, names.get(p.org_id, ""), p.region or "", p.name, p.category, p.industry_code,
             p.annual_output_yuan, patents, p.status.value, _stamp(p.submitted_at),

@@ -11,6 +11,7 @@ from datetime import date
 from sqlmodel import Session, col, select
 
 from app.catalog.models import Patent
+from app.db import persisted_id
 from app.deals.models import ContractType, Deal, DealContract
 from app.filings.models import RightBasis
 from app.licensing import rules
@@ -100,7 +101,7 @@ def check_right(
         raise RightRefused(f"patent {patent.id} belongs to another organisation")
     if basis is RightBasis.OWNED:
         return Evidence()
-    contract = _assignment(session, org_id, patent.id or 0)
+    contract = _assignment(session, org_id, persisted_id(patent))
     if contract is None:
         raise RightRefused(f"no signed assignment of patent {patent.id} to your organisation")
     return Evidence(contract_id=contract)

@@ -34,6 +34,7 @@ from app.search.filters import INACTIVE_STATUSES, MatchFilters
 from app.search.indexing import Progress, build_all
 from app.search.ipc_inference import clean_scheme_title
 from app.search.lexical import Tokenizer
+from app.search.nearest import Near, nearest_documents
 from app.search.penalties import PenaltyProvider, no_penalties
 from app.search.querying import (
     QueryContext,
@@ -272,6 +273,10 @@ class MatchEngine:
             "needs": len(indexes.need_ids),
             "last_change_id": indexes.last_change_id,
         }
+
+    def nearest(self, texts: list[str], k: int, *, needs: bool = False) -> list[list[Near]]:
+        """Per text: its ``k`` nearest patents or indexed needs (encodes: background work only)."""
+        return nearest_documents(self._indexes, self.encoder, texts, k, needs=needs)
 
     # Matching --------------------------------------------------------------------------------
 

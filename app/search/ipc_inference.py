@@ -41,6 +41,9 @@ class IpcTable:
         self._columns: dict[str, int] = {}
         self.codes: list[str] = []
         self._row: dict[int, int] = {}
+        # The same map as an array indexed by id (ids are dense database keys), so that a
+        # ranking's few thousand candidates are looked up at once; ids past its end use the dict.
+        self._row_of = np.full(0, -1, dtype=np.int64)
         self._free: list[int] = []
         self._lock = threading.Lock()
         # Row r: subclass columns of one document, -1 padded; and a key of its subclass set.
@@ -77,11 +80,27 @@ class IpcTable:
         if row is None:
             row = self._free.pop() if self._free else len(self._row)
             self._row[doc_id] = row
+            self._index_row(doc_id, row)
         self._grow(row + 1, len(columns))
         self._cols[row] = -1
         self._cols[row, : len(columns)] = columns
         # Equal keys = equal subclass sets (tuple hashes of ints are stable); -1 = none.
         self._keys[row] = hash(tuple(sorted(columns))) if columns else -1
+
+    def _index_row(self, doc_id: int, row: int) -> None:
+        """Record a new row in the id-indexed array, growing it (doubling) while ids stay dense
+        (at most 8 slots per document); other ids are found through the dict alone."""
+        if doc_id < 0:
+            return
+        if doc_id >= len(self._row_of):
+            if doc_id >= 8 * len(self._row) + 65_536:
+                return
+            grown = np.full(max(2 * len(self._row_of), doc_id + 1, 1024), -1, dtype=np.int64)
+            for known, at in self._row.items():
+                if 0 <= known < len(grown):
+                    grown[known] = at
+            self._row_of = grown  # swapped whole: readers see the old or the new array
+        self._row_of[doc_id] = row
 
     def upsert(self, ids: Sequence[int], subclasses: Sequence[Iterable[str]]) -> None:
         """Set the subclasses (``H01M`` or any longer code, cut to 4 characters) of documents."""
@@ -95,6 +114,8 @@ class IpcTable:
         with self._lock:
             for doc_id in ids:
                 row = self._row.pop(int(doc_id), None)
+                if 0 <= int(doc_id) < len(self._row_of):
+                    self._row_of[int(doc_id)] = -1
                 if row is not None:
                     self._cols[row] = -1
                     self._keys[row] = -1
@@ -108,10 +129,16 @@ class IpcTable:
         return [self.codes[c] for c in self._cols[row] if c >= 0]
 
     def _rows(self, ids: np.ndarray) -> np.ndarray:
-        """Row of each id, -1 when unknown (a dict lookup per candidate: hundreds, not more)."""
-        get = self._row.get
-        # tolist() gives Python ints at once: converting numpy scalars one by one costs more.
-        return np.array([get(i, -1) for i in np.asarray(ids).tolist()], dtype=np.int64)
+        """Row of each id, -1 when unknown (the array, then the dict for ids past its end)."""
+        ids = np.asarray(ids, dtype=np.int64)
+        table = self._row_of
+        inside = (ids >= 0) & (ids < len(table))
+        rows = np.where(inside, table[np.where(inside, ids, 0)] if len(table) else -1, -1)
+        if not inside.all():
+            get = self._row.get
+            # tolist() gives Python ints at once: converting numpy scalars one by one costs more.
+            rows[~inside] = [get(i, -1) for i in ids[~inside].tolist()]
+        return rows
 
     def lookup(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Subclass columns ((len(ids), width), -1 padded) and subclass-set keys (-1 = none).

@@ -4,7 +4,6 @@ import csv
 import io
 from dataclasses import dataclass
 from datetime import date
-from itertools import count
 from typing import Any
 
 import pytest
@@ -15,12 +14,14 @@ from sqlmodel import Session
 from app.catalog.enums import LegalStatus
 from app.catalog.industry import IndustryClasses
 from app.catalog.models import Patent
+from app.chains.models import ChainNode, ChainTag, IndustryChain, NodePosition, TagEntity
 from app.deals.models import ContractType, Deal, DealContract
 from app.deals.states import DealState
 from app.licensing.models import LicenceKind, PatentLicence
 from tests.api.conftest import Actor
 from tests.api.helpers import assert_problem
 from tests.api.regions import TwoCities, two_cities
+from tests.filing_support import add_patent
 
 FILINGS = "/api/v1/filings"
 INDUSTRY_CSV = """code,level,section,division,group,class,name_zh,remark_zh
@@ -29,7 +30,6 @@ C38,2,C,38,,,电气机械和器材制造业,
 C384,3,C,38,384,,电池制造,
 C3841,4,C,38,384,3841,锂离子电池制造,
 """
-_keys = count(1)
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,7 @@ class Rights:
     owned: int
     assigned: int
     licensed: int
+    open_licensed: int
     expired_licence: int
     lapsed: int
     foreign: int
@@ -58,20 +59,6 @@ def industry(client: TestClient, tmp_path_factory: pytest.TempPathFactory) -> No
     client.app.state.industry_classes = IndustryClasses.load(path)  # type: ignore[attr-defined]
 
 
-def _patent(session: Session, owner: int | None, status: LegalStatus = LegalStatus.GRANTED) -> int:
-    patent = Patent(
-        natural_key=f"filing-test-{next(_keys)}",
-        title="一种高镍三元正极材料",
-        legal_status=status,
-        expiry_date=date(2040, 1, 1),
-        owner_org_id=owner,
-    )
-    session.add(patent)
-    session.flush()
-    assert patent.id is not None
-    return patent.id
-
-
 def _licence(session: Session, patent: int, org: int, kind: LicenceKind, end: date) -> None:
     session.add(PatentLicence(patent_id=patent, kind=kind, licensee_org_id=org,
                               start_date=date(2020, 1, 1), end_date=end))  # fmt: skip
@@ -84,23 +71,26 @@ def rights(api_engine: Engine, cities: TwoCities) -> Rights:
     assert ent is not None
     assert tto is not None
     with Session(api_engine) as session:
-        assigned = _patent(session, ent)
+        assigned = add_patent(session, ent)
         deal = Deal(patent_id=assigned, requester_org_id=ent, owner_org_id=tto,
                     state=DealState.CONTRACT_SIGNED)  # fmt: skip
         session.add(deal)
         session.flush()
         session.add(DealContract(deal_id=deal.id or 0, contract_type=ContractType.ASSIGNMENT,
                                  signed_on=date(2025, 6, 1)))  # fmt: skip
-        licensed, expired = _patent(session, tto), _patent(session, tto)
+        licensed, expired = add_patent(session, tto), add_patent(session, tto)
         _licence(session, licensed, ent, LicenceKind.EXCLUSIVE, date(2039, 12, 31))
+        open_licensed = add_patent(session, tto)
+        _licence(session, open_licensed, ent, LicenceKind.OPEN, date(2030, 12, 31))
         _licence(session, expired, ent, LicenceKind.ORDINARY, date(2021, 1, 1))
         found = Rights(
-            owned=_patent(session, ent),
+            owned=add_patent(session, ent),
             assigned=assigned,
             licensed=licensed,
+            open_licensed=open_licensed,
             expired_licence=expired,
-            lapsed=_patent(session, ent, LegalStatus.LAPSED),
-            foreign=_patent(session, cities.ent_b.org_id),
+            lapsed=add_patent(session, ent, LegalStatus.LAPSED),
+            foreign=add_patent(session, cities.ent_b.org_id),
         )
         session.commit()
     return found
@@ -159,7 +149,7 @@ def test_submit_checks_every_right_again(
     client: TestClient, api_engine: Engine, cities: TwoCities
 ) -> None:
     with Session(api_engine) as session:
-        patent = _patent(session, cities.ent_a.org_id)
+        patent = add_patent(session, cities.ent_a.org_id)
         session.commit()
     product = _product(client, cities.ent_a)["id"]
     empty = assert_problem(
@@ -202,13 +192,15 @@ def test_filing_reviewed_by_its_jurisdiction_and_counted_once_approved(
     url = f"{FILINGS}/{product}"
     assert_problem(client.get(url, headers=gov_a.headers), 404)  # a draft is the enterprise's
     for patent, basis in ((rights.owned, "owned"), (rights.assigned, "assignment"),
-                          (rights.licensed, "exclusive_licence")):  # fmt: skip
+                          (rights.licensed, "exclusive_licence"),
+                          (rights.open_licensed, "open_licence")):  # fmt: skip
         assert _link(client, ent, product, patent, basis).status_code == 200
     submitted = client.post(f"{url}/submit", headers=ent.headers).json()
     assert submitted["status"] == "submitted"
     assert {p["basis"]: (p["licence_id"] is not None, p["contract_id"] is not None)
             for p in submitted["patents"]} == {"owned": (False, False), "assignment": (False, True),
-                                               "exclusive_licence": (True, False)}  # fmt: skip
+                                               "exclusive_licence": (True, False),
+                                               "open_licence": (True, False)}  # fmt: skip
     assert_problem(client.get(url, headers=gov_b.headers), 404)
     assert_problem(_review(client, gov_b, product, decision="approve"), 404)
     listed = client.get(FILINGS, headers=gov_b.headers).json()["items"]
@@ -228,13 +220,13 @@ def test_filing_reviewed_by_its_jurisdiction_and_counted_once_approved(
     approved = _review(client, cities.province, product, decision="approve").json()
     assert approved["status"] == "approved"
     assert [e["action"] for e in approved["history"]] == [
-        "created", "patent_linked", "patent_linked", "patent_linked", "submitted", "returned",
+        "created", *["patent_linked"] * 4, "submitted", "returned",
         "updated", "submitted", "approved",
     ]  # fmt: skip
     assert_problem(client.patch(url, json={"name": "x"}, headers=ent.headers), 409)
     row = _figures(client, gov_a, region_level=4)["3301"]
     assert row["filed_products"] == before + 1
-    assert row["filed_patents"] >= 3
+    assert row["filed_patents"] >= 4
     assert row["filed_output_yuan"] >= 150_000_000
     assert "3301" not in _figures(client, gov_b, region_level=4)
     by_industry = _figures(client, cities.province, group_by="industry")
@@ -261,3 +253,52 @@ def test_filing_list_exports_formula_safe_csv(
     assert rows[str(product)]["name"].startswith("'=")
     assert rows[str(product)]["patents"] == str(rights.owned)
     assert rows[str(product)]["region"] == "330106"
+
+
+def _chain_with_tags(engine: Engine, patents: list[int]) -> tuple[int, list[int]]:
+    """A chain of two nodes, patent i tagged to node i."""
+    with Session(engine) as session:
+        chain = IndustryChain(
+            key=f"filing-chain-{patents[0]}", name="富硒产业链", owner_region="6109"
+        )
+        session.add(chain)
+        session.flush()
+        assert chain.id is not None
+        nodes = [
+            ChainNode(
+                chain_id=chain.id, key=f"n{i}", name=f"节点{i}", position=NodePosition.UPSTREAM
+            )
+            for i in range(len(patents))
+        ]
+        session.add_all(nodes)
+        session.flush()
+        for node, patent in zip(nodes, patents, strict=True):
+            assert node.id is not None
+            session.add(ChainTag(node_id=node.id, chain_id=chain.id, entity=TagEntity.PATENT,
+                                 entity_id=patent))  # fmt: skip
+        session.commit()
+        return chain.id, [n.id or 0 for n in nodes]
+
+
+def test_an_approved_filing_counts_in_the_chains_of_its_patents(
+    client: TestClient, api_engine: Engine, cities: TwoCities, admin: Actor
+) -> None:
+    with Session(api_engine) as session:
+        patents = [add_patent(session, cities.ent_a.org_id) for _ in range(2)]
+        session.commit()
+    chain, nodes = _chain_with_tags(api_engine, patents)
+    product = _product(client, cities.ent_a, annual_output_yuan=5_000_000)["id"]
+    for patent in patents:
+        assert _link(client, cities.ent_a, product, patent, "owned").status_code == 200
+    client.post(f"{FILINGS}/{product}/submit", headers=cities.ent_a.headers)
+    assert _review(client, cities.gov_a, product, decision="approve").status_code == 200
+    by_chain = _figures(client, admin, group_by="chain")[str(chain)]
+    assert (by_chain["filed_products"], by_chain["filed_patents"]) == (1, 2)
+    assert by_chain["filed_output_yuan"] == 5_000_000
+    by_node = _figures(client, admin, group_by="chain_node")
+    assert [
+        (by_node[str(n)]["filed_products"], by_node[str(n)]["filed_patents"]) for n in nodes
+    ] == [
+        (1, 1),
+        (1, 1),
+    ]

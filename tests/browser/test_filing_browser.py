@@ -4,7 +4,6 @@ import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +12,11 @@ from sqlmodel import Session
 
 from app.api.main import create_app
 from app.catalog.enums import LegalStatus, OrgKind
-from app.catalog.models import Organisation, Patent
+from app.catalog.models import Organisation
 from app.db import create_schema, make_engine
 from app.settings import Settings
 from tests.browser.conftest import LiveServer, Tab, _person, browser_settings, open_tab
+from tests.filing_support import add_patent
 
 ENTERPRISE, OFFICIAL = "tea@example.cn", "ankang-amr@example.gov.cn"
 
@@ -31,15 +31,6 @@ class FilingSite:
     lapsed: int
 
 
-def _patent(session: Session, owner: int | None, title: str, status: LegalStatus) -> int:
-    patent = Patent(natural_key=title, title=title, legal_status=status,
-                    expiry_date=date(2040, 1, 1), owner_org_id=owner)  # fmt: skip
-    session.add(patent)
-    session.flush()
-    assert patent.id is not None
-    return patent.id
-
-
 def _seed(session: Session, settings: Settings) -> tuple[int, int]:
     tea = Organisation(kind=OrgKind.ENTERPRISE, name="安康示例富硒茶业有限公司", region="610902")
     office = Organisation(kind=OrgKind.GOVERNMENT, name="安康市市场监督管理局", region="610900")
@@ -47,8 +38,8 @@ def _seed(session: Session, settings: Settings) -> tuple[int, int]:
     session.flush()
     _person(session, settings, tea, ENTERPRISE)
     _person(session, settings, office, OFFICIAL)
-    owned = _patent(session, tea.id, "一种富硒茶叶的加工方法", LegalStatus.GRANTED)
-    return owned, _patent(session, tea.id, "一种茶叶杀青装置", LegalStatus.LAPSED)
+    owned = add_patent(session, tea.id, LegalStatus.GRANTED, "一种富硒茶叶的加工方法")
+    return owned, add_patent(session, tea.id, LegalStatus.LAPSED, "一种茶叶杀青装置")
 
 
 @pytest.fixture(scope="module")

@@ -159,6 +159,9 @@ def _consent(cast: Cast, deal_url: str) -> None:
     tto_page = cast.page(cast.tto, deal_url)
     assert 'value="accept_contact"' in tto_page
     assert PHONE not in tto_page
+    # The timeline names the broker's specialist ("name · org"), not the requester's people.
+    assert cast.station.email.split("@")[0] + " · " in tto_page
+    assert cast.enterprise.email.split("@")[0] + " · " not in tto_page
     cast.step(cast.tto, action="accept_contact", note="同意对接")
     for who in (cast.enterprise, cast.tto, cast.station):
         shown = cast.page(who, deal_url)
@@ -315,3 +318,20 @@ def test_a_station_takes_an_unassigned_deal_it_covers(cast: Cast) -> None:
         assert taken.station_org_id == cast.station.org_id
         assert taken.state is DealState.ASSIGNED
         assert taken.handler_key_id == _key_of(cast, cast.station)
+
+
+def test_a_platform_admin_opens_a_station_desk_by_id(
+    cast: Cast, api_engine: Engine, api_settings: Settings
+) -> None:
+    _request(cast)
+    admin = make_person(api_engine, api_settings, None, f"admin-{secrets.token_hex(4)}@example.cn")
+    sign_in(cast.client, admin)
+    assert cast.client.get("/desk").status_code == 422  # which station?
+    inbox = cast.client.get(f"/desk?station_id={cast.station.org_id}")
+    assert inbox.status_code == 200
+    assert f"/deals/{cast.deal_id}" in inbox.text
+    assert f"/desk/overdue?station_id={cast.station.org_id}" in inbox.text
+    assert cast.client.get(f"/desk?station_id={cast.tto.org_id}").status_code == 404
+    cast.client.cookies.set("pm_lang", "en")
+    assert f"Deal #{cast.deal_id}" in cast.client.get(f"/deals/{cast.deal_id}").text
+    cast.client.cookies.delete("pm_lang")

@@ -1,7 +1,6 @@
 """Product filing in the console: an enterprise registers and cites, its city's official reviews."""
 
 import re
-from datetime import date
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -9,24 +8,16 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from app.catalog.enums import LegalStatus, OrgKind
-from app.catalog.models import Patent
 from app.settings import Settings
 from tests.console.conftest import Person, csrf_of, make_person, sign_in
+from tests.filing_support import add_patent
 
 
 def _patent(engine: Engine, owner: int | None, status: LegalStatus) -> int:
     with Session(engine) as session:
-        patent = Patent(
-            natural_key=f"console-filing-{owner}-{status.value}",
-            title="一种茶叶加工设备",
-            legal_status=status,
-            expiry_date=date(2040, 1, 1),
-            owner_org_id=owner,
-        )
-        session.add(patent)
+        patent = add_patent(session, owner, status, "一种茶叶加工设备")
         session.commit()
-        assert patent.id is not None
-        return patent.id
+        return patent
 
 
 def _post(client: TestClient, url: str, csrf: str, **data: str) -> Any:

@@ -10,6 +10,7 @@ from app.api.schemas.common import Page, problem_responses
 from app.api.writes import commit_and_sync
 from app.auth.principal import Principal
 from app.catalog.industry import IndustryClasses
+from app.db import persisted_id
 from app.filings import service
 from app.filings.access import listing, visible_product
 from app.filings.models import FiledProduct, FilingEvent, FilingStatus
@@ -60,6 +61,12 @@ def product_detail(session: Session, principal: Principal, product_id: int) -> P
     return ProductDetail(**base, patents=patents, history=history)
 
 
+def _saved(session: Session, principal: Principal, product_id: int) -> ProductDetail:
+    """Commit the request's write and answer with the product as it now stands."""
+    commit_and_sync(session, None)
+    return product_detail(session, principal, product_id)
+
+
 @router.post(
     "",
     status_code=201,
@@ -74,8 +81,7 @@ def create_product(
 ) -> ProductDetail:
     """Register a product (enterprise, or admin)."""
     product = service.create_product(session, principal, body, _classes(request))
-    commit_and_sync(session, None)
-    return product_detail(session, principal, product.id or 0)
+    return _saved(session, principal, persisted_id(product))
 
 
 @router.patch(
@@ -94,8 +100,7 @@ def update_product(
 ) -> ProductDetail:
     """Change a product (its enterprise, or admin)."""
     service.update_product(session, principal, product_id, body, _classes(request), utcnow())
-    commit_and_sync(session, None)
-    return product_detail(session, principal, product_id)
+    return _saved(session, principal, product_id)
 
 
 @router.post(
@@ -113,8 +118,7 @@ def link_patent(
 ) -> ProductDetail:
     """Cite a patent (its enterprise, or admin)."""
     service.link_patent(session, principal, product_id, body, today_utc())
-    commit_and_sync(session, None)
-    return product_detail(session, principal, product_id)
+    return _saved(session, principal, product_id)
 
 
 @router.delete(
@@ -128,8 +132,7 @@ def unlink_patent(
 ) -> ProductDetail:
     """Remove a cited patent (its enterprise, or admin)."""
     service.unlink_patent(session, principal, product_id, patent_id)
-    commit_and_sync(session, None)
-    return product_detail(session, principal, product_id)
+    return _saved(session, principal, product_id)
 
 
 @router.post(
@@ -143,8 +146,7 @@ def unlink_patent(
 def submit(product_id: DbId, session: SessionDep, principal: PrincipalDep) -> ProductDetail:
     """Submit for review (its enterprise, or admin)."""
     service.submit(session, principal, product_id, today_utc(), utcnow())
-    commit_and_sync(session, None)
-    return product_detail(session, principal, product_id)
+    return _saved(session, principal, product_id)
 
 
 @router.post(
@@ -161,8 +163,7 @@ def review(
 ) -> ProductDetail:
     """Approve or return (government officials)."""
     service.review(session, principal, product_id, body, today_utc(), utcnow())
-    commit_and_sync(session, None)
-    return product_detail(session, principal, product_id)
+    return _saved(session, principal, product_id)
 
 
 @router.get(

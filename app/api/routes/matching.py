@@ -71,7 +71,7 @@ def _filters(body: MatchFiltersIn) -> MatchFilters:
 FiltersDep = Annotated[MatchFilters, Depends(filters_query)]
 
 
-def _scoped(principal: Principal, filters: MatchFilters) -> MatchFilters:
+def scoped_filters(principal: Principal, filters: MatchFilters) -> MatchFilters:
     """A government official matches within the jurisdiction's pool (403 for a region outside)."""
     scope = government_scope(principal)
     if scope is None:
@@ -83,7 +83,8 @@ def _explanation(match: Match) -> ExplanationOut:
     return ExplanationOut.model_validate(asdict(match.explanation))
 
 
-def _patent_matches(session: SessionDep, result: MatchResult) -> PatentMatches:
+def patent_matches(session: SessionDep, result: MatchResult) -> PatentMatches:
+    """A ranked result as the API's matches (also the chain-scoped routes')."""
     matches = result.matches  # best first, ties by id (MatchEngine._result)
     ids = [m.id for m in matches]
     # The engine hands back the rows it read; a result built elsewhere may not carry them.
@@ -142,9 +143,9 @@ def match_text(
     body: TextMatchRequest, session: SessionDep, principal: PrincipalDep, matcher: MatcherDep
 ) -> PatentMatches:
     """Free text → patents."""
-    filters = _scoped(principal, _filters(body.filters))
+    filters = scoped_filters(principal, _filters(body.filters))
     result = matcher.match_text(session, body.text, filters, body.k)
-    return _patent_matches(session, result)
+    return patent_matches(session, result)
 
 
 @router.get(
@@ -165,8 +166,8 @@ def match_need(
 ) -> PatentMatches:
     """Need → patents."""
     get_visible_need(session, principal, need_id)
-    scoped = _scoped(principal, filters)
-    return _patent_matches(session, matcher.match_need(session, need_id, scoped, k))
+    scoped = scoped_filters(principal, filters)
+    return patent_matches(session, matcher.match_need(session, need_id, scoped, k))
 
 
 @router.get(

@@ -41,7 +41,8 @@ class PatentSort(StrEnum):
     UPDATED_AT = "updated_at"
 
 
-def _sort_spec(sort: PatentSort) -> SortSpec[Patent]:
+def patent_sort_spec(sort: PatentSort) -> SortSpec[Patent]:
+    """The listing's sort key (also the chain pools')."""
     if sort is PatentSort.FILING_DATE:
         # Patents without a filing date sort as the earliest, so the cursor key is never null.
         earliest = date.min
@@ -156,7 +157,7 @@ def _has_ipc_prefix(prefix: IpcPrefix) -> Any:
     return sa.cast(col(Patent.ipc_codes), sa.String).contains(f'"{prefix.stored}', autoescape=True)
 
 
-def _filtered(
+def filtered_patents(
     ipc_prefix: str | None,
     legal_status: list[LegalStatus] | None,
     patent_type: list[PatentType] | None,
@@ -164,6 +165,7 @@ def _filtered(
     conversion_status: list[ConversionStatus] | None,
     q: str | None,
 ) -> Any:
+    """The listing's query with its filters (also the chain pools')."""
     stmt = select(Patent)
     prefix = IpcPrefix.parse_optional(ipc_prefix)
     if prefix is not None:
@@ -185,6 +187,17 @@ def _filtered(
             sa.or_(*(col(Patent.title).contains(v, autoescape=True) for v in variants))
         )
     return stmt
+
+
+def in_jurisdiction(stmt: Any, principal: Principal) -> Any:
+    """A government official's pool: the patents of owners in the jurisdiction (also the
+    chain pools'); other callers' statements pass unchanged."""
+    scope = government_scope(principal)
+    if scope is None:
+        return stmt
+    in_scope = col(Organisation.region).startswith(scope, autoescape=True)
+    owners = select(Organisation.id).where(in_scope)
+    return stmt.where(col(Patent.owner_org_id).in_(owners))
 
 
 @router.get(
@@ -214,17 +227,14 @@ def list_patents(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> Page[PatentOut]:
     """List patents with filters, sorting and cursor pagination."""
-    stmt = _filtered(ipc_prefix, legal_status, patent_type, owner_org_id, conversion_status, q)
-    scope = government_scope(principal)
-    if scope is not None:
-        # A government official's pool: the patents of owners in the jurisdiction.
-        in_scope = col(Organisation.region).startswith(scope, autoescape=True)
-        owners = select(Organisation.id).where(in_scope)
-        stmt = stmt.where(col(Patent.owner_org_id).in_(owners))
+    stmt = filtered_patents(
+        ipc_prefix, legal_status, patent_type, owner_org_id, conversion_status, q
+    )
+    stmt = in_jurisdiction(stmt, principal)
     items, next_cursor = paginate(
         session,
         stmt,
-        sort=_sort_spec(sort),
+        sort=patent_sort_spec(sort),
         id_column=col(Patent.id),
         descending=order == "desc",
         cursor=cursor,
