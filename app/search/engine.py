@@ -180,9 +180,9 @@ class MatchEngine:
             self.rebuild(session)
         else:
             self.load()
-        # jieba loads its dictionary on first use (seconds): at startup, not in a first request
-        # that would also hold up the indexer's first round.
-        self._tokenizer("预热")
+        # jieba loads its dictionary on first use (seconds) and the BM25 matrix is built on the
+        # first search: both at startup, not in a first request (nor the indexer's first round).
+        self._indexes.patent_lexical.search("预热", 1)
 
     def load_or_rebuild(self, session: Session) -> None:
         """Load the saved indexes (rebuild when there are none), then catch up with the log."""

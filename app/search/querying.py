@@ -224,7 +224,9 @@ def _patent_matches(
 ) -> list[Match]:  # fmt: skip
     """Matches with explanations for the accepted ids (already in ranking order)."""
     ranking = ranked.ranking
-    position = {int(i): n for n, i in enumerate(ranking.ids)}
+    # Positions of the accepted ids only (a dict over the whole pool cost more than the rest).
+    where = np.flatnonzero(np.isin(ranking.ids, np.asarray(ids, dtype=np.int64)))
+    position = dict(zip(ranking.ids[where].tolist(), where.tolist(), strict=True))
     matches: list[Match] = []
     for pid in ids:
         n = position[pid]
