@@ -36,8 +36,8 @@ from app.search.calibration import (
 )
 from app.search.evaluate import EvalIndex, embed, rank_queries
 from app.search.ipc_inference import IpcTable
+from app.search.need_search import rank_need_candidates
 from app.search.needeval import USEFUL, NeedSet
-from app.search.querying import rank_need_candidates
 from app.search.ranking import Ranking, RankingParams
 from app.search.tuning import folds_of
 

@@ -6,43 +6,29 @@ published needs. Match calls never replay the change log: the background indexer
 (``app.search.indexer``) does, in rounds (``replay_round``) that encode outside any transaction
 and outside the engine lock. ``sync`` replays everything at once (CLI, tests); both work in
 memory, and ``save`` (also done by ``load_or_rebuild`` and ``rebuild``) persists the indexes
-atomically under ``index_dir``.
+atomically under ``index_dir``. The match calls themselves live in ``engine_queries``: this
+class hands them a view of its current state.
 """
 
 import threading
 from datetime import date
-from typing import Any
 
 from sqlalchemy import Engine
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from app.catalog.enums import ConversionStatus
 from app.catalog.ipc import IpcScheme, load_ipc_scheme
-from app.catalog.models import Organisation, Patent, TechNeed
-from app.errors import NotFound, ValidationFailed
+from app.search import engine_queries
 from app.search.ann_params import AnnParams
 from app.search.calibration import CalibrationSet
-from app.search.documents import (
-    DEFAULT_MAX_CHARS,
-    all_chunk_keys,
-    chunk_key,
-    need_text,
-    patent_text,
-)
+from app.search.documents import DEFAULT_MAX_CHARS
 from app.search.encoder import Encoder
-from app.search.filters import INACTIVE_STATUSES, MatchFilters
+from app.search.engine_queries import EngineView
+from app.search.filters import MatchFilters
 from app.search.indexing import Progress, build_all
-from app.search.ipc_inference import clean_scheme_title
 from app.search.lexical import Tokenizer
 from app.search.nearest import Near, nearest_documents
 from app.search.penalties import PenaltyProvider, no_penalties
-from app.search.querying import (
-    QueryContext,
-    query_vectors,
-    search_needs,
-    search_patents,
-    subclass_weights,
-)
+from app.search.querying import QueryContext
 from app.search.ranking import RankingParams
 from app.search.replay import (
     IndexLag,
@@ -67,10 +53,6 @@ from app.search.write_signal import WriteSignal
 from app.settings import Settings
 
 __all__ = ["Explanation", "Match", "MatchEngine", "MatchFilters", "MatchResult", "StageTimer"]
-
-# A portfolio query takes at most this many of the organisation's patents (newest first).
-PORTFOLIO_LIMIT = 100
-MAX_K = 200
 
 
 class MatchEngine:
@@ -116,23 +98,6 @@ class MatchEngine:
             self._max_chars,
             self.penalties,
         )
-
-    def _threshold(self, needs: bool) -> float:
-        """The no-good-match threshold: the setting, else the calibration's own."""
-        if self.settings.match_min_confidence is not None:
-            return self.settings.match_min_confidence
-        return self.calibration.for_model(self.encoder.name, needs=needs).no_match_below
-
-    def _label_ipc(self, matches: list[Match]) -> None:
-        """Attach the Chinese titles of each match's shared subclasses (CNIPA scheme)."""
-        if self._labels is None:
-            return
-        for match in matches:
-            codes = match.explanation.shared_ipc
-            labels = {c: self._labels.label(c) for c in codes}
-            match.explanation.ipc_labels = {
-                c: clean_scheme_title(t) for c, t in labels.items() if t
-            }
 
     # Lifecycle -------------------------------------------------------------------------------
 
@@ -278,34 +243,13 @@ class MatchEngine:
         """Per text: its ``k`` nearest patents or indexed needs (encodes: background work only)."""
         return nearest_documents(self._indexes, self.encoder, texts, k, needs=needs)
 
-    # Matching --------------------------------------------------------------------------------
+    # Matching (``engine_queries``) ---------------------------------------------------------
 
-    def _result(
-        self, matches: list[Match], rows: dict[int, Any], *, needs: bool = False
-    ) -> MatchResult:
-        """Best first (ties by id); flagged when the best confidence is under the threshold."""
-        matches.sort(key=lambda m: (-m.score, m.id))
-        best = max((m.confidence for m in matches), default=0.0)
-        self._label_ipc(matches)
-        return MatchResult(matches, no_good_match=best < self._threshold(needs), rows=rows)
-
-    def _match_patents(
-        self,
-        session: Session,
-        text: str,
-        filters: MatchFilters,
-        k: int,
-        ctx: QueryContext,
-        need_id: int | None = None,
-    ) -> MatchResult:
-        """Take the need's stored query vector or encode ``text`` (the query), then search."""
-        _check_query(text, k)
-        with ctx.timer.stage("encode"):
-            stored = None if need_id is None else self._indexes.need_queries.get(need_id)
-            most = ctx.params.max_statements
-            vectors = query_vectors(self.encoder, text, most) if stored is None else stored
-        matches, rows = search_patents(session, self._indexes, text, vectors, filters, k, ctx)
-        return self._result(matches, {pid: rows[pid][0] for pid in (m.id for m in matches)})
+    def _view(self) -> EngineView:
+        """The state one match call reads (the indexes a refresh or rebuild may swap later)."""
+        return EngineView(
+            self._indexes, self.encoder, self._labels, self.settings.match_min_confidence
+        )
 
     def match_text(
         self,
@@ -317,7 +261,8 @@ class MatchEngine:
         timer: StageTimer | None = None,
     ) -> MatchResult:
         """Free text (a need's wording) → patents."""
-        return self._match_patents(session, text, filters, k, self._context(timer))
+        ctx = self._context(timer)
+        return engine_queries.match_patents(self._view(), session, text, filters, k, ctx)
 
     def match_need(
         self,
@@ -330,74 +275,12 @@ class MatchEngine:
     ) -> MatchResult:
         """A technology need → patents that could meet it (published needs are pre-encoded)."""
         ctx = self._context(timer)
-        with ctx.timer.stage("database"):
-            need = session.get(TechNeed, need_id)
-        if need is None:
-            raise NotFound(f"need {need_id} does not exist")
-        return self._match_patents(session, need_text(need), filters, k, ctx, need_id)
+        return engine_queries.match_need(self._view(), session, need_id, filters, k, ctx)
 
     def match_patent(self, session: Session, patent_id: int, k: int) -> MatchResult:
         """A patent → published needs it could serve."""
-        patent = session.get(Patent, patent_id)
-        if patent is None:
-            raise NotFound(f"patent {patent_id} does not exist")
-        text = patent_text(patent)
-        _check_query(text, k)
-        # The patent's own indexed chunk vectors: a request never encodes catalog text.
-        vectors = self._indexes.patent_vectors.vectors_of(all_chunk_keys([patent_id]))
-        if not len(vectors):  # not indexed yet (the indexer catches up within a second)
-            return MatchResult([], no_good_match=True, rows={})
-        weights = subclass_weights([patent.ipc_codes])
-        found = search_needs(session, self._indexes, (text, vectors, weights), k, self._context())
-        return self._result(*found, needs=True)
+        return engine_queries.match_patent(self._view(), session, patent_id, k, self._context())
 
     def match_portfolio(self, session: Session, org_id: int, k: int) -> MatchResult:
         """An organisation's idle patents in force (its 存量专利) → published needs."""
-        if session.get(Organisation, org_id) is None:
-            raise NotFound(f"organisation {org_id} does not exist")
-        _check_k(k)
-        patents = _portfolio(session, org_id)
-        if not patents:
-            return MatchResult([], no_good_match=True, rows={})
-        # Each patent's first indexed chunk (title and the start of its abstract).
-        firsts = [chunk_key(int(p.id), 0) for p in patents if p.id is not None]
-        vectors = self._indexes.patent_vectors.vectors_of(firsts)
-        if not len(vectors):
-            return MatchResult([], no_good_match=True, rows={})
-        weights = subclass_weights([p.ipc_codes for p in patents])
-        query = ("\n".join(p.title for p in patents), vectors, weights)
-        found = search_needs(session, self._indexes, query, k, self._context())
-        return self._result(*found, needs=True)
-
-
-def _portfolio(session: Session, org_id: int) -> list[Patent]:
-    """The organisation's idle patents that are not lapsed/expired/withdrawn/invalidated."""
-    stmt = (
-        select(Patent)
-        .where(
-            col(Patent.owner_org_id) == org_id,
-            col(Patent.conversion_status) == ConversionStatus.IDLE,
-            col(Patent.legal_status).not_in(list(INACTIVE_STATUSES)),
-        )
-        .order_by(col(Patent.id).desc())
-        .limit(PORTFOLIO_LIMIT)
-    )
-    return list(session.exec(stmt))
-
-
-def _check_query(text: str, k: int) -> None:
-    """Refuse blank queries and out-of-range ``k`` with field-level errors."""
-    if not text.strip():
-        raise ValidationFailed(
-            "the query text is empty", errors=[{"field": "text", "message": "must not be blank"}]
-        )
-    _check_k(k)
-
-
-def _check_k(k: int) -> None:
-    """Refuse an out-of-range number of matches."""
-    if not 1 <= k <= MAX_K:
-        raise ValidationFailed(
-            f"k must be between 1 and {MAX_K}, got {k}",
-            errors=[{"field": "k", "message": f"must be between 1 and {MAX_K}"}],
-        )
+        return engine_queries.match_portfolio(self._view(), session, org_id, k, self._context())

@@ -1,11 +1,10 @@
-"""Query paths over the engine's indexes: hybrid patent search with filters, and need search.
+"""Patent search over the engine's indexes (hybrid, with filters), and the per-request context.
 
-Patents: dense (best chunk per patent) and BM25 candidates are fused and IPC-re-ranked by the
+Dense (best chunk per patent) and BM25 candidates are fused and IPC-re-ranked by the
 ranking module; the ranked ids are then checked page by page against their database rows (one
 query per page) and the candidate pool is widened when too few pass the filters. A selective
 filter (open licence only) adds its allowed patents to the candidates instead (``restrict``).
-Needs: dense candidates re-ranked by the agreement between the query's IPC subclasses (given,
-or counted over a portfolio) and the subclasses inferred for each need when it was indexed.
+Need search (patent or portfolio → needs) lives in ``need_search``.
 """
 
 from collections.abc import Sequence
@@ -13,20 +12,16 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 
 import numpy as np
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from app.catalog.enums import NeedStatus
-from app.catalog.ipc import subclass_of
-from app.catalog.models import TechNeed
-from app.search.calibration import Calibration, CalibrationSet
-from app.search.documents import DEFAULT_MAX_CHARS, need_text, patent_of_keys, patent_text
+from app.search.calibration import CalibrationSet
+from app.search.documents import DEFAULT_MAX_CHARS, patent_of_keys, patent_text
 from app.search.encoder import Encoder
 from app.search.filters import MatchFilters, PatentRows, fetch_patents, select_accepted
 from app.search.fusion import Hits, dense_hits, need_signals, rank_hybrid
-from app.search.ipc_inference import IpcTable
 from app.search.needquery import NeedQuery, lexical_text, parse_need, vector_texts
 from app.search.penalties import PenaltyProvider, no_penalties, penalised, penalty_factors
-from app.search.ranking import Ranking, RankingParams, dedupe_best, fuse, rerank
+from app.search.ranking import Ranking, RankingParams, dedupe_best
 from app.search.ranking import shared_subclasses as shared_in
 from app.search.restrict import allowed_patents, only_allowed, with_allowed
 from app.search.results import Explanation, Match, StageTimer, rank_or_none
@@ -250,99 +245,3 @@ def infer_subclasses(
 ) -> list[str]:
     """The IPC subclasses a text likely belongs to, voted by its nearest patents."""
     return list(rank_patents(indexes, text, vector, ctx.params.pool, ctx).ranking.inferred)
-
-
-def subclass_weights(codes_per_patent: Sequence[Sequence[str]]) -> dict[str, float]:
-    """Share of each IPC subclass over patents (each patent's subclasses split evenly)."""
-    counts: dict[str, float] = {}
-    for codes in codes_per_patent:
-        subclasses = {subclass_of(c) for c in codes if c.strip()}
-        for code in subclasses:
-            counts[code] = counts.get(code, 0.0) + 1.0 / len(subclasses)
-    total = sum(counts.values())
-    return {code: n / total for code, n in counts.items()} if total else {}
-
-
-def _prior(table: IpcTable, weights: dict[str, float]) -> np.ndarray:
-    """The query's subclass distribution over the table's columns (unknown codes drop out)."""
-    prior = np.zeros(len(table.codes), dtype=np.float32)
-    for column, code in enumerate(table.codes):
-        prior[column] = weights.get(code, 0.0)
-    return prior
-
-
-def _dense_needs(
-    indexes: EngineIndexes, vectors: np.ndarray, pool: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Need ids best first by their best cosine to any of the query vectors, and the cosines."""
-    scores, ids = indexes.need_vectors.search(vectors, pool)
-    return dedupe_best(ids.ravel(), scores.ravel())
-
-
-def rank_need_candidates(
-    dense: tuple[np.ndarray, np.ndarray],
-    table: IpcTable,
-    weights: dict[str, float],
-    params: RankingParams,
-    calibration: Calibration,
-) -> Ranking:
-    """Dense need hits (ids, cosines) re-ranked by IPC agreement with the query's subclasses."""
-    prior = _prior(table, weights)
-    # The query's own subclasses are known: they replace neighbour voting entirely.
-    params = replace(params, scheme_share=1.0 if prior.sum() > 0 else 0.0)
-    candidates = fuse(dense[0], np.zeros(0, np.int64), params, dense[1])
-    return rerank(candidates, table, params, calibration, prior)
-
-
-def _rank_needs(
-    indexes: EngineIndexes, vectors: np.ndarray, weights: dict[str, float], pool: int,
-    ctx: QueryContext,
-) -> Ranking:  # fmt: skip
-    """Dense need candidates re-ranked by IPC agreement with the query's subclass weights."""
-    with ctx.timer.stage("dense"):
-        dense = _dense_needs(indexes, vectors, pool)
-    with ctx.timer.stage("fusion"):
-        # Ranks among a handful of needs say little: the needs variant uses cosine + agreement.
-        calibration = ctx.calibration.for_model(indexes.need_vectors.model, needs=True)
-        params = replace(ctx.params, pool=pool)
-        return rank_need_candidates(dense, indexes.need_ipc, weights, params, calibration)
-
-
-def _published(session: Session, ids: np.ndarray) -> dict[int, TechNeed]:
-    """The published needs among ``ids``, in one query."""
-    stmt = select(TechNeed).where(
-        col(TechNeed.id).in_([int(i) for i in ids]),
-        col(TechNeed.status) == NeedStatus.PUBLISHED,
-    )
-    return {int(n.id): n for n in session.exec(stmt) if n.id is not None}
-
-
-def search_needs(
-    session: Session,
-    indexes: EngineIndexes,
-    query: tuple[str, np.ndarray, dict[str, float]],
-    k: int,
-    ctx: QueryContext,
-) -> tuple[list[Match], dict[int, TechNeed]]:
-    """Published needs for a query (text, vectors (m, dim), subclass weights), best first,
-    with their rows."""
-    text, vectors, weights = query
-    pool = min(max(ctx.params.pool, 4 * k), len(indexes.need_vectors))
-    if pool <= 0 or not len(vectors):
-        return [], {}
-    ranking = _rank_needs(indexes, vectors, weights, pool, ctx)
-    with ctx.timer.stage("database"):
-        rows = _published(session, ranking.ids)
-    matches: list[Match] = []
-    for n, nid in enumerate(int(i) for i in ranking.ids):
-        if nid not in rows or len(matches) >= k:
-            continue
-        explanation = Explanation(
-            matched_terms=indexes.patent_lexical.matched_terms(text, need_text(rows[nid])),
-            shared_ipc=[c for c in indexes.need_ipc.subclasses(nid) if c in weights],
-            inferred_ipc=indexes.need_ipc.subclasses(nid),
-            dense_rank=rank_or_none(int(ranking.dense_rank[n])),
-        )
-        score, confidence = float(ranking.scores[n]), float(ranking.confidence[n])
-        matches.append(Match(nid, score, confidence, explanation))
-    return matches, {m.id: rows[m.id] for m in matches}
