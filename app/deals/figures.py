@@ -14,7 +14,9 @@ the region and the deals whose demand, requester or supply side lies in it.
 
 import io
 from collections import defaultdict
+from typing import Any
 
+import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 from sqlmodel import Session, col, select
@@ -23,9 +25,9 @@ from app.catalog.models import Organisation
 from app.chains.figures import CHAIN_GROUPS, chain_labels
 from app.csv_safe import SafeCsvWriter
 from app.deals.figure_filter import FigureFilter
+from app.deals.figure_groups import DEAL_COLUMNS, DealFacts, GroupKeys
 from app.deals.figure_groups import UNKNOWN as UNKNOWN  # re-exported: figures speak of it
 from app.deals.figure_groups import GroupBy as GroupBy
-from app.deals.figure_groups import GroupKeys
 from app.deals.figure_patents import patent_side_counts
 from app.deals.models import Deal, DealContract
 from app.deals.states import SIGNED_STATES, DealState
@@ -77,22 +79,27 @@ def _patent_side(session: Session, dims: GroupKeys, rows: _Rows) -> None:
 
 def _deal_side(session: Session, dims: GroupKeys, rows: _Rows) -> None:
     matched: dict[str, set[int]] = defaultdict(set)
-    for deal in session.exec(select(Deal)):
+    deals: Any = sa.select(*DEAL_COLUMNS)  # more columns than sqlmodel's select() types
+    for deal in map(DealFacts._make, session.exec(deals)):
         if not (dims.deal_in(deal) and dims.keeps_deal(deal, deal.created_at)):
             continue
         for key in dims.deal_keys(deal, deal.created_at):
             _count_deal(rows[key], deal, matched)
     for key, patents in matched.items():
         rows[key].patents_matched = len(patents)
-    signed = select(DealContract, Deal).join(Deal, col(Deal.id) == col(DealContract.deal_id))
-    for contract, deal in session.exec(signed):
-        if not (dims.deal_in(deal) and dims.keeps_deal(deal, contract.signed_on)):
+    signed: Any = sa.select(
+        col(DealContract.amount_yuan), col(DealContract.signed_on), *DEAL_COLUMNS
+    )
+    signed = signed.join(Deal, col(Deal.id) == col(DealContract.deal_id))
+    for amount, signed_on, *facts in session.exec(signed):
+        deal = DealFacts._make(facts)
+        if not (dims.deal_in(deal) and dims.keeps_deal(deal, signed_on)):
             continue
-        for key in dims.deal_keys(deal, contract.signed_on):
-            rows[key].contract_value_yuan += contract.amount_yuan or 0
+        for key in dims.deal_keys(deal, signed_on):
+            rows[key].contract_value_yuan += amount or 0
 
 
-def _count_deal(row: FigureRow, deal: Deal, matched: dict[str, set[int]]) -> None:
+def _count_deal(row: FigureRow, deal: DealFacts, matched: dict[str, set[int]]) -> None:
     row.contacts_requested += 1
     state = DealState(deal.state).value
     row.deals_by_state[state] = row.deals_by_state.get(state, 0) + 1
