@@ -206,8 +206,15 @@ def test_cli_tune_reports_cross_validated_figures_for_both_tasks(dev):
     assert result.exit_code == 0, result.output
     report = _report(result.output)
     assert set(report["needs"]) == {"ndcg@10 dev", "ndcg@10 2-fold cv"}
-    assert set(report["title"]) == {"ndcg@10 dev", "ndcg@10 2-fold cv"}
+    assert set(report["title and field"]) == {
+        "ndcg@10 dev",
+        "ndcg@10 2-fold cv",
+        "ndcg@10 dev, title",
+        "ndcg@10 dev, field",
+    }
     assert "RankingParams(" in result.output
+    # The request-cost constraint is part of the command that made the artefact.
+    assert "--budget" in report["command"]
 
 
 def test_eval_run_defaults_to_the_engine_method_and_writes_no_good_match(dev, tmp_path):

@@ -28,9 +28,33 @@ def test_a_need_splits_into_title_and_statements_without_boilerplate():
 def test_traditional_boilerplate_is_dropped_and_titles_stay_whole():
     query = parse_need("運動護具彈性片材\n希望導入高回復彈性布料。可洽技術授權或共同開發。")
     assert query.statements == ("希望導入高回復彈性布料",)
+    # An IPC field title is one sentence with ；in it: title-like, not a need posting.
+    field = parse_need("农业或林业的整地；一般农业机械或农具的部件、零件或附件")
+    assert not field.is_need
+    assert parse_need("除尘器报警。排放经常超标；希望自动报警").statements == (
+        "排放经常超标",
+        "希望自动报警",
+    )
     title_only = parse_need("一种锂离子电池正极材料")
     assert not title_only.is_need
     assert vector_texts("一种锂离子电池正极材料", title_only) == ["一种锂离子电池正极材料"]
+
+
+def test_a_capped_need_keeps_its_first_statements_and_stays_a_need():
+    query = parse_need(NEED)
+    assert query.capped(1).statements == query.statements[:1]
+    assert query.capped(0).is_need  # at least one statement: the need weights still apply
+    assert query.capped(8) == query
+
+
+def test_free_text_encodes_only_the_statements_the_ranking_searches():
+    from app.search.encoder import HashingEncoder
+    from app.search.querying import query_vectors
+
+    encoder = HashingEncoder(64)
+    assert len(query_vectors(encoder, NEED)) == 4  # text, title, two statements
+    capped = query_vectors(encoder, NEED, max_statements=1)
+    np.testing.assert_allclose(capped, query_vectors(encoder, NEED)[:3])
 
 
 def test_query_texts_follow_the_signal_order():

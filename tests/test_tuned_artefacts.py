@@ -5,17 +5,19 @@ Slow (the real e5 model over the dev corpus; vectors come from var/cache when pr
 packaged calibration within a tolerance.
 """
 
+import json
 from dataclasses import asdict
 from pathlib import Path
 
 import pytest
 
 from app.search.calibration_eval import calibrate
-from app.search.encoder import load_encoder
+from app.search.encoder import load_encoder, model_folder
+from app.search.evalcli import DEFAULT_BUDGET
 from app.search.evaldata import load_corpus
-from app.search.evaluate import build_index
+from app.search.evaluate import SCHEME_RELATIVE, build_index
 from app.search.needeval import load_need_set
-from app.search.tuned import load_calibrations, load_ranking_params
+from app.search.tuned import RANKING_FILE, load_calibrations, load_ranking_params
 from app.search.tuning import tune
 from app.settings import get_settings
 
@@ -30,16 +32,23 @@ def dev_index():
     if not (dev / "needs").is_dir() or not (settings.models_dir / MODEL).is_dir():
         pytest.skip("needs ../shared/eval/dev and the provisioned e5 model")
     corpus = load_corpus(dev / "corpus.jsonl")
+    # As ``eval tune`` and ``eval calibrate`` build it: the scheme titles' vectors come from
+    # the model folder (stored at `model fetch`).
     index = build_index(
-        corpus, load_encoder(settings), cache_dir=settings.var_dir / "cache", scheme_path=None
+        corpus,
+        load_encoder(settings),
+        cache_dir=settings.var_dir / "cache",
+        scheme_path=settings.shared_dir / SCHEME_RELATIVE,
+        model_dir=model_folder(settings),
     )
     return index, dev
 
 
 def test_tune_chooses_the_packaged_ranking_parameters(dev_index):
     index, dev = dev_index
-    params, _ = tune(index, Path(dev), folds=5)
+    params, report = tune(index, Path(dev), folds=5, budget=DEFAULT_BUDGET)
     assert asdict(params) == asdict(load_ranking_params())
+    assert report["command"] == json.loads(RANKING_FILE.read_text())["command"]
 
 
 def test_calibrate_refits_the_packaged_calibration(dev_index):

@@ -3,8 +3,9 @@
 A logistic model over per-hit features, fitted on the need-style judgements (useful = grade
 ≥ 2, unjudged = 0) by ``patentmatch eval calibrate --write``; the coefficients live in an
 artefact file (``app/search/artefacts/calibration.json``), never in code. Features: the hit's
-absolute dense cosine, the query's best cosine (how well the catalog covers the query at all:
-what separates a need nothing answers), the best problem statement's cosine, log(1 + position),
+absolute dense cosine, the query's best cosine and its best BM25 score, log(1 + score) (how
+well the catalog covers the query at all, in meaning and in wording: together they separate a
+need nothing answers), the best problem statement's cosine, log(1 + position),
 whether BM25 found it, its IPC agreement and the query's belief in its first subclass. The
 cosine scale depends on the encoder, so each encoder has its own fit; an encoder without one
 uses the model-free fit (no cosine features) of the same run. Confidences are made monotone in
@@ -17,8 +18,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-FEATURES = ("cosine", "top_cosine", "statement", "log_rank", "lexical", "agreement", "primary")
-MODEL_FREE = ("log_rank", "lexical", "agreement", "primary")
+FEATURES = (
+    "cosine", "top_cosine", "top_lexical", "statement", "log_rank", "lexical", "agreement",
+    "primary",
+)  # fmt: skip
+MODEL_FREE = ("top_lexical", "log_rank", "lexical", "agreement", "primary")
 NEEDS_FEATURES = ("cosine", "top_cosine", "log_rank", "agreement", "primary")
 NEEDS_FREE = ("log_rank", "agreement", "primary")
 

@@ -4,8 +4,10 @@ Patents: the top 10 of the engine's ranking for every need (out-of-domain ones i
 of their hits is useful), useful = grade ≥ 2, unjudged = not useful. Patent → needs has no set
 of its own, so it is simulated by swapping roles: every patent judged useful for a need is a query,
 the needs are the documents (encoded as documents, with the subclasses inferred for them), and
-a need is useful to the patent when it judged the patent ≥ 2. Checks are k-fold over queries:
-each fold is predicted by a fit on the others (Brier, reliability, flagged needs). The
+a need is useful to the patent when it judged the patent ≥ 2; patents that no need's pool ever
+held stand for the out-of-domain queries (as many per query as Y needs per D need). Checks are
+k-fold over queries: each fold is predicted by a fit on the others (Brier, reliability, flagged
+needs). The
 no-good-match threshold is the 5th percentile of the best hit's held-out confidence over the
 queries that have a useful answer: about one in twenty answerable queries is flagged, and the
 out-of-domain needs show whether the rest stands apart.
@@ -86,6 +88,15 @@ def patent_sample(index: EvalIndex, needs: NeedSet, params: RankingParams) -> Sa
     return _sample(rankings, useful, answerable)
 
 
+def unpooled_patents(index: EvalIndex, needs: NeedSet, count: int) -> list[str]:
+    """A fixed sample of corpus patents that no need's judgements mention (never pooled for
+    any need): patent queries that no posted need answers, as the Y needs are for patents."""
+    pooled = {d for grades in needs.grades.values() for d in grades}
+    free = [k for k in index.corpus.keys if k not in pooled]
+    chosen = np.random.default_rng(0).permutation(len(free))[: min(count, len(free))]
+    return sorted(free[int(i)] for i in chosen)
+
+
 def needs_sample(index: EvalIndex, needs: NeedSet, params: RankingParams) -> Sample:
     """Patent → needs by swapping roles (see the module docstring)."""
     texts = [t for _, t in needs.queries]
@@ -102,10 +113,14 @@ def needs_sample(index: EvalIndex, needs: NeedSet, params: RankingParams) -> Sam
             if grade >= USEFUL and d in position
         }
     )
-    vectors = embed(index, [index.corpus.titles[position[d]] for d in judged], "q")
+    # As many patents no need answers as there are out-of-domain needs per in-domain one.
+    share = len(needs.out_of_domain) / max(len(needs.in_domain), 1)
+    stray = unpooled_patents(index, needs, round(share * len(judged)))
+    docs = judged + stray
+    vectors = embed(index, [index.corpus.titles[position[d]] for d in docs], "q")
     rankings: list[Ranking] = []
     useful: list[list[bool]] = []
-    for doc, vector in zip(judged, vectors, strict=True):
+    for doc, vector in zip(docs, vectors, strict=True):
         own = {subclass_of(c) for c in index.corpus.ipc[position[doc]]}
         cosines = need_vectors @ vector
         order = np.argsort(-cosines, kind="stable")
@@ -115,8 +130,8 @@ def needs_sample(index: EvalIndex, needs: NeedSet, params: RankingParams) -> Sam
         rankings.append(ranking)
         qids = [needs.queries[int(i)][0] for i in ranking.ids[:TOP]]
         useful.append([needs.grades.get(q, {}).get(doc, 0) >= USEFUL for q in qids])
-    # Every query patent is useful to some need (that is how they were chosen).
-    return _sample(rankings, useful, [True] * len(judged))
+    # Every judged patent is useful to some need (that is how they were chosen).
+    return _sample(rankings, useful, [True] * len(judged) + [False] * len(stray))
 
 
 def _best(cal: Calibration, sample: Sample, queries: np.ndarray) -> np.ndarray:

@@ -180,9 +180,9 @@ class MatchEngine:
             self.rebuild(session)
         else:
             self.load()
-        # jieba loads its dictionary on first use (seconds): at startup, not in a first request
-        # that would also hold up the indexer's first round.
-        self._tokenizer("预热")
+        # jieba loads its dictionary on first use (seconds) and the BM25 matrix is built on the
+        # first search: both at startup, not in a first request (nor the indexer's first round).
+        self._indexes.patent_lexical.search("预热", 1)
 
     def load_or_rebuild(self, session: Session) -> None:
         """Load the saved indexes (rebuild when there are none), then catch up with the log."""
@@ -302,7 +302,8 @@ class MatchEngine:
         _check_query(text, k)
         with ctx.timer.stage("encode"):
             stored = None if need_id is None else self._indexes.need_queries.get(need_id)
-            vectors = query_vectors(self.encoder, text) if stored is None else stored
+            most = ctx.params.max_statements
+            vectors = query_vectors(self.encoder, text, most) if stored is None else stored
         matches, rows = search_patents(session, self._indexes, text, vectors, filters, k, ctx)
         return self._result(matches, {pid: rows[pid][0] for pid in (m.id for m in matches)})
 

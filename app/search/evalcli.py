@@ -19,6 +19,9 @@ eval_app = typer.Typer(
 )
 
 TASKS = ("title", "field")
+# The request-cost constraint of ``eval tune`` (dense candidates per request, pool × (2 +
+# statements)): see ``tuning`` and the README's latency figures for how it was set.
+DEFAULT_BUDGET = 1200
 
 
 def _settings(model: str | None) -> Settings:
@@ -42,7 +45,8 @@ def _index(
     # titles takes long on a CPU).
     uses_scheme = with_scheme
     if uses_scheme is None:
-        uses_scheme = load_ranking_params(settings.ranking_file).scheme_share > 0
+        params = load_ranking_params(settings.ranking_file)
+        uses_scheme = params.scheme_share > 0 or params.need_scheme_share > 0
     return build_index(
         corpus,
         encoder,
@@ -96,8 +100,11 @@ def tune_command(
     folds: int = typer.Option(5, "--folds", min=2, help="Cross-validation folds"),
     write: bool = typer.Option(False, "--write", help="Write the packaged ranking artefact"),
     model: str | None = typer.Option(None, "--model", help="Encoder (default: settings)"),
+    budget: int = typer.Option(
+        DEFAULT_BUDGET, "--budget", min=1, help="Most dense candidates per request: pool × vectors"
+    ),
 ) -> None:
-    """Choose the ranking parameters by k-fold CV on the need set and the title task."""
+    """Choose the ranking parameters by k-fold CV on the need set and the title/field tasks."""
     import json
 
     from app.search.tuned import RANKING_FILE, write_ranking_params
@@ -106,8 +113,8 @@ def tune_command(
     folder = dev_dir or get_settings().shared_dir / "eval" / "dev"
     try:
         settings = _settings(model)
-        index = _index(settings, folder / "corpus.jsonl", with_encoder=True, with_scheme=False)
-        params, report = tune(index, folder, folds)
+        index = _index(settings, folder / "corpus.jsonl", with_encoder=True, with_scheme=True)
+        params, report = tune(index, folder, folds, budget)
     except AppError as error:
         raise fail(error) from error
     typer.echo(json.dumps(report, indent=2, ensure_ascii=False))

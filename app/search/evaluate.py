@@ -144,25 +144,63 @@ def _dense_hits(index: EvalIndex, vectors: np.ndarray, k: int) -> list[Hits]:
     return [dense_hits(i, s, v, index.moments) for (i, s), v in zip(top, vectors, strict=True)]
 
 
-def query_signals(
-    index: EvalIndex, texts: Sequence[str], params: RankingParams
-) -> tuple[list[Signals], np.ndarray]:
-    """Every query's signals (``needquery`` splits need postings) and its whole-text vectors."""
+@dataclass(frozen=True)
+class QueryParts:
+    """One query's retrieval lists at the largest pool wanted: whole-text dense, BM25 per title
+    repeat, the title's and every problem statement's dense hits, the scheme prior."""
+
+    dense: Hits
+    lexical: dict[int, Hits]
+    extra: list[Hits]
+    scheme: np.ndarray | None
+
+
+def query_parts(
+    index: EvalIndex, texts: Sequence[str], pool: int, repeats: Sequence[int] = (1,)
+) -> tuple[list[QueryParts], np.ndarray]:
+    """Every query's lists (``needquery`` splits need postings) and its whole-text vectors.
+
+    Exact search: the first n hits of a list of ``pool`` are the list of n (``signals_of``).
+    """
     parsed = [parse_need(t) for t in texts]
     query_vectors = embed(index, texts, "q")
     extra = [vector_texts(t, p)[1:] for t, p in zip(texts, parsed, strict=True)]
     flat = [t for texts_of in extra for t in texts_of]
-    extra_hits = _dense_hits(index, embed(index, flat, "q"), params.pool) if flat else []
-    dense = _dense_hits(index, query_vectors, params.pool)
-    signals: list[Signals] = []
+    extra_hits = _dense_hits(index, embed(index, flat, "q"), pool) if flat else []
+    dense = _dense_hits(index, query_vectors, pool)
+    schemes: Sequence[np.ndarray | None] = [None] * len(texts)
+    if index.scheme is not None and len(texts):
+        schemes = list(index.scheme.probabilities(query_vectors, index.table.codes))
+    parts: list[QueryParts] = []
     start = 0
     for row, (text, query) in enumerate(zip(texts, parsed, strict=True)):
-        lexical = Hits(*index.lexical.search_moments(
-            lexical_text(text, query, params.title_repeat), params.pool))  # fmt: skip
+        lexical = {r: Hits(*index.lexical.search_moments(lexical_text(text, query, r), pool))
+                   for r in repeats}  # fmt: skip
         own = extra_hits[start : start + len(extra[row])]
         start += len(extra[row])
-        signals.append(need_signals(dense[row], lexical, own))
-    return signals, query_vectors
+        parts.append(QueryParts(dense[row], lexical, own, schemes[row]))
+    return parts, query_vectors
+
+
+def _first(hits: Hits, n: int) -> Hits:
+    """The first ``n`` hits of a list."""
+    return Hits(hits.ids[:n], hits.scores[:n], hits.mean, hits.std)
+
+
+def signals_of(parts: QueryParts, params: RankingParams) -> Signals:
+    """The query's signals under ``params`` (pool, title repeat, statements searched)."""
+    pool = params.pool
+    extra = [_first(h, pool) for h in parts.extra[: 1 + max(params.max_statements, 1)]]
+    lexical = _first(parts.lexical[params.title_repeat], pool)
+    return need_signals(_first(parts.dense, pool), lexical, extra)
+
+
+def query_signals(
+    index: EvalIndex, texts: Sequence[str], params: RankingParams
+) -> tuple[list[Signals], np.ndarray, list[np.ndarray | None]]:
+    """Every query's signals, whole-text vectors and scheme prior, as the engine forms them."""
+    parts, vectors = query_parts(index, texts, params.pool, (params.title_repeat,))
+    return [signals_of(p, params) for p in parts], vectors, [p.scheme for p in parts]
 
 
 def rank_queries(
@@ -174,14 +212,11 @@ def rank_queries(
     """Rankings for many queries by the engine's path (signals fused, IPC weighed in)."""
     if index.encoder is None:
         raise ValueError("the hybrid needs an encoder")
-    signals, query_vectors = query_signals(index, texts, params)
-    scheme = None
-    if index.scheme is not None:
-        scheme = index.scheme.probabilities(query_vectors, index.table.codes)
+    signals, _, schemes = query_signals(index, texts, params)
     calibration = (calibrations or load_calibrations()).for_model(index.encoder.name)
     return [
-        rank_hybrid(s, index.table, params, calibration, None if scheme is None else scheme[row])
-        for row, s in enumerate(signals)
+        rank_hybrid(s, index.table, params, calibration, scheme)
+        for s, scheme in zip(signals, schemes, strict=True)
     ]
 
 

@@ -145,6 +145,7 @@ def fuse_signals(signals: Signals, params: RankingParams) -> Candidates:
         lexical_rank=_ranks(parts[1][1], ids)[order],
         cosine=cosine[order],
         statement=None if statement is None else statement[order],
+        lexical_top=float(parts[1][1].scores[0]) if len(parts[1][1].scores) else 0.0,
     )
 
 
@@ -159,7 +160,9 @@ def rank_hybrid(
     weigh IPC agreement in (need postings with their own, smaller weight) and attach confidences.
     """
     if signals.is_need:
-        params = replace(params, ipc_weight=params.need_ipc_weight)
+        params = replace(
+            params, ipc_weight=params.need_ipc_weight, scheme_share=params.need_scheme_share
+        )
     return rerank(fuse_signals(signals, params), table, params, calibration, scheme)
 
 

@@ -2,11 +2,12 @@
 
 An enterprise's need posting is a title and a paragraph: who they are, what goes wrong, the
 indicators they want, and the cooperation they would accept (合作方式, 技术转让, budget, contact
-details). The parts are found by rule, never fitted: sentences split on 。！？；and line breaks,
-clauses on ，; a clause naming cooperation, budget or contact terms is boilerplate and dropped.
-The first segment of a query is its title (the engine's need text is "title\\ndescription",
-eval queries are "title。description"); a one-segment query (a patent title, a short free text)
-is its own title and has no problem statements.
+details). The parts are found by rule, never fitted: sentences split on 。！？ and line breaks,
+a description's sentences again on ；, clauses on ，; a clause naming cooperation, budget or
+contact terms is boilerplate and dropped. The first sentence of a query is its title (the
+engine's need text is "title\\ndescription", eval queries are "title。description"); a
+one-sentence query (a patent title, an IPC field
+title, a short free text) is its own title and has no problem statements.
 """
 
 from __future__ import annotations
@@ -16,7 +17,11 @@ from dataclasses import dataclass
 
 from app.catalog.text import to_simplified
 
-_SENTENCE_END = re.compile(r"[。！？!?；;\n]+")
+# Sentences end on 。！？ and line breaks; a description's sentences split again on ；into
+# statements. The title is the first sentence whole: an IPC field title ("整地；农业机械的部件")
+# is one sentence, so a title-like query, not a need posting.
+_SENTENCE_END = re.compile(r"[。！？!?\n]+")
+_STATEMENT_END = re.compile(r"[；;]+")
 _CLAUSE_END = re.compile(r"[，,]")
 # Simplified forms (checked on converted text): cooperation modes, money, contact, invitations.
 _BOILERPLATE = re.compile(
@@ -44,6 +49,11 @@ class NeedQuery:
         """Whether the query has a description (a need posting), not just a title."""
         return bool(self.statements)
 
+    def capped(self, most: int) -> NeedQuery:
+        """The query with its first ``most`` problem statements (at least one is kept: a need
+        stays a need); every statement is one more dense search per request."""
+        return NeedQuery(self.title, self.statements[: max(most, 1)])
+
     def lexical(self, title_repeat: int) -> str:
         """Title ``title_repeat`` times (its terms weigh more), then the statements."""
         return "\n".join([self.title] * max(title_repeat, 1) + list(self.statements))
@@ -61,7 +71,8 @@ def parse_need(text: str) -> NeedQuery:
     segments = [s.strip() for s in _SENTENCE_END.split(text.strip()) if s.strip()]
     if not segments:
         return NeedQuery(title=text.strip(), statements=())
-    title, rest = segments[0], segments[1:]
+    title = segments[0]
+    rest = [p.strip() for s in segments[1:] for p in _STATEMENT_END.split(s) if p.strip()]
     statements = tuple(s for s in (_clean(r) for r in rest) if len(s) >= MIN_STATEMENT)
     return NeedQuery(title=title, statements=statements)
 

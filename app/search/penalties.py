@@ -33,6 +33,8 @@ def no_penalties(
 
 def penalty_factors(penalties: Mapping[int, float], ids: np.ndarray) -> np.ndarray:
     """``1 - penalty`` per id (1 where there is none), the penalty clipped to [0, 1]."""
+    if not penalties:  # the usual case: no declines among the candidates
+        return np.ones(len(ids), dtype=np.float32)
     return np.array(
         [1.0 - min(max(float(penalties.get(int(i), 0.0)), 0.0), 1.0) for i in ids],
         dtype=np.float32,

@@ -79,10 +79,14 @@ def rank_patents(
     need indexed before statements existed) ranks on the whole text alone.
     """
     params = replace(ctx.params, pool=pool)
-    query = parse_need(text)
+    whole = parse_need(text)
+    query = whole.capped(params.max_statements)
     vectors = np.atleast_2d(vectors)
-    if len(vectors) != len(vector_texts(text, query)):
-        vectors, query = vectors[:1], NeedQuery(query.title, ())
+    searched = len(vector_texts(text, query))
+    if len(vectors) not in (searched, len(vector_texts(text, whole))):
+        vectors, query = vectors[:1], NeedQuery(whole.title, ())
+    # Stored need vectors cover every statement; the ranking searches the first few.
+    vectors = vectors[: len(vector_texts(text, query))]
     index = indexes.patent_vectors
     chunk_k = min(int(pool * CHUNK_FANOUT), len(index))
     with ctx.timer.stage("dense"):
@@ -105,9 +109,13 @@ def rank_patents(
     return PatentRanking(ranking, exhausted, query.statements, dense[2:])
 
 
-def query_vectors(encoder: Encoder, text: str) -> np.ndarray:
-    """The query's vectors (m, dim): the whole text, then a need's title and statements."""
-    return encoder.encode_queries(vector_texts(text, parse_need(text)))
+def query_vectors(encoder: Encoder, text: str, max_statements: int | None = None) -> np.ndarray:
+    """The query's vectors (m, dim): the whole text, then a need's title and statements (the
+    first ``max_statements`` of them when given: the others would not be searched)."""
+    query = parse_need(text)
+    if max_statements is not None:
+        query = query.capped(max_statements)
+    return encoder.encode_queries(vector_texts(text, query))
 
 
 def many_query_vectors(encoder: Encoder, texts: Sequence[str]) -> list[np.ndarray]:
@@ -216,7 +224,9 @@ def _patent_matches(
 ) -> list[Match]:  # fmt: skip
     """Matches with explanations for the accepted ids (already in ranking order)."""
     ranking = ranked.ranking
-    position = {int(i): n for n, i in enumerate(ranking.ids)}
+    # Positions of the accepted ids only (a dict over the whole pool cost more than the rest).
+    where = np.flatnonzero(np.isin(ranking.ids, np.asarray(ids, dtype=np.int64)))
+    position = dict(zip(ranking.ids[where].tolist(), where.tolist(), strict=True))
     matches: list[Match] = []
     for pid in ids:
         n = position[pid]

@@ -18,8 +18,10 @@ from app.search.ipc_inference import IpcTable
 class RankingParams:
     """Ranking knobs; defaults chosen on the dev set (``patentmatch eval report``), few tuned."""
 
-    # Candidates taken from each retriever before fusion.
+    # Candidates taken from each retriever before fusion, and the most problem statements of a
+    # need posting that get a dense search of their own (both set the request's cost).
     pool: int = 200
+    max_statements: int = 8
     # Reciprocal-rank-fusion constant (the needs' dense ranking) and per-signal weights of the
     # z-score fusion (``fusion.fuse_signals``): whole-query dense, BM25 (title-like queries and
     # need postings apart), the need's title and its best problem statement.
@@ -33,8 +35,10 @@ class RankingParams:
     title_repeat: int = 1
     # How many fused candidates vote for the query's subclasses.
     vote_depth: int = 30
-    # Share of the subclass belief that comes from the IPC scheme titles (0 = neighbours only).
+    # Share of the subclass belief that comes from the IPC scheme titles (0 = neighbours only),
+    # for title-like queries and for need postings.
     scheme_share: float = 0.3
+    need_scheme_share: float = 0.0
     # Weight of IPC agreement (expected graded gain) against the [0, 1] fused text score, for
     # title-like queries and for need postings: IPC is evidence, the text is what a need asks.
     ipc_weight: float = 0.9
@@ -60,6 +64,9 @@ class Candidates:
     cosine: np.ndarray | None = None
     # The best problem statement's cosine (need postings; None otherwise).
     statement: np.ndarray | None = None
+    # The query's best BM25 score over the whole collection (how much of its wording the
+    # catalog has at all: with the best cosine, what tells a need nothing answers).
+    lexical_top: float = 0.0
 
 
 @dataclass
@@ -238,6 +245,7 @@ def features_of(candidates: Candidates, order: np.ndarray, agreement: np.ndarray
         {
             "cosine": cosine[order],
             "top_cosine": np.full(n, top),
+            "top_lexical": np.full(n, np.log1p(max(candidates.lexical_top, 0.0))),
             "statement": statement[order],
             "log_rank": np.log1p(np.arange(n, dtype=np.float64)),
             "lexical": (candidates.lexical_rank[order] > 0).astype(np.float64),

@@ -1,17 +1,20 @@
 """``patentmatch eval tune``: choose the ranking parameters by cross-validation on the dev sets.
 
-Two groups, each on its own task, because they govern different queries: the need-posting
-weights (BM25, title, best statement, IPC, BM25 query form) on the need-style set, the
-title-like weights (BM25, IPC) on the title task. Each candidate setting is scored per query
-once; k-fold cross-validation over queries then picks on k−1 folds and scores the held-out
-fold, which gives the CV figure; the setting written is the best on all queries.
+Two groups, each on the queries it governs: the need-posting weights (BM25, title, best
+statement, IPC, scheme share, BM25 query form) and the request's cost settings (pool, statements
+searched) on the need-style set, the title-like weights (BM25, IPC, scheme share) on the title
+and field tasks together (one objective, every query weighing the same). Each candidate setting
+is scored per query once; k-fold cross-validation over queries then picks on k−1 folds and
+scores the held-out fold, which gives the CV figure; the setting written is the best on all
+queries. Cost is a constraint, not an objective: only (pool, statements) pairs whose dense
+candidates per request, pool × (2 + statements), stay within ``budget`` are tried.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,25 +22,31 @@ import numpy as np
 
 from app.search.calibration import Calibration
 from app.search.evaldata import load_qrels, load_queries
-from app.search.evaluate import EvalIndex, query_signals
-from app.search.fusion import Signals, rank_hybrid
+from app.search.evaluate import EvalIndex, QueryParts, query_parts, signals_of
+from app.search.fusion import rank_hybrid
 from app.search.needeval import NeedSet, load_need_set, query_scores
 from app.search.ranking import RankingParams
 
 NEED_GRID: dict[str, Sequence[float]] = {
-    "need_lexical_weight": (0.1, 0.2, 0.3),
-    "title_weight": (0.0, 0.3, 0.45, 0.6, 0.8),
-    "statement_weight": (0.0, 0.15, 0.3, 0.45),
-    "need_ipc_weight": (0.0, 0.05, 0.1, 0.2),
+    "need_lexical_weight": (0.2, 0.3),
+    "title_weight": (0.3, 0.45, 0.6),
+    "statement_weight": (0.3, 0.45),
+    "need_ipc_weight": (0.1, 0.2, 0.3),
+    "need_scheme_share": (0.0, 0.3),
 }
-# Settings that change the signals themselves (BM25 query form, candidates per list); a pool
-# of 400 lost to 800 in the first tuning run, so the pool is no longer searched.
-TITLE_REPEATS = (0, 1)
-POOLS = (800,)
+# Settings that change the signals themselves: BM25 query form (the title once more won in
+# every earlier run, so 0 is no longer searched), candidates per list, problem statements
+# searched (each one more dense search). On the dev needs (ONNX e5) pools of 200–800 and 1–8
+# statements were within 0.01 nDCG@10 of each other, so the cheap ones are searched.
+TITLE_REPEATS = (1,)
+POOLS = (200, 300, 400)
+STATEMENTS = (1, 2, 3)
 TITLE_GRID: dict[str, Sequence[float]] = {
     "lexical_weight": (0.2, 0.5, 1.0),
-    "ipc_weight": (0.6, 0.75, 0.9),
+    "ipc_weight": (0.75, 0.9),
+    "scheme_share": (0.0, 0.3, 0.5),
 }
+TITLE_TASKS = ("title", "field")
 NEUTRAL = Calibration(bias=0.0)
 
 
@@ -48,13 +57,19 @@ class Choice:
     values: dict[str, float]
     dev: float
     cv: float
+    # Per task, the chosen setting's mean on all its queries (the title-like group).
+    tasks: dict[str, float] = field(default_factory=dict)
 
 
 def settings_of(grid: dict[str, Sequence[float]]) -> Iterator[dict[str, float]]:
-    """Every combination of the grid's values."""
+    """Every combination of the grid's values (a scheme share only where IPC weighs: without
+    IPC weight the share cannot change the ranking)."""
     names = list(grid)
     for combo in itertools.product(*(grid[n] for n in names)):
-        yield dict(zip(names, combo, strict=True))
+        values = dict(zip(names, combo, strict=True))
+        idle = values.get("need_ipc_weight") == 0 and values.get("need_scheme_share", 0) > 0
+        if not idle:
+            yield values
 
 
 def folds_of(n: int, k: int, seed: int = 0) -> list[np.ndarray]:
@@ -77,76 +92,99 @@ def cross_validate(table: np.ndarray, k: int) -> tuple[int, float, float]:
     return best_all, float(table[best_all].mean()), float(np.mean(held))
 
 
+def cost_settings(budget: int) -> list[tuple[int, int]]:
+    """(pool, statements) pairs whose dense candidates per request stay within ``budget``."""
+    pairs = [(p, s) for p in POOLS for s in STATEMENTS if p * (2 + s) <= budget]
+    if not pairs:
+        raise ValueError(f"no pool fits a budget of {budget} candidates")
+    return pairs
+
+
 def _ndcg_rows(
     index: EvalIndex,
-    signals: list[Signals],
+    parts: list[QueryParts],
     settings: list[RankingParams],
     judge: Sequence[tuple[dict[str, int], str]],
 ) -> np.ndarray:
     """(settings, queries) nDCG@10 of each setting on each query."""
     keys = index.corpus.keys
-    out = np.zeros((len(settings), len(signals)))
+    out = np.zeros((len(settings), len(parts)))
+    cache: dict[tuple[int, int, int], list[Any]] = {}
     for s, params in enumerate(settings):
-        for q, (signal, (grades, seed)) in enumerate(zip(signals, judge, strict=True)):
-            ranking = rank_hybrid(signal, index.table, params, NEUTRAL)
+        form = (params.pool, params.title_repeat, params.max_statements)
+        if form not in cache:
+            cache = {form: [signals_of(p, params) for p in parts]}
+        for q, (signal, part, (grades, seed)) in enumerate(
+            zip(cache[form], parts, judge, strict=True)
+        ):
+            ranking = rank_hybrid(signal, index.table, params, NEUTRAL, part.scheme)
             top = [keys[int(i)] for i in ranking.ids[:10]]
             out[s, q] = query_scores(grades, seed, top)["ndcg@10"]
     return out
 
 
-def tune_needs(index: EvalIndex, needs: NeedSet, base: RankingParams, k: int) -> Choice:
+def tune_needs(
+    index: EvalIndex, needs: NeedSet, base: RankingParams, k: int, budget: int
+) -> Choice:
     """The need-posting group, cross-validated over the in-domain needs."""
     texts = dict(needs.queries)
     qids = needs.in_domain
     judge = [(needs.grades.get(q, {}), needs.seeds[q]) for q in qids]
-    rows: list[np.ndarray] = []
-    labels: list[dict[str, float]] = []
-    for repeat, pool in itertools.product(TITLE_REPEATS, POOLS):
-        params = replace(base, title_repeat=repeat, pool=pool)
-        signals, _ = query_signals(index, [texts[q] for q in qids], params)
-        grid = list(settings_of(NEED_GRID))
-        settings = [replace(params, **g) for g in grid]  # type: ignore[arg-type]
-        rows.append(_ndcg_rows(index, signals, settings, judge))
-        labels += [{**g, "title_repeat": repeat, "pool": pool} for g in grid]
-    best, dev, cv = cross_validate(np.vstack(rows), k)
+    forms = cost_settings(budget)
+    parts, _ = query_parts(index, [texts[q] for q in qids], max(p for p, _ in forms), TITLE_REPEATS)
+    labels = [
+        {**g, "title_repeat": repeat, "pool": pool, "max_statements": most}
+        for repeat, (pool, most) in itertools.product(TITLE_REPEATS, forms)
+        for g in settings_of(NEED_GRID)
+    ]
+    settings = [replace(base, **label) for label in labels]  # type: ignore[arg-type]
+    best, dev, cv = cross_validate(_ndcg_rows(index, parts, settings, judge), k)
     return Choice(labels[best], dev, cv)
 
 
 def tune_titles(index: EvalIndex, dev_dir: Path, base: RankingParams, k: int) -> Choice:
-    """The title-like group, cross-validated over the title task's queries."""
-    queries = load_queries(dev_dir / "title_queries.jsonl")
-    qrels = load_qrels(dev_dir / "title_qrels.tsv")
-    signals, _ = query_signals(index, [t for _, t in queries], base)
-    judge = [(qrels.get(q, {}), "") for q, _ in queries]
+    """The title-like group, cross-validated over the title and field tasks' queries."""
+    texts: list[str] = []
+    judge: list[tuple[dict[str, int], str]] = []
+    task_of: list[str] = []
+    for task in TITLE_TASKS:
+        qrels = load_qrels(dev_dir / f"{task}_qrels.tsv")
+        for qid, text in load_queries(dev_dir / f"{task}_queries.jsonl"):
+            texts.append(text)
+            judge.append((qrels.get(qid, {}), ""))
+            task_of.append(task)
+    parts, _ = query_parts(index, texts, base.pool, (base.title_repeat,))
     grid = list(settings_of(TITLE_GRID))
     settings = [replace(base, **g) for g in grid]  # type: ignore[arg-type]
-    table = _ndcg_rows(index, signals, settings, judge)
+    table = _ndcg_rows(index, parts, settings, judge)
     best, dev, cv = cross_validate(table, k)
-    return Choice(grid[best], dev, cv)
+    tasks = np.array(task_of)
+    by_task = {t: float(table[best, tasks == t].mean()) for t in TITLE_TASKS if (tasks == t).any()}
+    return Choice(grid[best], dev, cv, by_task)
 
 
-def tune(index: EvalIndex, dev_dir: Path, folds: int) -> tuple[RankingParams, dict[str, Any]]:
+def tune(
+    index: EvalIndex, dev_dir: Path, folds: int, budget: int
+) -> tuple[RankingParams, dict[str, Any]]:
     """Tune both groups; the parameters and a report (for the artefact and the terminal)."""
-    # The CNIPA scheme prior is left out of the tuned ranking: embedding its titles takes about
-    # an hour on a shared CPU, and with IPC a weak signal for needs its share was not measured.
-    base = RankingParams(scheme_share=0.0)
-    needs = tune_needs(index, load_need_set(dev_dir / "needs"), base, folds)
+    base = RankingParams()
+    needs = tune_needs(index, load_need_set(dev_dir / "needs"), base, folds, budget)
+    for name in ("title_repeat", "pool", "max_statements"):
+        needs.values[name] = int(needs.values[name])
     # The title-like group runs on the pool the needs chose (one pool serves every query).
-    pooled = replace(base, pool=int(needs.values["pool"]))
+    pooled = replace(base, **needs.values)  # type: ignore[arg-type]
     titles = tune_titles(index, dev_dir, pooled, folds)
-    values: dict[str, Any] = {**needs.values, **titles.values}
-    values["title_repeat"] = int(values["title_repeat"])
-    values["pool"] = int(values["pool"])
-    params = replace(base, **values)
+    params = replace(pooled, **titles.values)  # type: ignore[arg-type]
     report = {
-        "command": f"patentmatch eval tune --folds {folds} --write",
+        "command": f"patentmatch eval tune --folds {folds} --budget {budget} --write",
         "model": index.encoder.name if index.encoder else "",
         "needs": _figures(needs, folds),
-        "title": _figures(titles, folds),
+        "title and field": _figures(titles, folds),
     }
     return params, report
 
 
 def _figures(choice: Choice, folds: int) -> dict[str, float]:
     """The figures of a tuned group for the report."""
-    return {"ndcg@10 dev": round(choice.dev, 4), f"ndcg@10 {folds}-fold cv": round(choice.cv, 4)}
+    out = {"ndcg@10 dev": round(choice.dev, 4), f"ndcg@10 {folds}-fold cv": round(choice.cv, 4)}
+    return out | {f"ndcg@10 dev, {task}": round(v, 4) for task, v in choice.tasks.items()}
