@@ -63,10 +63,11 @@ class FigureFilter(BaseModel):
             and (self.industry is None or industry == self.industry)
             and (self.ipc_section is None or (ipc or "")[:1] == self.ipc_section)
             and (self.org_id is None or org == self.org_id)
-            and self._in_months(month)
+            and self.in_months(month)
         )
 
-    def _in_months(self, month: str | None) -> bool:
+    def in_months(self, month: str | None) -> bool:
+        """True when an event of this month (``YYYY-MM`` or None) lies in the month range."""
         if self.month_from is None and self.month_to is None:
             return True
         if month is None or not month[:4].isdigit():

@@ -14,26 +14,24 @@ the region and the deals whose demand, requester or supply side lies in it.
 
 import io
 from collections import defaultdict
+from typing import Any
 
+import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 from sqlmodel import Session, col, select
 
-from app.catalog.enums import ConversionStatus, LegalStatus
-from app.catalog.models import Organisation, Patent
+from app.catalog.models import Organisation
 from app.chains.figures import CHAIN_GROUPS, chain_labels
 from app.csv_safe import SafeCsvWriter
 from app.deals.figure_filter import FigureFilter
+from app.deals.figure_groups import DEAL_COLUMNS, DealFacts, GroupKeys
 from app.deals.figure_groups import UNKNOWN as UNKNOWN  # re-exported: figures speak of it
 from app.deals.figure_groups import GroupBy as GroupBy
-from app.deals.figure_groups import GroupKeys
+from app.deals.figure_patents import patent_side_counts
 from app.deals.models import Deal, DealContract
 from app.deals.states import SIGNED_STATES, DealState
 from app.filings.reports import approved_filings
-from app.licensing.models import LicenceKind, OpenLicenceDeclaration, PatentLicence
-
-_IN_FORCE = (LegalStatus.GRANTED, LegalStatus.PENDING)
-
 
 _FIGURE_EXAMPLE: JsonDict = {
     "key": "33", "label": None, "idle_patents": 48, "patents_matched": 1,
@@ -73,45 +71,35 @@ class _Rows(dict[str, FigureRow]):
 
 
 def _patent_side(session: Session, dims: GroupKeys, rows: _Rows) -> None:
-    idle = select(Patent.id, Patent.created_at).where(
-        Patent.conversion_status == ConversionStatus.IDLE, col(Patent.legal_status).in_(_IN_FORCE)
-    )
-    for pid, created in session.exec(idle):
-        if dims.patent_in(pid) and dims.keeps_patent(pid, created):
-            for key in dims.patent_keys(pid, created):
-                rows[key].idle_patents += 1
-    declared = select(OpenLicenceDeclaration.patent_id, OpenLicenceDeclaration.declared_at)
-    for pid, when in session.exec(declared):
-        if dims.patent_in(pid) and dims.keeps_patent(pid, when):
-            for key in dims.patent_keys(pid, when):
-                rows[key].open_licence_declarations += 1
-    taken = select(PatentLicence.patent_id, PatentLicence.created_at).where(
-        PatentLicence.kind == LicenceKind.OPEN
-    )
-    for pid, when in session.exec(taken):
-        if dims.patent_in(pid) and dims.keeps_patent(pid, when):
-            for key in dims.patent_keys(pid, when):
-                rows[key].licences_taken += 1
+    counts = patent_side_counts(session, dims.group_by, dims.level, dims.only, dims.scope)
+    for figure, key, count in counts:
+        row = rows[key]
+        setattr(row, figure, getattr(row, figure) + count)
 
 
 def _deal_side(session: Session, dims: GroupKeys, rows: _Rows) -> None:
     matched: dict[str, set[int]] = defaultdict(set)
-    for deal in session.exec(select(Deal)):
+    deals: Any = sa.select(*DEAL_COLUMNS)  # more columns than sqlmodel's select() types
+    for deal in map(DealFacts._make, session.exec(deals)):
         if not (dims.deal_in(deal) and dims.keeps_deal(deal, deal.created_at)):
             continue
         for key in dims.deal_keys(deal, deal.created_at):
             _count_deal(rows[key], deal, matched)
     for key, patents in matched.items():
         rows[key].patents_matched = len(patents)
-    signed = select(DealContract, Deal).join(Deal, col(Deal.id) == col(DealContract.deal_id))
-    for contract, deal in session.exec(signed):
-        if not (dims.deal_in(deal) and dims.keeps_deal(deal, contract.signed_on)):
+    signed: Any = sa.select(
+        col(DealContract.amount_yuan), col(DealContract.signed_on), *DEAL_COLUMNS
+    )
+    signed = signed.join(Deal, col(Deal.id) == col(DealContract.deal_id))
+    for amount, signed_on, *facts in session.exec(signed):
+        deal = DealFacts._make(facts)
+        if not (dims.deal_in(deal) and dims.keeps_deal(deal, signed_on)):
             continue
-        for key in dims.deal_keys(deal, contract.signed_on):
-            rows[key].contract_value_yuan += contract.amount_yuan or 0
+        for key in dims.deal_keys(deal, signed_on):
+            rows[key].contract_value_yuan += amount or 0
 
 
-def _count_deal(row: FigureRow, deal: Deal, matched: dict[str, set[int]]) -> None:
+def _count_deal(row: FigureRow, deal: DealFacts, matched: dict[str, set[int]]) -> None:
     row.contacts_requested += 1
     state = DealState(deal.state).value
     row.deals_by_state[state] = row.deals_by_state.get(state, 0) + 1
