@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     # "onnx": the model's int8 ONNX export (onnxruntime); "torch": sentence-transformers;
     # "auto": onnx where `patentmatch model fetch` exported it, else torch.
     encoder_backend: Literal["auto", "onnx", "torch"] = "auto"
+    # Which ONNX file the onnx backend runs: the int8 copy, or the float32 export beside it
+    # (slower; its vectors are cached apart, tagged onnx-fp32).
+    encoder_precision: Literal["int8", "fp32"] = "int8"
     # Below this many vectors the index is exact (flat); above it, HNSW.
     ann_threshold: int = 20_000  # exact search costs ~1.5 ms/query at 20k × 512, ~3.5 ms at 50k
     hnsw_m: int = 48  # M 32 plateaued at recall@10 0.93 at 1M; 48 reaches 0.96 (bench_search)

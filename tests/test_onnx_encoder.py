@@ -103,6 +103,22 @@ def test_backend_choice(tiny_model, tmp_path):
         load_encoder(Settings(model_name=str(bare), encoder_backend="onnx"))
 
 
+def test_precision_picks_the_fp32_file_and_tags_its_vectors_apart(tiny_model, monkeypatch):
+    monkeypatch.setenv("PATENTMATCH_ENCODER_PRECISION", "fp32")
+    settings = Settings(model_name=str(tiny_model), encoder_backend="onnx")
+    assert settings.encoder_precision == "fp32"
+    fp32 = load_encoder(settings)
+    int8 = load_encoder(settings.model_copy(update={"encoder_precision": "int8"}))
+    assert vectors_tag(fp32) == "tiny+onnx-fp32"
+    assert vectors_tag(int8) == "tiny+onnx-int8"
+    torch = SentenceTransformerEncoder(tiny_model).encode_documents(TEXTS)
+    # The float32 graph reproduces torch to rounding; the quantised one only approximately.
+    fp32_gap = np.abs(fp32.encode_documents(TEXTS) - torch).max()
+    int8_gap = np.abs(int8.encode_documents(TEXTS) - torch).max()
+    assert fp32_gap < 1e-4
+    assert int8_gap > fp32_gap
+
+
 def test_fetch_completes_a_model_under_a_relative_models_dir(tiny_model, tmp_path, monkeypatch):
     from app.search.cli import _complete_model
 

@@ -247,7 +247,7 @@ def load_encoder(settings: Settings, *, show_progress: bool = False) -> Encoder:
     """The encoder named by ``settings.model_name``: "hashing", or a folder under models_dir.
 
     ``settings.encoder_backend`` picks onnxruntime or torch; "auto" takes the ONNX export where
-    `patentmatch model fetch` made one.
+    `patentmatch model fetch` made one, ``settings.encoder_precision`` its int8 or fp32 file.
     """
     if settings.model_name == HASHING_MODEL:
         return HashingEncoder()
@@ -258,11 +258,15 @@ def load_encoder(settings: Settings, *, show_progress: bool = False) -> Encoder:
     backend = settings.encoder_backend
     if backend == "auto":
         backend = "onnx" if onnx_files_ok(model_dir) else "torch"
-    kind = OnnxEncoder if backend == "onnx" else SentenceTransformerEncoder
-    return kind(
-        model_dir,
-        name=model_dir.name,
-        batch_size=settings.encode_batch_size,
-        threads=settings.encode_threads,
-        show_progress=show_progress,
+    common = {"batch_size": settings.encode_batch_size, "threads": settings.encode_threads}
+    if backend == "onnx":
+        return OnnxEncoder(
+            model_dir,
+            name=model_dir.name,
+            show_progress=show_progress,
+            precision=settings.encoder_precision,
+            **common,
+        )
+    return SentenceTransformerEncoder(
+        model_dir, name=model_dir.name, show_progress=show_progress, **common
     )

@@ -1,4 +1,4 @@
-"""``OnnxEncoder``: the int8 ONNX export of a model run with onnxruntime, no torch at run time.
+"""``OnnxEncoder``: a model's int8 or fp32 ONNX export on onnxruntime, no torch at run time.
 
 Texts are tokenised with the model's own fast tokenizer (``tokenizer.json``, the same one
 sentence-transformers uses; its chain of character replacements folded into one ``str.translate``,
@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -19,13 +20,14 @@ from app.errors import ServiceUnavailable
 from app.progress import RateReporter
 from app.search.encoder import normalise_rows, read_prompts
 from app.search.fast_normaliser import load_tokenizer
-from app.search.onnx_export import INT8_FILE, OUTPUT_NAME, onnx_files_ok
+from app.search.onnx_export import FP32_FILE, INT8_FILE, OUTPUT_NAME, onnx_files_ok
 
 # Padded tokens per batch for an average batch of 32 (keeps long texts in small batches).
 TOKENS_PER_TEXT = 128
 # Below this many texts an encode call reports no progress (queries, small updates).
 PROGRESS_MIN_TEXTS = 1_000
-BACKEND_TAG = "onnx-int8"
+# The file each precision runs; the tag keeps their cached vectors apart.
+PRECISION_FILES = {"int8": INT8_FILE, "fp32": FP32_FILE}
 
 Progress = Callable[[str, int, int], None]
 
@@ -64,7 +66,7 @@ def _pad_id(model_dir: Path) -> int:
 
 
 class OnnxEncoder:
-    """A model's int8 ONNX export on CPU (onnxruntime), same prompts and space as the torch one."""
+    """A model's int8 (or fp32) ONNX export on CPU, same prompts and space as the torch one."""
 
     def __init__(
         self,
@@ -74,6 +76,7 @@ class OnnxEncoder:
         batch_size: int = 32,
         threads: int = 0,
         show_progress: bool = False,
+        precision: Literal["int8", "fp32"] = "int8",
     ) -> None:
         if not onnx_files_ok(model_dir):
             model = name or model_dir.name
@@ -91,7 +94,7 @@ class OnnxEncoder:
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self._session = ort.InferenceSession(
-            str(model_dir / INT8_FILE), options, providers=["CPUExecutionProvider"]
+            str(model_dir / PRECISION_FILES[precision]), options, providers=["CPUExecutionProvider"]
         )
         self._inputs = {i.name for i in self._session.get_inputs()}
         self._tokenizer, self._normalise = load_tokenizer(model_dir / "tokenizer.json")
@@ -100,7 +103,7 @@ class OnnxEncoder:
         self._tokenizer.no_padding()
         self._pad = _pad_id(model_dir)
         self.name = name or model_dir.name
-        self.vectors_tag = f"{self.name}+{BACKEND_TAG}"
+        self.vectors_tag = f"{self.name}+onnx-{precision}"
         self.dim = int(self._session.get_outputs()[0].shape[-1])
         self.query_prompt, self.document_prompt = read_prompts(model_dir)
         self.batch_size = max(1, batch_size)
