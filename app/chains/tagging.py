@@ -142,6 +142,9 @@ def tag_round(
         rules = read_rules(session)
         state = _cursor(session)
         upper = _upper(session, neighbours)
+        if not rules.rules:
+            session.close()
+            return _without_chains(db, state.last_change_id, upper)
         # When every node is recomputed this round, that covers the whole log up to `upper`:
         # only deletions are left to apply, so the log is read to the end, not a batch.
         every = all(r.node_id in rules.dirty for r in rules.rules)
@@ -163,6 +166,17 @@ def tag_round(
     if changed.upto > state.last_change_id:
         _advance(db, changed.upto)
     return TagReport(len(dirty), len(changed.patents), len(changed.needs), counts, changed.upto)
+
+
+def _without_chains(db: Engine, cursor: int, upper: int) -> TagReport:
+    """No chain node exists, so no tag does: move the cursor past the log without reading it.
+
+    Reading the whole log and rewriting every entity's (empty) tags held the SQLite writer for
+    seconds at a time after a demo load, and other writers timed out.
+    """
+    if upper > cursor:
+        _advance(db, upper)
+    return TagReport(0, 0, 0, TagCounts(), max(upper, cursor))
 
 
 def _upper(session: Session, neighbours: Neighbours | None) -> int:
