@@ -44,10 +44,16 @@ def _database() -> Iterator[Engine]:
 
 
 @chains_app.command("load")
-def load(file: Annotated[Path, typer.Argument(help="A chain file (.yaml, .yml or .json)")]) -> None:
-    """Create or update the file's chains by key (loading it twice changes nothing)."""
+def load(
+    files: Annotated[list[Path], typer.Argument(help="Chain files (.yaml, .yml or .json)")],
+) -> None:
+    """Create or update the files' chains by key (loading twice changes nothing).
+
+    Every file is read and checked first, then all are written in one transaction: one bad
+    file loads nothing.
+    """
     with _database() as engine, Session(engine) as session:
-        specs = read_chain_file(file)
+        specs = [spec for file in files for spec in read_chain_file(file)]
         results = [upsert_chain(session, spec) for spec in specs]
         session.commit()
         for spec, result in zip(specs, results, strict=True):
