@@ -1,38 +1,18 @@
-"""How events are grouped and scoped for the key figures: the group keys of patents, deals and
-product filings, the region scope (jurisdiction) and the dashboard's filter."""
+"""How events are grouped and scoped for the key figures: the groupings, the group keys of
+product filings, the region scope (jurisdiction) and the dashboard's filter. Patent-side and
+deal-side events are grouped in SQL (``figure_patents``, ``figure_deals``)."""
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import NamedTuple
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from app.auth.access import in_region_scope
-from app.catalog.models import Organisation, Patent
 from app.chains.figures import CHAIN_GROUPS, patent_chain_keys
 from app.deals.figure_filter import FigureFilter
-from app.deals.models import Deal
 from app.filings.reports import FiledFact
 
 UNKNOWN = "unknown"
-
-
-class DealFacts(NamedTuple):
-    """What the figures read of a deal: plain columns, not ORM objects (they cost 10x more)."""
-
-    patent_id: int | None
-    owner_org_id: int
-    requester_org_id: int
-    region: str | None
-    industry_code: str | None
-    state: str
-    created_at: datetime
-
-
-DEAL_COLUMNS = (
-    col(Deal.patent_id), col(Deal.owner_org_id), col(Deal.requester_org_id), col(Deal.region),
-    col(Deal.industry_code), col(Deal.state), col(Deal.created_at),
-)  # fmt: skip
 
 
 class GroupBy(StrEnum):
@@ -63,7 +43,7 @@ def division(industry_code: str | None) -> str | None:
 
 
 class GroupKeys:
-    """Group keys of patents and deals for one grouping."""
+    """Group keys of product filings for one grouping (with its filter and scope)."""
 
     def __init__(
         self,
@@ -74,64 +54,11 @@ class GroupKeys:
         scope: str | None = None,
     ) -> None:
         self.group_by, self.level, self.only, self.scope = group_by, region_level, only, scope
-        # Only the patents and organisations deals name: the patent side is counted in SQL.
-        stmt = select(Patent.id, Patent.ipc_main).where(col(Patent.id).in_(select(Deal.patent_id)))
-        self.ipc: dict[int | None, str | None] = dict(session.exec(stmt).all())
-        parties = col(Organisation.id).in_(select(Deal.requester_org_id)) | col(
-            Organisation.id
-        ).in_(select(Deal.owner_org_id))
-        regions = select(Organisation.id, Organisation.region).where(parties)
-        self.org_regions: dict[int | None, str | None] = (
-            dict(session.exec(regions).all()) if scope is not None else {}
-        )
         self.chains = (
             patent_chain_keys(session, by_node=group_by is GroupBy.CHAIN_NODE)
             if group_by in CHAIN_GROUPS
             else {}
         )
-
-    def deal_in(self, deal: DealFacts) -> bool:
-        """True when the demand's region, the requester's or the supply side's lies in scope."""
-        if self.scope is None:
-            return True
-        parties = (deal.requester_org_id, deal.owner_org_id)
-        regions = (deal.region, *map(self.org_regions.get, parties))
-        return any(in_region_scope(self.scope, region) for region in regions)
-
-    def patent_keys(self, patent_id: int | None) -> list[str]:
-        """The groups of a deal's patent: its IPC section, or each chain (node) it is in."""
-        if self.group_by in CHAIN_GROUPS:
-            return self.chains.get(patent_id or -1) or [UNKNOWN]
-        ipc = self.ipc.get(patent_id)
-        return [ipc[0] if ipc else UNKNOWN]
-
-    def deal_keys(self, deal: DealFacts, when: date | datetime | None) -> list[str]:
-        """The groups of a deal-side event: by IPC section or chain, those of its patent."""
-        if self.group_by in (GroupBy.IPC_SECTION, *CHAIN_GROUPS):
-            return self.patent_keys(deal.patent_id)
-        return [self.deal_key(deal, when)]
-
-    def keeps_deal(self, deal: DealFacts, when: date | datetime | None) -> bool:
-        """True when the filter counts this deal-side event."""
-        if self.only is None:
-            return True
-        ipc = self.ipc.get(deal.patent_id)
-        industry, org = division(deal.industry_code), deal.owner_org_id
-        return self.only.passes(
-            region=deal.region, industry=industry, ipc=ipc, org=org, month=month_key(when)
-        )
-
-    def deal_key(self, deal: DealFacts, when: date | datetime | None) -> str:
-        """The group of a deal-side event."""
-        if self.group_by is GroupBy.MONTH:
-            return month_key(when)
-        if self.group_by is GroupBy.REGION:
-            return region_key(deal.region, self.level)
-        if self.group_by is GroupBy.INDUSTRY:
-            return division(deal.industry_code) or UNKNOWN
-        if self.group_by is GroupBy.ORG:
-            return str(deal.owner_org_id)
-        return self.patent_keys(deal.patent_id)[0]
 
     def keeps_filing(self, fact: FiledFact) -> bool:
         """True when the region scope and the filter count this approved filing."""

@@ -10,14 +10,14 @@ filter compares ``YYYY-MM`` keys; the database returns one row per group, not pe
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import ColumnElement, extract, func, literal_column, null
+from sqlalchemy import ColumnElement, extract, func, null
 from sqlmodel import Session, col, select
 
 from app.catalog.enums import ConversionStatus, LegalStatus
 from app.catalog.models import Organisation, Patent
-from app.chains.models import ChainTag, TagEntity, TagStatus
 from app.deals.figure_filter import FigureFilter
 from app.deals.figure_groups import UNKNOWN, GroupBy
+from app.deals.figure_sql import chain_tags, prefix
 from app.licensing.models import LicenceKind, OpenLicenceDeclaration, PatentLicence
 
 _IN_FORCE = (LegalStatus.GRANTED, LegalStatus.PENDING)
@@ -92,11 +92,11 @@ def _grouped(
     """SELECT key, year, month, count(*) of one event table, filtered and grouped."""
     region, ipc, org = col(Organisation.region), col(Patent.ipc_main), col(Patent.owner_org_id)
     keys: dict[GroupBy, Any] = {
-        GroupBy.REGION: _prefix(region, region_level),
-        GroupBy.IPC_SECTION: _prefix(ipc, 1),
+        GroupBy.REGION: prefix(region, region_level),
+        GroupBy.IPC_SECTION: prefix(ipc, 1),
         GroupBy.ORG: org,
     }
-    chains = _chain_tags(group_by)
+    chains = chain_tags(group_by)
     key = chains.c.owner if chains is not None else keys.get(group_by)
     year_month = (extract("year", when), extract("month", when)) if by_month else ()
     # No NULL constants in GROUP BY: PostgreSQL cannot type a bare parameter there.
@@ -113,11 +113,6 @@ def _grouped(
     return stmt.where(*conditions).group_by(*grouped)
 
 
-def _prefix(column: Any, length: int) -> Any:
-    # Inline numbers: PostgreSQL takes substr($1, $2) in SELECT and GROUP BY as different.
-    return func.substr(column, literal_column("1"), literal_column(str(int(length))))
-
-
 def _filters(
     only: FigureFilter | None, scope: str | None, region: Any, ipc: Any, org: Any
 ) -> list[ColumnElement[bool]]:
@@ -130,20 +125,7 @@ def _filters(
     if only.region is not None:
         conditions.append(region.startswith(only.region, autoescape=True))
     if only.ipc_section is not None:
-        conditions.append(_prefix(ipc, 1) == only.ipc_section)
+        conditions.append(prefix(ipc, 1) == only.ipc_section)
     if only.org_id is not None:
         conditions.append(org == only.org_id)
     return conditions
-
-
-def _chain_tags(group_by: GroupBy) -> Any:
-    """Each patent's chains (or nodes), as a subquery; None unless grouping by chain."""
-    if group_by not in (GroupBy.CHAIN, GroupBy.CHAIN_NODE):
-        return None
-    owner = col(ChainTag.node_id) if group_by is GroupBy.CHAIN_NODE else col(ChainTag.chain_id)
-    return (
-        select(col(ChainTag.entity_id).label("entity_id"), owner.label("owner"))
-        .where(col(ChainTag.entity) == TagEntity.PATENT, col(ChainTag.status) != TagStatus.REMOVED)
-        .distinct()
-        .subquery()
-    )

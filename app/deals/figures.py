@@ -14,9 +14,7 @@ the region and the deals whose demand, requester or supply side lies in it.
 
 import io
 from collections import defaultdict
-from typing import Any
 
-import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.config import JsonDict
 from sqlmodel import Session, col, select
@@ -24,12 +22,12 @@ from sqlmodel import Session, col, select
 from app.catalog.models import Organisation
 from app.chains.figures import CHAIN_GROUPS, chain_labels
 from app.csv_safe import SafeCsvWriter
+from app.deals.figure_deals import contract_values, deal_groups
 from app.deals.figure_filter import FigureFilter
-from app.deals.figure_groups import DEAL_COLUMNS, DealFacts, GroupKeys
 from app.deals.figure_groups import UNKNOWN as UNKNOWN  # re-exported: figures speak of it
 from app.deals.figure_groups import GroupBy as GroupBy
+from app.deals.figure_groups import GroupKeys
 from app.deals.figure_patents import patent_side_counts
-from app.deals.models import Deal, DealContract
 from app.deals.states import SIGNED_STATES, DealState
 from app.filings.reports import approved_filings
 
@@ -78,35 +76,17 @@ def _patent_side(session: Session, dims: GroupKeys, rows: _Rows) -> None:
 
 
 def _deal_side(session: Session, dims: GroupKeys, rows: _Rows) -> None:
-    matched: dict[str, set[int]] = defaultdict(set)
-    deals: Any = sa.select(*DEAL_COLUMNS)  # more columns than sqlmodel's select() types
-    for deal in map(DealFacts._make, session.exec(deals)):
-        if not (dims.deal_in(deal) and dims.keeps_deal(deal, deal.created_at)):
-            continue
-        for key in dims.deal_keys(deal, deal.created_at):
-            _count_deal(rows[key], deal, matched)
-    for key, patents in matched.items():
-        rows[key].patents_matched = len(patents)
-    signed: Any = sa.select(
-        col(DealContract.amount_yuan), col(DealContract.signed_on), *DEAL_COLUMNS
-    )
-    signed = signed.join(Deal, col(Deal.id) == col(DealContract.deal_id))
-    for amount, signed_on, *facts in session.exec(signed):
-        deal = DealFacts._make(facts)
-        if not (dims.deal_in(deal) and dims.keeps_deal(deal, signed_on)):
-            continue
-        for key in dims.deal_keys(deal, signed_on):
-            rows[key].contract_value_yuan += amount or 0
-
-
-def _count_deal(row: FigureRow, deal: DealFacts, matched: dict[str, set[int]]) -> None:
-    row.contacts_requested += 1
-    state = DealState(deal.state).value
-    row.deals_by_state[state] = row.deals_by_state.get(state, 0) + 1
-    if deal.patent_id is not None:
-        matched[row.key].add(deal.patent_id)
-    if deal.state in SIGNED_STATES:
-        row.signed_contracts += 1
+    where = (dims.group_by, dims.level, dims.only, dims.scope)
+    for group in deal_groups(session, *where):
+        row = rows[group.key]
+        for state, count in group.by_state.items():
+            row.contacts_requested += count
+            row.deals_by_state[state.value] = row.deals_by_state.get(state.value, 0) + count
+            if state in SIGNED_STATES:
+                row.signed_contracts += count
+        row.patents_matched = group.patents_matched
+    for key, value in contract_values(session, *where):
+        rows[key].contract_value_yuan += value
 
 
 def _filing_side(session: Session, dims: GroupKeys, rows: _Rows) -> None:
