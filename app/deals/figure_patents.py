@@ -7,14 +7,16 @@ numbers (``EXTRACT``, portable across SQLite and PostgreSQL) and compared in Pyt
 filter compares ``YYYY-MM`` keys; the database returns one row per group, not per patent.
 """
 
-from collections.abc import Iterator
+from collections import Counter
 from typing import Any
 
-from sqlalchemy import ColumnElement, extract, func, null
-from sqlmodel import Session, col, select
+import sqlalchemy as sa
+from sqlalchemy import ColumnElement, extract, func
+from sqlmodel import Session, col
 
 from app.catalog.enums import ConversionStatus, LegalStatus
 from app.catalog.models import Organisation, Patent
+from app.chains.figures import CHAIN_GROUPS
 from app.deals.figure_filter import FigureFilter
 from app.deals.figure_groups import UNKNOWN, GroupBy
 from app.deals.figure_sql import chain_tags, prefix
@@ -45,29 +47,83 @@ _EVENTS: dict[str, tuple[Any, Any, tuple[ColumnElement[bool], ...]]] = {
 }
 
 
+def patent_side_sets(
+    session: Session,
+    groupings: tuple[GroupBy, ...],
+    region_level: int,
+    only: FigureFilter | None,
+    scope: str | None,
+) -> dict[GroupBy, list[tuple[str, str, int]]]:
+    """(figure name, group key, count) of every patent-side figure, per grouping, unordered.
+
+    The groupings but chains share one query per figure, grouped by each of their key columns
+    at once and added up per grouping in Python (counts add up); each chain grouping has its own.
+    """
+    if only is not None and only.industry is not None:
+        # Patent-side events carry no industry: none passes an industry filter.
+        return {by: [] for by in groupings}
+    plain = tuple(by for by in groupings if by not in CHAIN_GROUPS)
+    sets = _counted(session, plain, region_level, only, scope) if plain else {}
+    for by in groupings:
+        if by in CHAIN_GROUPS:
+            sets |= _counted(session, (by,), region_level, only, scope)
+    return sets
+
+
 def patent_side_counts(
     session: Session,
     group_by: GroupBy,
     region_level: int,
     only: FigureFilter | None,
     scope: str | None,
-) -> Iterator[tuple[str, str, int]]:
+) -> list[tuple[str, str, int]]:
     """(figure name, group key, count) of every patent-side figure, unordered."""
-    if only is not None and only.industry is not None:
-        return  # patent-side events carry no industry: none passes an industry filter
-    by_month = group_by is GroupBy.MONTH or _has_months(only)
-    for figure, (patent_id, when, own) in _EVENTS.items():
-        totals: dict[str, int] = {}
-        for key, year, month, count in session.exec(
-            _grouped(group_by, region_level, only, scope, patent_id, when, own, by_month)
-        ):
-            moment = f"{int(year):04d}-{int(month):02d}" if year is not None else None
-            if not count or (only is not None and not only.in_months(moment)):
+    return patent_side_sets(session, (group_by,), region_level, only, scope)[group_by]
+
+
+def _counted(
+    session: Session,
+    groupings: tuple[GroupBy, ...],
+    region_level: int,
+    only: FigureFilter | None,
+    scope: str | None,
+) -> dict[GroupBy, list[tuple[str, str, int]]]:
+    """One query per figure, keyed by the columns of ``groupings`` (one chain grouping, or
+    others), its rows added up per grouping."""
+    columns = _key_columns(groupings, region_level)
+    by_month = GroupBy.MONTH in groupings or _has_months(only)
+    totals: dict[GroupBy, Counter[tuple[str, str]]] = {by: Counter() for by in groupings}
+    for figure, event in _EVENTS.items():
+        for row in session.exec(_grouped(columns, only, scope, event, by_month)):
+            values = dict(zip(columns, row, strict=False))
+            moment = _moment(row[len(columns) : len(columns) + 2]) if by_month else None
+            if not row[-1] or (only is not None and not only.in_months(moment)):
                 continue
-            name = (moment or UNKNOWN) if group_by is GroupBy.MONTH else _key(key)
-            totals[name] = totals.get(name, 0) + int(count)
-        for name, count in totals.items():
-            yield figure, name, count
+            for by in groupings:
+                name = (moment or UNKNOWN) if by is GroupBy.MONTH else _key(values.get(by))
+                totals[by][figure, name] += int(row[-1])
+    return {by: [(f, k, n) for (f, k), n in counts.items()] for by, counts in totals.items()}
+
+
+def _key_columns(groupings: tuple[GroupBy, ...], region_level: int) -> dict[GroupBy, Any]:
+    """The SQL key column of each grouping that has one (the month is year and month)."""
+    keys: dict[GroupBy, Any] = {
+        GroupBy.REGION: prefix(col(Organisation.region), region_level),
+        GroupBy.IPC_SECTION: prefix(col(Patent.ipc_main), 1),
+        GroupBy.ORG: col(Patent.owner_org_id),
+    }
+    columns = {by: keys[by] for by in groupings if by in keys}
+    for by in groupings:
+        chains = chain_tags(by)
+        if chains is not None:
+            columns[by] = chains.c.owner
+    return columns
+
+
+def _moment(year_month: Any) -> str | None:
+    """``YYYY-MM`` of the year and month numbers of a row, None for an unknown moment."""
+    year, month = year_month
+    return None if year is None else f"{int(year):04d}-{int(month):02d}"
 
 
 def _has_months(only: FigureFilter | None) -> bool:
@@ -80,37 +136,28 @@ def _key(value: object) -> str:
 
 
 def _grouped(
-    group_by: GroupBy,
-    region_level: int,
+    columns: dict[GroupBy, Any],
     only: FigureFilter | None,
     scope: str | None,
-    patent_id: Any,
-    when: Any,
-    own: tuple[ColumnElement[bool], ...],
+    event: tuple[Any, Any, tuple[ColumnElement[bool], ...]],
     by_month: bool,
 ) -> Any:
-    """SELECT key, year, month, count(*) of one event table, filtered and grouped."""
+    """SELECT keys, [year, month,] count(*) of one event table, filtered and grouped."""
+    patent_id, when, own = event
     region, ipc, org = col(Organisation.region), col(Patent.ipc_main), col(Patent.owner_org_id)
-    keys: dict[GroupBy, Any] = {
-        GroupBy.REGION: prefix(region, region_level),
-        GroupBy.IPC_SECTION: prefix(ipc, 1),
-        GroupBy.ORG: org,
-    }
-    chains = chain_tags(group_by)
-    key = chains.c.owner if chains is not None else keys.get(group_by)
-    year_month = (extract("year", when), extract("month", when)) if by_month else ()
-    # No NULL constants in GROUP BY: PostgreSQL cannot type a bare parameter there.
-    grouped = [e for e in (key, *year_month) if e is not None]
-    year, month = year_month or (null(), null())
-    shown = null() if key is None else key
-    stmt = select(shown, year, month, func.count()).select_from(patent_id.class_)
+    year_month = [extract("year", when), extract("month", when)] if by_month else []
+    keys = [*columns.values(), *year_month]
+    stmt: Any = sa.select(*keys, func.count()).select_from(patent_id.class_)
     if patent_id.class_ is not Patent:
         stmt = stmt.join(Patent, col(Patent.id) == patent_id, isouter=True)
-    stmt = stmt.join(Organisation, col(Organisation.id) == org, isouter=True)
-    if chains is not None:
-        stmt = stmt.join(chains, chains.c.entity_id == patent_id, isouter=True)
+    if GroupBy.REGION in columns or scope is not None or (only and only.region is not None):
+        stmt = stmt.join(Organisation, col(Organisation.id) == org, isouter=True)
+    for by, column in columns.items():
+        if by in CHAIN_GROUPS:
+            chains = column.table
+            stmt = stmt.join(chains, chains.c.entity_id == patent_id, isouter=True)
     conditions = [*own, *_filters(only, scope, region, ipc, org)]
-    return stmt.where(*conditions).group_by(*grouped)
+    return stmt.where(*conditions).group_by(*keys)
 
 
 def _filters(

@@ -27,9 +27,9 @@ from app.deals.figure_filter import FigureFilter
 from app.deals.figure_groups import UNKNOWN as UNKNOWN  # re-exported: figures speak of it
 from app.deals.figure_groups import GroupBy as GroupBy
 from app.deals.figure_groups import GroupKeys
-from app.deals.figure_patents import patent_side_counts
+from app.deals.figure_patents import patent_side_sets
 from app.deals.states import SIGNED_STATES, DealState
-from app.filings.reports import approved_filings
+from app.filings.reports import FiledFact, approved_filings
 
 _FIGURE_EXAMPLE: JsonDict = {
     "key": "33", "label": None, "idle_patents": 48, "patents_matched": 1,
@@ -68,8 +68,7 @@ class _Rows(dict[str, FigureRow]):
         return row
 
 
-def _patent_side(session: Session, dims: GroupKeys, rows: _Rows) -> None:
-    counts = patent_side_counts(session, dims.group_by, dims.level, dims.only, dims.scope)
+def _patent_side(counts: list[tuple[str, str, int]], rows: _Rows) -> None:
     for figure, key, count in counts:
         row = rows[key]
         setattr(row, figure, getattr(row, figure) + count)
@@ -89,9 +88,9 @@ def _deal_side(session: Session, dims: GroupKeys, rows: _Rows) -> None:
         rows[key].contract_value_yuan += value
 
 
-def _filing_side(session: Session, dims: GroupKeys, rows: _Rows) -> None:
+def _filing_side(filings: list[FiledFact], dims: GroupKeys, rows: _Rows) -> None:
     cited: dict[str, set[int]] = defaultdict(set)
-    for fact in approved_filings(session):
+    for fact in filings:
         if not dims.keeps_filing(fact):
             continue
         for key, citing in dims.filing_groups(fact).items():
@@ -111,21 +110,7 @@ def compute_figures(
 ) -> list[FigureRow]:
     """The figures of every group (of the events ``only`` keeps, within the region ``scope``),
     sorted by key, unknown last."""
-    if only is not None and only.is_empty():
-        only = None  # nothing to test per event
-    dims = GroupKeys(session, group_by, region_level, only, scope)
-    rows = _Rows()
-    _patent_side(session, dims, rows)
-    _deal_side(session, dims, rows)
-    _filing_side(session, dims, rows)
-    for row in rows.values():
-        if row.contacts_requested:
-            row.conversion_rate = round(row.signed_contracts / row.contacts_requested, 4)
-    if group_by is GroupBy.ORG:
-        _label_orgs(session, rows)
-    if group_by in CHAIN_GROUPS:
-        chain_labels(session, rows, by_node=group_by is GroupBy.CHAIN_NODE)
-    return sorted(rows.values(), key=lambda r: (r.key == UNKNOWN, r.key))
+    return compute_figure_sets(session, (group_by,), region_level, only, scope)[group_by]
 
 
 def compute_figure_sets(
@@ -135,8 +120,34 @@ def compute_figure_sets(
     only: FigureFilter | None = None,
     scope: str | None = None,
 ) -> dict[GroupBy, list[FigureRow]]:
-    """``compute_figures`` for several groupings (one pass each), by grouping."""
-    return {by: compute_figures(session, by, region_level, only, scope) for by in groupings}
+    """``compute_figures`` for several groupings, by grouping: the patent side in one query
+    per figure for all of them, the deal side in two queries per grouping."""
+    if only is not None and only.is_empty():
+        only = None  # nothing to test per event
+    groupings = tuple(dict.fromkeys(groupings))
+    patent_side = patent_side_sets(session, groupings, region_level, only, scope)
+    filings = approved_filings(session)
+    sets = {}
+    for by in groupings:
+        dims = GroupKeys(session, by, region_level, only, scope)
+        rows = _Rows()
+        _patent_side(patent_side[by], rows)
+        _deal_side(session, dims, rows)
+        _filing_side(filings, dims, rows)
+        sets[by] = _finished(session, by, rows)
+    return sets
+
+
+def _finished(session: Session, group_by: GroupBy, rows: _Rows) -> list[FigureRow]:
+    """The rows with their conversion rates and labels, by key, unknown last."""
+    for row in rows.values():
+        if row.contacts_requested:
+            row.conversion_rate = round(row.signed_contracts / row.contacts_requested, 4)
+    if group_by is GroupBy.ORG:
+        _label_orgs(session, rows)
+    if group_by in CHAIN_GROUPS:
+        chain_labels(session, rows, by_node=group_by is GroupBy.CHAIN_NODE)
+    return sorted(rows.values(), key=lambda r: (r.key == UNKNOWN, r.key))
 
 
 def _label_orgs(session: Session, rows: dict[str, FigureRow]) -> None:
