@@ -6,7 +6,12 @@ one given with ``--from``), adds ``--deals`` synthetic deals across regions, ind
 and months (a fixed seed) with contracts for the signed ones, signs in a platform admin, and
 requests each page ``--repeat`` times in process (TestClient).
 
-    PYTHONPATH=. python scripts/bench_dashboard.py --deals 2000 --repeat 10
+    PYTHONPATH=. python scripts/bench_dashboard.py --deals 2000 --repeat 30
+
+It ends with a verdict line (``verdict: PASS`` / ``verdict: FAIL``, the worst wall and CPU p95
+and the load average) and exits 1 when a page's p95 is over the 200 ms target (wall time, or
+CPU time with ``--judge cpu`` on a machine others load). The database is made once: delete
+var/bench_dashboard/ to measure another ``--deals``.
 """
 
 import argparse
@@ -14,12 +19,12 @@ import json
 import random
 import resource
 import shutil
-import statistics
 import sys
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from bench_verdict import add_judge_argument, load_average, page_row, verdict
 from fastapi.testclient import TestClient
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -96,6 +101,7 @@ def _prepare(settings: Settings, deals: int) -> None:
 
 
 def _time(client: TestClient, url: str, repeat: int) -> dict[str, object]:
+    """One page's row: wall and CPU time (user + sys of the process) of ``repeat`` requests."""
     client.get(url)  # warm-up
     times, cpu = [], []
     for _ in range(repeat):
@@ -105,26 +111,16 @@ def _time(client: TestClient, url: str, repeat: int) -> dict[str, object]:
         times.append((time.perf_counter() - start) * 1000)
         cpu.append((after.ru_utime + after.ru_stime - used.ru_utime - used.ru_stime) * 1000)
         assert response.status_code == 200, f"{url}: {response.status_code}"
-    times.sort()
-    cpu.sort()
-    at95 = min(repeat - 1, round(0.95 * (repeat - 1)))
-    return {
-        "page": url,
-        "n": repeat,
-        "p50_ms": round(statistics.median(times), 1),
-        "p95_ms": round(times[at95], 1),
-        "max_ms": round(times[-1], 1),
-        "cpu_p50_ms": round(statistics.median(cpu), 1),
-        "cpu_p95_ms": round(cpu[at95], 1),
-    }
+    return page_row(url, sorted(times), sorted(cpu))
 
 
 def main() -> int:
-    """Measure and print one JSON line per page."""
+    """Measure and print one JSON line per page, then the verdict (exit 1: a page over)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--deals", type=int, default=2000)
     parser.add_argument("--repeat", type=int, default=10)
     parser.add_argument("--from", dest="source", type=Path, help="a demo.db to start from")
+    add_judge_argument(parser)
     args = parser.parse_args()
     root = Path("var/bench_dashboard")
     root.mkdir(parents=True, exist_ok=True)
@@ -142,14 +138,19 @@ def main() -> int:
         (root / "ready").write_text("1")
     engine = make_engine(settings.database_url)
     create_schema(engine)  # tables added since the database was made
+    with Session(engine) as session:
+        deals = session.exec(select(func.count()).select_from(Deal)).one()
     engine.dispose()
+    started_load, rows = load_average(), []
     with TestClient(create_app(settings)) as client:
         client.cookies.clear()
         token = client.get("/signin").text.split('name="csrf" value="')[1].split('"')[0]
         client.post("/signin", data={"email": EMAIL, "password": PASSWORD, "csrf": token})
         for url in PAGES:
-            print(json.dumps(_time(client, url, args.repeat), ensure_ascii=False))
-    return 0
+            rows.append(_time(client, url, args.repeat))
+            print(json.dumps(rows[-1], ensure_ascii=False), flush=True)
+    what = f"{deals} deals, --repeat {args.repeat}"
+    return verdict(rows, args.judge, started_load, what)
 
 
 if __name__ == "__main__":

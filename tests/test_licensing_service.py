@@ -200,3 +200,14 @@ def test_list_filters_and_pages(session, world):
     assert end is None
     with pytest.raises(ValidationFailed):
         ids(ipc_prefix="H01M%")
+
+
+def test_active_declarations_reads_each_patents_active_one(session, world):
+    first = service.declare(session, world.tto, world.patent.id, lump_sum(), TODAY)
+    service.withdraw(session, world.tto, first.id, "条款调整", TODAY)
+    again = service.declare(session, world.tto, world.patent.id, lump_sum(), TODAY)
+    undeclared = make_patent(session, world.university, "2023100000099")
+    found = service.active_declarations(session, [world.patent.id, undeclared.id, 10**9])
+    assert {p: d.id for p, d in found.items()} == {world.patent.id: again.id}
+    assert found[world.patent.id] == service.active_declaration(session, world.patent.id)
+    assert service.active_declarations(session, []) == {}

@@ -18,7 +18,7 @@ from app.catalog.models import Organisation, Patent, TechNeed
 from app.db import get_or_404
 from app.licensing.estimate import FeeAssumptions, estimate_fee, need_budget
 from app.licensing.schemas import AdviceItem, AdviceList, Candidate, CandidateList, declaration_out
-from app.licensing.service import active_declaration, require_tto_of, today_utc
+from app.licensing.service import active_declarations, require_tto_of, today_utc
 from app.search.filters import MatchFilters
 
 DAYS_PER_YEAR = 365.25
@@ -85,8 +85,9 @@ def open_licence_candidates(
     budget = need_budget(need.budget_min, need.budget_max)
     result = matcher.match_need(session, need_id, MatchFilters(open_licence_only=True), k)
     candidates: list[Candidate] = []
+    declarations = active_declarations(session, [match.id for match in result.matches])
     for match in result.matches:
-        declaration = active_declaration(session, match.id)
+        declaration = declarations.get(match.id)
         patent = session.get(Patent, match.id)
         # The index may lag a withdrawal by a moment; the database has the last word.
         if declaration is None or patent is None:

@@ -4,6 +4,7 @@ Functions flush but do not commit: the caller (an API route, a CLI command) owns
 transaction, so the conversion-status change and its index change commit together.
 """
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
@@ -61,6 +62,18 @@ def active_declaration(session: Session, patent_id: int) -> OpenLicenceDeclarati
         OpenLicenceDeclaration.status == DeclarationStatus.ACTIVE,
     )
     return session.exec(stmt).first()
+
+
+def active_declarations(
+    session: Session, patent_ids: Sequence[int]
+) -> dict[int, OpenLicenceDeclaration]:
+    """The active declaration of each of the patents that has one, by patent id (one query)."""
+    stmt = select(OpenLicenceDeclaration).where(
+        col(OpenLicenceDeclaration.patent_id).in_(patent_ids),
+        OpenLicenceDeclaration.status == DeclarationStatus.ACTIVE,
+    )
+    # A unique index allows one active declaration per patent.
+    return {d.patent_id: d for d in session.exec(stmt)}
 
 
 def set_conversion(session: Session, patent: Patent, status: ConversionStatus) -> None:
