@@ -87,10 +87,12 @@ def figures_for(
     scope: str | None,
     region_level: int,
     groupings: tuple[GroupBy, ...],
+    *,
+    with_total: bool = True,
 ) -> Figures:
-    """Compute the figures for each grouping (IPC sections always, for the total), as
-    ``GET /api/v1/figures`` does for the same filter and jurisdiction."""
-    wanted = tuple(dict.fromkeys((GroupBy.IPC_SECTION, *groupings)))
+    """Compute the figures for each grouping (IPC sections too, for the total, unless
+    ``with_total`` is false), as ``GET /api/v1/figures`` does for the filter and jurisdiction."""
+    wanted = tuple(dict.fromkeys((GroupBy.IPC_SECTION, *groupings) if with_total else groupings))
     rows = compute_figure_sets(session, wanted, region_level, only, scope)
     return Figures(only, scope, region_level, rows)
 

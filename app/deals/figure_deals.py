@@ -21,7 +21,7 @@ from sqlmodel import Session, col
 from app.catalog.models import Organisation, Patent
 from app.deals.figure_filter import FigureFilter
 from app.deals.figure_groups import UNKNOWN, GroupBy
-from app.deals.figure_sql import blank_null, chain_tags, division, prefix
+from app.deals.figure_sql import blank_null, chain_tags, division, month_window, prefix
 from app.deals.models import Deal, DealContract
 from app.deals.states import DealState
 
@@ -130,14 +130,7 @@ def _filters(only: FigureFilter | None, when: Any) -> list[ColumnElement[bool]]:
         conditions.append(prefix(col(Patent.ipc_main), 1) == only.ipc_section)
     if only.org_id is not None:
         conditions.append(col(Deal.owner_org_id) == only.org_id)
-    if only.month_from is not None or only.month_to is not None:
-        # YYYYMM as a number: the order of the ``YYYY-MM`` keys; no month is in no range.
-        month = extract("year", when) * 100 + extract("month", when)
-        if only.month_from is not None:
-            conditions.append(month >= int(only.month_from.replace("-", "")))
-        if only.month_to is not None:
-            conditions.append(month <= int(only.month_to.replace("-", "")))
-    return conditions
+    return conditions + month_window(only, when)
 
 
 def _in_scope(region: Any, scope: str) -> ColumnElement[bool]:

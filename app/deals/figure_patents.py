@@ -2,9 +2,9 @@
 licences taken, per group, with the region scope and the dashboard's filter in the WHERE clause.
 
 A patent groups by its owner's region and organisation, its main IPC section, the month of
-the event, or each chain (node) it is tagged to. The month is grouped as year and month
-numbers (``EXTRACT``, portable across SQLite and PostgreSQL) and compared in Python, as the
-filter compares ``YYYY-MM`` keys; the database returns one row per group, not per patent.
+the event, or each chain (node) it is tagged to. The month is grouped, and the filter's month
+range compared, as year and month numbers (``EXTRACT``, portable across SQLite and PostgreSQL);
+the database returns one row per group, not per patent.
 """
 
 from collections import Counter
@@ -19,7 +19,7 @@ from app.catalog.models import Organisation, Patent
 from app.chains.figures import CHAIN_GROUPS
 from app.deals.figure_filter import FigureFilter
 from app.deals.figure_groups import UNKNOWN, GroupBy
-from app.deals.figure_sql import chain_tags, prefix
+from app.deals.figure_sql import chain_tags, month_window, prefix
 from app.licensing.models import LicenceKind, OpenLicenceDeclaration, PatentLicence
 
 _IN_FORCE = (LegalStatus.GRANTED, LegalStatus.PENDING)
@@ -91,13 +91,13 @@ def _counted(
     """One query per figure, keyed by the columns of ``groupings`` (one chain grouping, or
     others), its rows added up per grouping."""
     columns = _key_columns(groupings, region_level)
-    by_month = GroupBy.MONTH in groupings or _has_months(only)
+    by_month = GroupBy.MONTH in groupings
     totals: dict[GroupBy, Counter[tuple[str, str]]] = {by: Counter() for by in groupings}
     for figure, event in _EVENTS.items():
         for row in session.exec(_grouped(columns, only, scope, event, by_month)):
             values = dict(zip(columns, row, strict=False))
             moment = _moment(row[len(columns) : len(columns) + 2]) if by_month else None
-            if not row[-1] or (only is not None and not only.in_months(moment)):
+            if not row[-1]:
                 continue
             for by in groupings:
                 name = (moment or UNKNOWN) if by is GroupBy.MONTH else _key(values.get(by))
@@ -126,10 +126,6 @@ def _moment(year_month: Any) -> str | None:
     return None if year is None else f"{int(year):04d}-{int(month):02d}"
 
 
-def _has_months(only: FigureFilter | None) -> bool:
-    return only is not None and (only.month_from is not None or only.month_to is not None)
-
-
 def _key(value: object) -> str:
     # NULL or '' (no owner, no region, no IPC code) is the unknown group, as in Python.
     return UNKNOWN if value is None or value == "" else str(value)
@@ -156,7 +152,7 @@ def _grouped(
         if by in CHAIN_GROUPS:
             chains = column.table
             stmt = stmt.join(chains, chains.c.entity_id == patent_id, isouter=True)
-    conditions = [*own, *_filters(only, scope, region, ipc, org)]
+    conditions = [*own, *_filters(only, scope, region, ipc, org), *month_window(only, when)]
     return stmt.where(*conditions).group_by(*keys)
 
 

@@ -2,10 +2,11 @@
 
 from typing import Any
 
-from sqlalchemy import case, func, literal_column
+from sqlalchemy import ColumnElement, case, extract, func, literal_column
 from sqlmodel import col, select
 
 from app.chains.models import ChainTag, TagEntity, TagStatus
+from app.deals.figure_filter import FigureFilter
 from app.deals.figure_groups import GroupBy
 
 # GB/T 4754 codes are a section letter (A to T), division digits, or both (validated on the
@@ -42,3 +43,17 @@ def chain_tags(group_by: GroupBy) -> Any:
         .distinct()
         .subquery()
     )
+
+
+def month_window(only: FigureFilter | None, when: Any) -> list[ColumnElement[bool]]:
+    """The filter's month range as conditions on an event time column (none without one)."""
+    if only is None or (only.month_from is None and only.month_to is None):
+        return []
+    # YYYYMM as a number orders as the ``YYYY-MM`` keys; an unknown (NULL) month is in no range.
+    month = extract("year", when) * 100 + extract("month", when)
+    conditions = []
+    if only.month_from is not None:
+        conditions.append(month >= int(only.month_from.replace("-", "")))
+    if only.month_to is not None:
+        conditions.append(month <= int(only.month_to.replace("-", "")))
+    return conditions

@@ -145,7 +145,10 @@ def monthly_report(
     figures = figures_for(session, in_month, seen.scope, seen.region_level, GROUPINGS)
     start = _twelve_months_to(chosen)
     year = seen.only.model_copy(update={"month_from": start, "month_to": chosen})
-    trend = figures_for(session, year, seen.scope, seen.region_level, (GroupBy.MONTH,))
+    # Only the trend line is drawn of these: no total, no IPC sections.
+    trend = figures_for(
+        session, year, seen.scope, seen.region_level, (GroupBy.MONTH,), with_total=False
+    )
     t = _translator(request)
     return render(
         request,
