@@ -177,3 +177,39 @@ def test_sql_deal_counts_equal_a_plain_count(session: Session, scope: str | None
     everything = _plain(session, contracts, GroupBy.INDUSTRY, None, scope)["groups"]
     assert isinstance(everything, dict)
     assert len(everything) >= 3  # the world is not one group
+
+
+def test_the_month_range_includes_its_first_and_last_moments(session: Session) -> None:
+    """A range keeps events from 00:00 of its first day to the end of its last, no others."""
+    orgs = _orgs(session)
+    moments = [
+        datetime(2025, 2, 28, 23, 59, 59, 999999, tzinfo=UTC),  # before
+        datetime(2025, 3, 1, 0, 0, tzinfo=UTC),  # first moment
+        datetime(2025, 5, 31, 23, 59, 59, 999999, tzinfo=UTC),  # last moment
+        datetime(2025, 6, 1, 0, 0, tzinfo=UTC),  # after
+    ]
+    deals = [
+        Deal(owner_org_id=orgs[0].id or 0, requester_org_id=orgs[3].id or 0, region="330106",
+             state=DealState.REQUESTED, created_at=moment)
+        for moment in moments
+    ]  # fmt: skip
+    session.add_all(deals)
+    session.flush()
+    signed = [date(2025, 2, 28), date(2025, 3, 1), date(2025, 5, 31), date(2025, 6, 1)]
+    session.add_all(
+        DealContract(deal_id=deal.id or 0, contract_type=ContractType.ASSIGNMENT,
+                     amount_yuan=10**n, signed_on=day)
+        for n, (deal, day) in enumerate(zip(deals, signed, strict=True))
+    )  # fmt: skip
+    session.flush()
+    only = FigureFilter(month_from="2025-03", month_to="2025-05")
+    months = {
+        g.key: sum(g.by_state.values()) for g in deal_groups(session, GroupBy.MONTH, 2, only, None)
+    }
+    assert months == {"2025-03": 1, "2025-05": 1}
+    assert dict(contract_values(session, GroupBy.MONTH, 2, only, None)) == {
+        "2025-03": 10, "2025-05": 100,
+    }  # fmt: skip
+    assert _plain(session, [], GroupBy.MONTH, only, None)["groups"] == {
+        "2025-03": ({DealState.REQUESTED: 1}, 0), "2025-05": ({DealState.REQUESTED: 1}, 0),
+    }  # fmt: skip

@@ -1,8 +1,9 @@
 """SQL expressions the key figures group and filter by, the same on SQLite and PostgreSQL."""
 
+from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, extract, func, literal_column
+from sqlalchemy import ColumnElement, case, func, literal, literal_column
 from sqlmodel import col, select
 
 from app.chains.models import ChainTag, TagEntity, TagStatus
@@ -46,14 +47,24 @@ def chain_tags(group_by: GroupBy) -> Any:
 
 
 def month_window(only: FigureFilter | None, when: Any) -> list[ColumnElement[bool]]:
-    """The filter's month range as conditions on an event time column (none without one)."""
-    if only is None or (only.month_from is None and only.month_to is None):
+    """The filter's month range as conditions on an event time column (none without one).
+
+    A half-open range of the column itself, from the first day of ``month_from`` to the first
+    day after ``month_to``: the months ``EXTRACT`` gives (and ``YYYY-MM`` keys compare as), at no
+    cost per row. An unknown (NULL) time is in no range.
+    """
+    if only is None:
         return []
-    # YYYYMM as a number orders as the ``YYYY-MM`` keys; an unknown (NULL) month is in no range.
-    month = extract("year", when) * 100 + extract("month", when)
     conditions = []
+    # Bound as the column's type: on SQLite a time is text, compared in the column's format.
     if only.month_from is not None:
-        conditions.append(month >= int(only.month_from.replace("-", "")))
+        conditions.append(when >= literal(_first_day(only.month_from, 0), when.type))
     if only.month_to is not None:
-        conditions.append(month <= int(only.month_to.replace("-", "")))
+        conditions.append(when < literal(_first_day(only.month_to, 1), when.type))
     return conditions
+
+
+def _first_day(month: str, after: int) -> date:
+    """The first day of the ``YYYY-MM`` month, or of the month ``after`` months later."""
+    index = int(month[:4]) * 12 + int(month[5:7]) - 1 + after
+    return date(index // 12, index % 12 + 1, 1)
