@@ -35,7 +35,7 @@ class DealGroup(NamedTuple):
 
 
 class _Query(NamedTuple):
-    """What one grouping's statements share: the group key columns and the conditions."""
+    """What one grouping's statements share: the group key columns, joins and conditions."""
 
     keys: list[Any]
     chains: Any  # the chain-tag subquery to join, or None
@@ -51,7 +51,7 @@ def deal_groups(
     scope: str | None,
 ) -> Iterator[DealGroup]:
     """The deals requested, per group: counts per state and distinct patents, unordered."""
-    plan = _plan(group_by, region_level, only, scope, col(Deal.created_at))
+    plan = _plan(group_by, region_level, only, col(Deal.created_at))
     states = list(DealState)
     counts = [func.count(case((col(Deal.state) == state, literal_column("1")))) for state in states]
     # Core select: sqlmodel's select() types a fixed number of columns.
@@ -70,7 +70,7 @@ def contract_values(
     scope: str | None,
 ) -> Iterator[tuple[str, int]]:
     """(group key, contract value in yuan) of the signed contracts, unordered."""
-    plan = _plan(group_by, region_level, only, scope, col(DealContract.signed_on))
+    plan = _plan(group_by, region_level, only, col(DealContract.signed_on))
     total = func.coalesce(func.sum(col(DealContract.amount_yuan)), literal_column("0"))
     stmt: Any = sa.select(*plan.keys, total).select_from(DealContract)
     stmt = stmt.join(Deal, col(Deal.id) == col(DealContract.deal_id))
@@ -79,13 +79,8 @@ def contract_values(
         yield _key(group_by, row[:width]), int(row[width])
 
 
-def _plan(
-    group_by: GroupBy,
-    region_level: int,
-    only: FigureFilter | None,
-    scope: str | None,
-    when: Any,
-) -> _Query:
+def _plan(group_by: GroupBy, region_level: int, only: FigureFilter | None, when: Any) -> _Query:
+    """The group key columns, the joins they need and the filter's conditions on ``when``."""
     chains = chain_tags(group_by)
     keys: dict[GroupBy, list[Any]] = {
         GroupBy.MONTH: [extract("year", when), extract("month", when)],
