@@ -103,15 +103,23 @@ class MatchEngine:
 
     def _empty(self) -> EngineIndexes:
         """Empty indexes for this engine's encoder."""
-        return EngineIndexes.empty(self.encoder.name, self.encoder.dim, self._ann, self._tokenizer)
+        encoder = self.encoder
+        return self._sized(
+            EngineIndexes.empty(encoder.name, encoder.dim, self._ann, self._tokenizer)
+        )
 
     def _read_saved(self) -> EngineIndexes:
         """The saved generation (graphs memory-mapped when ``index_mmap``)."""
         settings, encoder = self.settings, self.encoder
-        return load_indexes(
+        return self._sized(load_indexes(
             settings.index_dir, encoder.name, encoder.dim, self._ann, self._tokenizer,
             mmap=settings.index_mmap,
-        )  # fmt: skip
+        ))  # fmt: skip
+
+    def _sized(self, indexes: EngineIndexes) -> EngineIndexes:
+        """The indexes with their ranking memo sized by ``match_memo_size``."""
+        indexes.rankings.size = self.settings.match_memo_size
+        return indexes
 
     def load(self) -> None:
         """Load the saved indexes; refuses ones built with another model or dimension."""
