@@ -99,3 +99,21 @@ def test_rows_and_filters_are_read_fresh_on_a_memo_hit(
     granted = MatchFilters(legal_status=[LegalStatus.GRANTED])
     result = matcher.match_need(session, catalog.need_battery, granted, 5)
     assert catalog.cathode not in [m.id for m in result.matches]
+
+
+def test_a_repeated_free_text_is_encoded_once(matcher: MatchEngine, session: Session) -> None:
+    calls: list[list[str]] = []
+    encode = matcher.encoder.encode_queries
+
+    def counting(texts: list[str]):  # type: ignore[no-untyped-def]
+        calls.append(list(texts))
+        return encode(texts)
+
+    matcher.encoder.encode_queries = counting  # type: ignore[method-assign]
+    text = "锂电池正极材料循环寿命"
+    first = matcher.match_text(session, text, MatchFilters(), 5)
+    again = matcher.match_text(session, text, MatchFilters(), 5)
+    assert len(calls) == 1
+    assert _plain(again) == _plain(first)
+    matcher.match_text(session, "农田智能灌溉", MatchFilters(), 5)
+    assert len(calls) == 2
