@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     # A match result is flagged no_good_match when its best calibrated confidence is below this;
     # unset, the threshold fitted with the calibration (`patentmatch eval calibrate --write`).
     match_min_confidence: float | None = None
+    # Patent rankings of recent queries kept until the indexes change (a need's matches repeat:
+    # only the database reads and explanations run again); 0 turns the memo off.
+    match_memo_size: int = 128
     # Tuned ranking parameters / confidence calibrations (unset: the packaged artefacts that
     # `patentmatch eval tune --write` and `eval calibrate --write` produce).
     ranking_file: Path | None = None

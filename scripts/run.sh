@@ -13,4 +13,5 @@ patentmatch keys ensure-admin
 # The console's first sign-in: a one-time link to set the platform admin's password.
 URL="http://${HOST:-127.0.0.1}:${PORT:-8000}"
 echo "console: $URL/  —  $(PATENTMATCH_PUBLIC_URL="${PATENTMATCH_PUBLIC_URL:-$URL}" patentmatch users ensure-admin)"
-exec patentmatch serve --host "${HOST:-127.0.0.1}" --port "${PORT:-8000}"
+# Two workers: one process per core (they map the same HNSW files; one publishes generations).
+exec patentmatch serve --host "${HOST:-127.0.0.1}" --port "${PORT:-8000}" --workers "${WORKERS:-2}"

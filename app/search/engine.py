@@ -13,6 +13,7 @@ class hands them a view of its current state.
 import threading
 from datetime import date
 
+import numpy as np
 from sqlalchemy import Engine
 from sqlmodel import Session
 
@@ -26,6 +27,7 @@ from app.search.engine_queries import EngineView
 from app.search.filters import MatchFilters
 from app.search.indexing import Progress, build_all
 from app.search.lexical import Tokenizer
+from app.search.memo import LruMemo
 from app.search.nearest import Near, nearest_documents
 from app.search.penalties import PenaltyProvider, no_penalties
 from app.search.querying import QueryContext
@@ -87,6 +89,8 @@ class MatchEngine:
         # Fired after a catalog write commits: the indexer listens (``mark_written``).
         self.writes = WriteSignal()
         self._max_chars = int(getattr(encoder, "max_chars", DEFAULT_MAX_CHARS))
+        # Free-text query vectors of recent requests (the rankings are memoised per indexes).
+        self._encoded: LruMemo[np.ndarray] = LruMemo(settings.match_memo_size)
 
     def _context(self, timer: StageTimer | None = None) -> QueryContext:
         """Ranking knobs, calibration and clock for one request."""
@@ -103,15 +107,23 @@ class MatchEngine:
 
     def _empty(self) -> EngineIndexes:
         """Empty indexes for this engine's encoder."""
-        return EngineIndexes.empty(self.encoder.name, self.encoder.dim, self._ann, self._tokenizer)
+        encoder = self.encoder
+        return self._sized(
+            EngineIndexes.empty(encoder.name, encoder.dim, self._ann, self._tokenizer)
+        )
 
     def _read_saved(self) -> EngineIndexes:
         """The saved generation (graphs memory-mapped when ``index_mmap``)."""
         settings, encoder = self.settings, self.encoder
-        return load_indexes(
+        return self._sized(load_indexes(
             settings.index_dir, encoder.name, encoder.dim, self._ann, self._tokenizer,
             mmap=settings.index_mmap,
-        )  # fmt: skip
+        ))  # fmt: skip
+
+    def _sized(self, indexes: EngineIndexes) -> EngineIndexes:
+        """The indexes with their ranking memo sized by ``match_memo_size``."""
+        indexes.rankings.size = self.settings.match_memo_size
+        return indexes
 
     def load(self) -> None:
         """Load the saved indexes; refuses ones built with another model or dimension."""
@@ -247,9 +259,8 @@ class MatchEngine:
 
     def _view(self) -> EngineView:
         """The state one match call reads (the indexes a refresh or rebuild may swap later)."""
-        return EngineView(
-            self._indexes, self.encoder, self._labels, self.settings.match_min_confidence
-        )
+        minimum = self.settings.match_min_confidence
+        return EngineView(self._indexes, self.encoder, self._labels, minimum, self._encoded)
 
     def match_text(
         self,

@@ -9,6 +9,7 @@ first, Chinese IPC titles attached, flagged when even the best match is under th
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from sqlmodel import Session, col, select
 
 from app.catalog.enums import ConversionStatus
@@ -19,6 +20,7 @@ from app.search.documents import all_chunk_keys, chunk_key, need_text, patent_te
 from app.search.encoder import Encoder
 from app.search.filters import INACTIVE_STATUSES, MatchFilters
 from app.search.ipc_inference import clean_scheme_title
+from app.search.memo import LruMemo
 from app.search.need_search import search_needs, subclass_weights
 from app.search.querying import QueryContext, query_vectors, search_patents
 from app.search.results import Match, MatchResult
@@ -39,6 +41,9 @@ class EngineView:
     labels: IpcScheme | None
     # ``match_min_confidence``: overrides the calibration's own no-good-match threshold.
     min_confidence: float | None
+    # Recent free-text queries' vectors (encoding is a pure function of the text): a repeated
+    # query skips the encoder. None: encode every time.
+    encoded: LruMemo[np.ndarray] | None = None
 
 
 def _threshold(view: EngineView, ctx: QueryContext, needs: bool) -> float:
@@ -86,10 +91,22 @@ def match_patents(
     _check_query(text, k)
     with ctx.timer.stage("encode"):
         stored = None if need_id is None else view.indexes.need_queries.get(need_id)
-        most = ctx.params.max_statements
-        vectors = query_vectors(view.encoder, text, most) if stored is None else stored
+        vectors = _encoded(view, text, ctx.params.max_statements) if stored is None else stored
     matches, rows = search_patents(session, view.indexes, text, vectors, filters, k, ctx)
     return _result(view, ctx, matches, {pid: rows[pid][0] for pid in (m.id for m in matches)})
+
+
+def _encoded(view: EngineView, text: str, most: int) -> np.ndarray:
+    """``query_vectors`` of the text, through the view's memo (read-only arrays there)."""
+    key = (view.encoder.name, text, most)
+    hit = None if view.encoded is None else view.encoded.get(key)
+    if hit is not None:
+        return hit
+    vectors = query_vectors(view.encoder, text, most)
+    if view.encoded is not None:
+        vectors.setflags(write=False)  # shared by every request that repeats the text
+        view.encoded.put(key, vectors)
+    return vectors
 
 
 def match_need(

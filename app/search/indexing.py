@@ -73,6 +73,7 @@ def index_patents(
     indexes.patent_ipc.upsert(ids, [p.ipc_codes for p in patents])
     indexes.patent_ids.update(ids)
     refresh_moments(indexes)
+    indexes.changed()
 
 
 # The patent vectors' moments are recomputed when the count moved by more than this share.
@@ -94,6 +95,7 @@ def refresh_moments(indexes: EngineIndexes, *, force: bool = False) -> None:
         collection_moments(indexes.patent_vectors.live_vectors()) if count else None
     )
     indexes.moments_count = count
+    indexes.changed()
 
 
 def remove_patents(indexes: EngineIndexes, ids: Sequence[int]) -> None:
@@ -103,6 +105,7 @@ def remove_patents(indexes: EngineIndexes, ids: Sequence[int]) -> None:
         indexes.patent_lexical.delete(ids)
         indexes.patent_ipc.delete(ids)
         indexes.patent_ids.difference_update(ids)
+        indexes.changed()
 
 
 def index_needs(
@@ -124,6 +127,7 @@ def index_needs(
     indexes.need_ipc.upsert(ids, inferred)
     indexes.need_queries.update(zip(ids, queries, strict=True))
     indexes.need_ids.update(ids)
+    indexes.changed()
 
 
 def remove_needs(indexes: EngineIndexes, ids: Sequence[int]) -> None:
@@ -134,6 +138,7 @@ def remove_needs(indexes: EngineIndexes, ids: Sequence[int]) -> None:
         for need_id in ids:
             indexes.need_queries.pop(need_id, None)
         indexes.need_ids.difference_update(ids)
+        indexes.changed()
 
 
 def build_all(

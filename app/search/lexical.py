@@ -28,7 +28,7 @@ from app.search.index_manifest import write_atomic
 LEXICAL_FORMAT = 1
 TOKENS_FILE = "tokens.jsonl"
 PARAMS_FILE = "lexical.json"
-# Recent query texts whose tokens are kept for explanations.
+# Recent query texts whose tokens are kept (scoring and explanations).
 QUERY_CACHE = 256
 
 # Patent boilerplate (专利撰写套话) that says nothing about the technology; BM25 dev title nDCG@10
@@ -193,7 +193,8 @@ class LexicalIndex:
 
     def scores(self, query: str) -> tuple[np.ndarray, np.ndarray]:
         """BM25 score of every indexed document: (ids, scores) arrays of equal length."""
-        tokens = self.tokenizer(query)
+        # Queries repeat (a need's matches, explanations): jieba runs once per recent text.
+        tokens = list(self._query_tokens(query))
         with self._lock:
             if self._needs_build:
                 self._build()

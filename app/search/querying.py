@@ -7,7 +7,8 @@ filter (open licence only) adds its allowed patents to the candidates instead (`
 Need search (patent or portfolio → needs) lives in ``need_search``.
 """
 
-from collections.abc import Sequence
+import hashlib
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 
@@ -186,7 +187,7 @@ def search_patents(
     if allowed is not None and not len(allowed):
         return [], rows
     while True:
-        ranked = rank_patents(indexes, text, vectors, pool, ctx, allowed)
+        ranked = _memo_ranking(indexes, text, vectors, pool, ctx, allowed)
         with ctx.timer.stage("database"):
             # A penalty only lowers a score, so only the head can change the top k: the
             # candidates the first pages would read (the rest would need many declines).
@@ -200,6 +201,36 @@ def search_patents(
         pool = min(pool * 4, MAX_POOL)
     with ctx.timer.stage("explain"):
         return _patent_matches(indexes, text, ranked, accepted[:k], rows), rows
+
+
+def _memo_key(
+    indexes: EngineIndexes, text: str, vectors: np.ndarray, pool: int, ctx: QueryContext
+) -> Hashable:
+    """Everything ``rank_patents`` reads besides the indexes' state (their ``version``)."""
+    array = np.ascontiguousarray(vectors, dtype=np.float32)
+    digest = hashlib.blake2b(array.tobytes(), digest_size=16).hexdigest()
+    return (indexes.version, indexes.patent_vectors.params, text, array.shape, digest, pool,
+            ctx.params, ctx.max_chars, id(ctx.calibration))  # fmt: skip
+
+
+def _memo_ranking(
+    indexes: EngineIndexes, text: str, vectors: np.ndarray, pool: int, ctx: QueryContext,
+    allowed: np.ndarray | None,
+) -> PatentRanking:  # fmt: skip
+    """``rank_patents``, memoised per indexes version: a need's ranking repeats until a write
+    is replayed. Rankings restricted to allowed patents are not kept (the list is the filter's).
+    A copy is returned: the caller replaces its ``ranking`` (penalties)."""
+    if allowed is not None:
+        return rank_patents(indexes, text, vectors, pool, ctx, allowed)
+    # Read before ranking: a replay racing this request stores nothing under the next version.
+    key = _memo_key(indexes, text, vectors, pool, ctx)
+    hit = indexes.rankings.get(key)
+    # The calibration is keyed by identity: the entry holds it, so the id cannot be reused.
+    if hit is not None and hit[0] is ctx.calibration:
+        return replace(hit[1])
+    ranked = rank_patents(indexes, text, vectors, pool, ctx, allowed)
+    indexes.rankings.put(key, (ctx.calibration, ranked))
+    return replace(ranked)
 
 
 def _answering(ranked: PatentRanking, pid: int) -> str | None:

@@ -190,6 +190,7 @@ def apply_encoded(indexes: EngineIndexes, encoded: EncodedDocs, ctx: QueryContex
         indexes.need_ids.update(docs.need_ids)
     _track_gaps(indexes, docs.change_ids, time.monotonic())
     indexes.last_change_id = max(indexes.last_change_id, *docs.change_ids)
+    indexes.changed()
     return len(docs.change_ids)
 
 

@@ -24,6 +24,7 @@ import shutil
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -33,14 +34,21 @@ from app.search.fusion import collection_moments
 from app.search.index_manifest import fsync_file, write_atomic
 from app.search.ipc_inference import IpcTable, SchemePrior
 from app.search.lexical import LexicalIndex, Tokenizer
+from app.search.memo import LruMemo
 from app.search.scheme_store import load_scheme, remove_stale_schemes
 from app.search.vector_index import VectorIndex
+
+if TYPE_CHECKING:
+    from app.search.calibration import CalibrationSet
+    from app.search.querying import PatentRanking
 
 log = logging.getLogger(__name__)
 
 ENGINE_MANIFEST = "manifest.json"
 ENGINE_FORMAT = 1
 REBUILD_HINT = "run `patentmatch index rebuild`"
+# Recent queries' patent rankings kept per indexes version (each ~0.1 MB at pool 200).
+RANKING_MEMO = 128
 
 
 @dataclass(frozen=True)
@@ -86,6 +94,17 @@ class EngineIndexes:
     gaps: dict[int, float] = field(default_factory=dict)
     # The saved generation these indexes were loaded from or saved as ("" = never).
     generation: str = ""
+    # Bumped by every change to the indexes (``changed``); not persisted. The rankings of
+    # recent queries (``querying.search_patents``) are memoised under it.
+    version: int = 0
+    rankings: "LruMemo[tuple[CalibrationSet, PatentRanking]]" = field(
+        default_factory=lambda: LruMemo(RANKING_MEMO)
+    )
+
+    def changed(self) -> None:
+        """The indexes changed (writes replayed, a graph compacted): memoised rankings go."""
+        self.version += 1
+        self.rankings.clear()
 
     @classmethod
     def empty(
@@ -243,6 +262,8 @@ def save_indexes(index_dir: Path, indexes: EngineIndexes, model: str, dim: int) 
     committed = False
     try:
         _write_generation(folder, indexes, dim)
+        # Saving may compact a graph or switch flat to HNSW: approximate results can move.
+        indexes.changed()
         manifest = EngineManifest(
             model=model,
             dim=dim,

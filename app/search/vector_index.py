@@ -142,6 +142,9 @@ class VectorIndex:
         if k <= 0:
             raise BadRequest(f"k must be positive, got {k}")
         queries = self._normalised(queries, "queries")
+        # OpenMP's thread count is per calling thread: a request thread would otherwise search
+        # with one thread per core (spinning between queries), whatever the loader set.
+        faiss.omp_set_num_threads(self.params.search_threads)
         with self._lock:
             scores, ids = self._backend.search(queries, k, self.params)
         return scores, ids.astype(np.int64, copy=False)
