@@ -77,9 +77,12 @@ def test_filter_values_are_checked() -> None:
     assert FigureFilter(region="330000").region == "33"
     assert FigureFilter(region="", industry=" ").is_empty()
     bad_values = [{"region": "99"}, {"industry": "C38"}, {"ipc_section": "Z"}, {"month_to": "13"}]
+    # Month 0000-01 has no first day before it, 9999-12 none after it: both are refused.
+    bad_values += [{"month_from": "0000-01"}, {"month_to": "9999-12"}, {"month_from": "2026-13"}]
     for bad in bad_values:
         with pytest.raises(ValidationError):
             FigureFilter.model_validate(bad)
+    assert FigureFilter(month_from="1985-04", month_to="2999-12").month_to == "2999-12"
 
 
 def test_the_trend_has_every_month_between_the_first_and_the_last() -> None:

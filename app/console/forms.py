@@ -55,9 +55,13 @@ def optional_date(raw: str | None, field: str) -> date | None:
     if not text:
         return None
     try:
-        return date.fromisoformat(text)
+        value = date.fromisoformat(text)
     except ValueError:
         raise invalid(field, "must be a date, YYYY-MM-DD") from None
+    # A day after 9999-12-31 is no date: filters that add a day to it would fail, not refuse.
+    if not 1900 <= value.year <= 2999:
+        raise invalid(field, "must be a date between 1900 and 2999")
+    return value
 
 
 def enum_value(enum: type[EnumT], raw: str, field: str) -> EnumT:

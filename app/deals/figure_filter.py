@@ -7,7 +7,8 @@ from pydantic import BaseModel, Field, field_validator
 from app.catalog.region import InvalidRegionCode, RegionPrefix
 from app.types import DbId
 
-_MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
+# Years 1900–2999: a month outside them is a typo, and the first day after it must still be a date.
+MONTH_PATTERN = r"^(19|2\d)\d{2}-(0[1-9]|1[0-2])$"
 
 
 class FigureFilter(BaseModel):
@@ -27,8 +28,8 @@ class FigureFilter(BaseModel):
     )
     ipc_section: str | None = Field(default=None, pattern="^[A-H]$", description="A to H")
     org_id: DbId | None = Field(default=None, description="patent owner / supply-side org")
-    month_from: str | None = Field(default=None, pattern=_MONTH, description="YYYY-MM")
-    month_to: str | None = Field(default=None, pattern=_MONTH, description="YYYY-MM")
+    month_from: str | None = Field(default=None, pattern=MONTH_PATTERN, description="YYYY-MM")
+    month_to: str | None = Field(default=None, pattern=MONTH_PATTERN, description="YYYY-MM")
 
     @field_validator("*", mode="before")
     @classmethod

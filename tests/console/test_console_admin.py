@@ -84,6 +84,8 @@ def test_the_other_admin_pages(client: TestClient, root: Person) -> None:
         assert client.get(path).status_code == 200, path
     assert "root-admin@example.cn" in client.get("/admin/people").text
     assert client.get("/admin/audit?since=yesterday").status_code == 422
+    # The last day of the calendar has no next day: refused, not a server error.
+    assert client.get("/admin/audit?until=9999-12-31").status_code == 422
     assert client.get("/admin/people?state=zombie").status_code == 422
 
 

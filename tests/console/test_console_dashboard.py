@@ -225,3 +225,10 @@ def test_an_official_may_not_look_outside(client: TestClient, official, world) -
     assert client.get("/dashboard?region=33").status_code == 403  # the whole province
     assert client.get("/dashboard/export.xlsx?region=32").status_code == 403
     assert client.get("/dashboard?region=330106").status_code == 200
+
+
+def test_a_month_outside_the_calendar_is_refused(admin_browser: TestClient) -> None:
+    for path in ("/dashboard/report?month=0000-01", "/dashboard?month_to=9999-12"):
+        page = admin_browser.get(path)
+        assert page.status_code == 422, path
+        assert "Traceback" not in page.text

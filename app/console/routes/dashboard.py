@@ -24,14 +24,13 @@ from app.console.dashboard import (
 )
 from app.console.dashboard_export import figures_workbook
 from app.console.web import ConsoleRoute, DbSession, User, lang_of, principal_of, render
-from app.deals.figure_filter import FigureFilter
+from app.deals.figure_filter import MONTH_PATTERN, FigureFilter
 from app.deals.figures import GroupBy, figures_csv
 from app.deals.states import DealState
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 Metric = Annotated[str, Query(pattern="^(" + "|".join(BAR_METRICS) + ")$")]
 RegionLevel = Annotated[int, Query(ge=2, le=6, multiple_of=2)]
-_MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
 
 
 def jurisdiction(signed: SignedIn) -> str | None:
@@ -137,7 +136,7 @@ def monthly_report(
     request: Request,
     session: DbSession,
     seen: Viewed,
-    month: Annotated[str | None, Query(pattern=_MONTH)] = None,
+    month: Annotated[str | None, Query(pattern=MONTH_PATTERN)] = None,
 ) -> Response:
     """A printable monthly report: the month's figures and the twelve months to it."""
     chosen = month or date.today().strftime("%Y-%m")
