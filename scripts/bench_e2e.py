@@ -253,13 +253,15 @@ def main() -> None:
 
 
 def replace_settings(base: Settings, work: Path, size: int) -> Settings:
-    """The benchmark's own database and index folder; one thread per request."""
+    """The benchmark's own database and index folder; one thread per request; no memo."""
     return base.model_copy(
         update={
             "database_url": f"sqlite:///{work / f'catalog-{size}.db'}",
             "index_dir": work / f"index-{size}",
             "search_threads": 1,
             "encode_threads": base.encode_threads or 1,
+            # The warm-up repeats measured queries: a memo would answer those without searching.
+            "match_memo_size": 0,
         }
     )
 

@@ -4,7 +4,8 @@ Run ``scripts/bench_e2e.py`` with the same ``--size`` and ``--work`` first: it b
 catalog database and the saved indexes this script serves. The server is ``patentmatch serve``
 on 127.0.0.1:``--port`` with those settings (one search thread, one encoder thread, the rate
 limit lifted); an admin key is created with ``keys ensure-admin``. Latency is measured at the
-client (request sent → response read), after 10 warm-up queries.
+client (request sent → response read), after 10 warm-up queries. Every text is sent once (the
+warm-up texts are others), so no answer comes from the server's memo of recent queries.
 
     PYTHONPATH=. python scripts/bench_http.py --size 100000 --queries 200 --port 8107
 """
@@ -80,7 +81,8 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("var/bench_e2e"))
     args = parser.parse_args()
     base = get_settings()
-    texts = _texts(base.shared_dir / "eval/dev/title_queries.jsonl")[: args.queries]
+    texts = list(dict.fromkeys(_texts(base.shared_dir / "eval/dev/title_queries.jsonl")))
+    warm_up, texts = texts[args.queries : args.queries + 10], texts[: args.queries]
     env = _env(args.work.resolve(), args.size)
     key = _admin_key(env, args.work.resolve())
     command = [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1"]
@@ -90,12 +92,12 @@ def main() -> None:
         with httpx.Client(base_url=url, headers={"X-API-Key": key}, timeout=60) as client:
             _wait_ready(client, server, timeout=600)
             seconds: list[float] = []
-            for i, text in enumerate([*texts[:10], *texts]):
+            for i, text in enumerate([*warm_up, *texts]):
                 start = time.perf_counter()
                 response = client.post("/api/v1/match/text", json={"text": text, "k": 10})
                 elapsed = time.perf_counter() - start
                 response.raise_for_status()
-                if i >= 10:
+                if i >= len(warm_up):
                     seconds.append(elapsed)
     finally:
         server.terminate()
