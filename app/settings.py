@@ -42,12 +42,18 @@ class Settings(BaseSettings):
     encode_batch_size: int = 32
     # Intra-op threads for encoding (torch or onnxruntime); 0 keeps the library's default.
     encode_threads: int = 0
-    # "onnx": the model's int8 ONNX export (onnxruntime); "torch": sentence-transformers;
+    # "onnx": the model's ONNX export (onnxruntime); "torch": sentence-transformers;
     # "auto": onnx where `patentmatch model fetch` exported it, else torch.
     encoder_backend: Literal["auto", "onnx", "torch"] = "auto"
-    # Which ONNX file the onnx backend runs: the int8 copy, or the float32 export beside it
-    # (slower; its vectors are cached apart, tagged onnx-fp32).
-    encoder_precision: Literal["int8", "fp32"] = "int8"
+    # Which ONNX file the onnx backend encodes passages with (patents, stored need vectors,
+    # IPC scheme titles, eval corpora): the float32 export, or its int8 copy. Passages are
+    # encoded once, off the request path, and the dev needs were judged on float32 vectors
+    # (int8 ones pull unjudged documents into the top 10). The index manifest records it:
+    # changing it rebuilds the index at `patentmatch index update`.
+    encoder_precision: Literal["int8", "fp32"] = "fp32"
+    # Which ONNX file encodes free text inside a request (match queries): int8 keeps a query's
+    # encode fast, and its vectors search the fp32 passage vectors (cosine ~0.997 to fp32's).
+    encoder_query_precision: Literal["int8", "fp32"] = "int8"
     # Below this many vectors the index is exact (flat); above it, HNSW.
     ann_threshold: int = 20_000  # exact search costs ~1.5 ms/query at 20k × 512, ~3.5 ms at 50k
     hnsw_m: int = 48  # M 32 plateaued at recall@10 0.93 at 1M; 48 reaches 0.96 (bench_search)

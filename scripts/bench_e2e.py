@@ -44,9 +44,10 @@ from app.search.ann_params import AnnParams
 from app.search.documents import CHUNK_SLOTS
 from app.search.encoder import Encoder, load_encoder, vectors_tag
 from app.search.engine import MatchEngine, MatchFilters, StageTimer
+from app.search.engine_manifest import read_engine_manifest
 from app.search.evaldata import cached_vectors, embedding_key, load_corpus
 from app.search.scheme_store import prepare_scheme
-from app.search.store import EngineIndexes, read_engine_manifest, save_indexes
+from app.search.store import EngineIndexes, save_indexes
 from app.settings import Settings, get_settings
 from app.wiring import match_penalties
 
@@ -172,7 +173,7 @@ def build_indexes(
     indexes.patent_ids.update(ids.tolist())
     say("scheme prior (title vectors from the model folder, stored at `model fetch`)")
     indexes.scheme, indexes.scheme_file = prepare_scheme(settings, encoder)
-    save_indexes(settings.index_dir, indexes, encoder.name, encoder.dim)
+    save_indexes(settings.index_dir, indexes, encoder.name, encoder.dim, vectors_tag(encoder))
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -234,7 +235,11 @@ def main() -> None:
     encoder = load_encoder(settings)
     matcher = MatchEngine(settings, encoder, penalties=match_penalties())
     manifest = read_engine_manifest(settings.index_dir)
-    stale = manifest is None or manifest.patents != len(rows) or manifest.model != encoder.name
+    stale = (
+        manifest is None
+        or manifest.patents != len(rows)
+        or (manifest.model, manifest.vectors_tag) != (encoder.name, vectors_tag(encoder))
+    )
     if manifest is None or stale or not manifest.scheme:
         vectors = patent_vectors(encoder, corpus.titles, rows, base.var_dir / "cache")
         build_indexes(settings, encoder, rows, corpus.ipc, vectors)

@@ -8,10 +8,16 @@ import numpy as np
 import pytest
 
 from app.errors import ServiceUnavailable
-from app.search.encoder import SentenceTransformerEncoder, load_encoder, vectors_tag
+from app.search.encoder import (
+    SentenceTransformerEncoder,
+    load_encoder,
+    query_vectors_tag,
+    vectors_tag,
+)
 from app.search.onnx_encoder import OnnxEncoder, length_batches
 from app.search.onnx_export import FP32_FILE, INT8_FILE, ensure_onnx, onnx_files_ok
 from app.search.provision import sha256_of
+from app.search.split_encoder import SplitEncoder, passage_encoder
 from app.settings import Settings
 from tests.onnx_support import DIM, build_tiny_model
 
@@ -91,8 +97,13 @@ def test_batching_does_not_change_a_texts_vector(tiny_model):
 def test_backend_choice(tiny_model, tmp_path):
     settings = Settings(model_name=str(tiny_model))
     auto = load_encoder(settings)
-    assert isinstance(auto, OnnxEncoder)
-    assert vectors_tag(auto) == "tiny+onnx-int8"
+    # The defaults: fp32 passages, int8 request-time queries.
+    assert isinstance(auto, SplitEncoder)
+    assert isinstance(auto.queries, OnnxEncoder)
+    assert (vectors_tag(auto), query_vectors_tag(auto)) == ("tiny+onnx-fp32", "tiny+onnx-int8")
+    same = load_encoder(settings.model_copy(update={"encoder_precision": "int8"}))
+    assert isinstance(same, OnnxEncoder)
+    assert vectors_tag(same) == query_vectors_tag(same) == "tiny+onnx-int8"
     torch = load_encoder(settings.model_copy(update={"encoder_backend": "torch"}))
     assert isinstance(torch, SentenceTransformerEncoder)
     assert vectors_tag(torch) == "tiny"
@@ -117,6 +128,20 @@ def test_precision_picks_the_fp32_file_and_tags_its_vectors_apart(tiny_model, mo
     int8_gap = np.abs(int8.encode_documents(TEXTS) - torch).max()
     assert fp32_gap < 1e-4
     assert int8_gap > fp32_gap
+
+
+def test_split_encoder_runs_passages_on_fp32_and_queries_on_int8(tiny_model):
+    settings = Settings(model_name=str(tiny_model), encoder_backend="onnx")
+    split = load_encoder(settings)
+    assert isinstance(split, SplitEncoder)
+    fp32 = OnnxEncoder(tiny_model, precision="fp32")
+    int8 = OnnxEncoder(tiny_model, precision="int8")
+    assert np.allclose(split.encode_queries(TEXTS), int8.encode_queries(TEXTS), atol=1e-6)
+    assert np.allclose(split.encode_documents(TEXTS), fp32.encode_documents(TEXTS), atol=1e-6)
+    # Work off the request path (stored need query vectors) takes the fp32 session.
+    stored = passage_encoder(split).encode_queries(TEXTS)
+    assert np.allclose(stored, fp32.encode_queries(TEXTS), atol=1e-6)
+    assert not np.allclose(stored, int8.encode_queries(TEXTS), atol=1e-6)
 
 
 def test_fetch_completes_a_model_under_a_relative_models_dir(tiny_model, tmp_path, monkeypatch):

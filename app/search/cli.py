@@ -84,14 +84,15 @@ def _run_engine(verb: str, work: "Callable[[MatchEngine, Session], T]") -> "tupl
     from sqlmodel import Session
 
     from app.db import engine_from_settings, require_initialised
-    from app.search.encoder import load_encoder, vectors_tag
+    from app.search.encoder import load_encoder, query_vectors_tag, vectors_tag
     from app.search.engine import MatchEngine
 
     settings = get_settings()
     try:
         require_initialised(settings)  # before minutes of encoding, not after
         encoder = load_encoder(settings)
-        typer.echo(f"{verb} {settings.index_dir} with {vectors_tag(encoder)} (dim {encoder.dim})")
+        tags = f"{vectors_tag(encoder)} (queries {query_vectors_tag(encoder)}, dim {encoder.dim})"
+        typer.echo(f"{verb} {settings.index_dir} with {tags}")
         matcher = MatchEngine(settings, encoder)
         with Session(engine_from_settings(settings)) as session:
             return matcher, work(matcher, session)
@@ -134,8 +135,8 @@ def status() -> None:
     from sqlmodel import Session
 
     from app.db import engine_from_settings
+    from app.search.engine_manifest import read_engine_manifest
     from app.search.replay import pending_count
-    from app.search.store import read_engine_manifest
 
     settings = get_settings()
     try:
@@ -149,6 +150,7 @@ def status() -> None:
         raise fail(error) from error
     typer.echo(f"index:        {settings.index_dir} ({manifest.generation}, {manifest.created_at})")
     typer.echo(f"model:        {manifest.model} (dim {manifest.dim})")
+    typer.echo(f"vectors:      {manifest.vectors_tag}")
     if manifest.model != settings.model_name:
         typer.secho(
             f"  configured model is {settings.model_name!r}: run `patentmatch index rebuild`",

@@ -229,12 +229,19 @@ class SentenceTransformerEncoder:
 
 
 def vectors_tag(encoder: Encoder) -> str:
-    """The name an encoder's vectors are cached under: the model, plus the backend unless torch.
+    """The name an encoder's (document) vectors are cached under: the model, plus the backend
+    and precision unless torch.
 
     Torch and ONNX int8 vectors of one model agree to a cosine of about 0.997, not exactly, so
-    cached vectors (eval, scheme titles) are kept apart; index manifests keep the model name.
+    cached vectors (eval, scheme titles) are kept apart, and an index manifest records the tag
+    of the passage vectors it holds.
     """
     return str(getattr(encoder, "vectors_tag", encoder.name))
+
+
+def query_vectors_tag(encoder: Encoder) -> str:
+    """The tag of an encoder's request-time query vectors (its passage tag unless split)."""
+    return str(getattr(encoder, "query_vectors_tag", vectors_tag(encoder)))
 
 
 def model_folder(settings: Settings) -> Path:
@@ -247,26 +254,46 @@ def load_encoder(settings: Settings, *, show_progress: bool = False) -> Encoder:
     """The encoder named by ``settings.model_name``: "hashing", or a folder under models_dir.
 
     ``settings.encoder_backend`` picks onnxruntime or torch; "auto" takes the ONNX export where
-    `patentmatch model fetch` made one, ``settings.encoder_precision`` its int8 or fp32 file.
+    `patentmatch model fetch` made one. On ONNX, documents run ``settings.encoder_precision``'s
+    file and request-time queries ``encoder_query_precision``'s (a ``SplitEncoder`` when they
+    differ).
     """
     if settings.model_name == HASHING_MODEL:
         return HashingEncoder()
-    from app.search.onnx_encoder import OnnxEncoder
     from app.search.onnx_export import onnx_files_ok
 
     model_dir = model_folder(settings)
     backend = settings.encoder_backend
     if backend == "auto":
         backend = "onnx" if onnx_files_ok(model_dir) else "torch"
-    common = {"batch_size": settings.encode_batch_size, "threads": settings.encode_threads}
     if backend == "onnx":
+        return _onnx_encoder(settings, model_dir, show_progress)
+    return SentenceTransformerEncoder(
+        model_dir,
+        name=model_dir.name,
+        show_progress=show_progress,
+        batch_size=settings.encode_batch_size,
+        threads=settings.encode_threads,
+    )
+
+
+def _onnx_encoder(settings: Settings, model_dir: Path, show_progress: bool) -> Encoder:
+    """One ``OnnxEncoder``, or a ``SplitEncoder`` over two when the precisions differ."""
+    from app.search.onnx_encoder import OnnxEncoder, Precision, onnx_vectors_tag
+    from app.search.split_encoder import SplitEncoder
+
+    def session(precision: Precision) -> OnnxEncoder:
         return OnnxEncoder(
             model_dir,
             name=model_dir.name,
             show_progress=show_progress,
-            precision=settings.encoder_precision,
-            **common,
+            precision=precision,
+            batch_size=settings.encode_batch_size,
+            threads=settings.encode_threads,
         )
-    return SentenceTransformerEncoder(
-        model_dir, name=model_dir.name, show_progress=show_progress, **common
-    )
+
+    passages, queries = settings.encoder_precision, settings.encoder_query_precision
+    if passages == queries:
+        return session(passages)
+    tag = onnx_vectors_tag(model_dir.name, passages)
+    return SplitEncoder(session(queries), lambda: session(passages), tag)

@@ -22,7 +22,8 @@ from app.search import engine_queries
 from app.search.ann_params import AnnParams
 from app.search.calibration import CalibrationSet
 from app.search.documents import DEFAULT_MAX_CHARS
-from app.search.encoder import Encoder
+from app.search.encoder import Encoder, vectors_tag
+from app.search.engine_manifest import EngineManifest, read_engine_manifest
 from app.search.engine_queries import EngineView
 from app.search.filters import MatchFilters
 from app.search.indexing import Progress, build_all
@@ -43,13 +44,8 @@ from app.search.replay import (
 )
 from app.search.results import Explanation, Match, MatchResult, StageTimer
 from app.search.scheme_store import prepare_scheme
-from app.search.store import (
-    EngineIndexes,
-    EngineManifest,
-    load_indexes,
-    read_engine_manifest,
-    save_indexes,
-)
+from app.search.split_encoder import passage_encoder
+from app.search.store import EngineIndexes, load_indexes, save_indexes
 from app.search.tuned import load_calibrations, load_ranking_params
 from app.search.write_signal import WriteSignal
 from app.settings import Settings
@@ -89,6 +85,8 @@ class MatchEngine:
         # Fired after a catalog write commits: the indexer listens (``mark_written``).
         self.writes = WriteSignal()
         self._max_chars = int(getattr(encoder, "max_chars", DEFAULT_MAX_CHARS))
+        # The passage vectors' tag, recorded in (and checked against) the index manifest.
+        self._tag = vectors_tag(encoder)
         # Free-text query vectors of recent requests (the rankings are memoised per indexes).
         self._encoded: LruMemo[np.ndarray] = LruMemo(settings.match_memo_size)
 
@@ -117,7 +115,7 @@ class MatchEngine:
         settings, encoder = self.settings, self.encoder
         return self._sized(load_indexes(
             settings.index_dir, encoder.name, encoder.dim, self._ann, self._tokenizer,
-            mmap=settings.index_mmap,
+            mmap=settings.index_mmap, tag=self._tag,
         ))  # fmt: skip
 
     def _sized(self, indexes: EngineIndexes) -> EngineIndexes:
@@ -171,13 +169,15 @@ class MatchEngine:
             self.save()
 
     def update(self, session: Session, progress: Progress | None = None) -> bool:
-        """Rebuild when there is no index or it was built with another model; else catch up.
+        """Rebuild when there is no index or it was built with another model or
+        vectors tag (backend, precision); else catch up.
 
         Returns True when it rebuilt. Catching up replays only the pending changes, so a restart
         does not re-encode the whole catalog.
         """
         saved = read_engine_manifest(self.settings.index_dir)
-        if saved is None or (saved.model, saved.dim) != (self.encoder.name, self.encoder.dim):
+        wanted = (self.encoder.name, self.encoder.dim, self._tag)
+        if saved is None or (saved.model, saved.dim, saved.vectors_tag) != wanted:
             self.rebuild(session, progress)
             return True
         self.load()
@@ -194,7 +194,7 @@ class MatchEngine:
         build_all(session, self.encoder, fresh, self._context(), progress)
         with self._lock:
             manifest = save_indexes(
-                self.settings.index_dir, fresh, self.encoder.name, self.encoder.dim
+                self.settings.index_dir, fresh, self.encoder.name, self.encoder.dim, self._tag
             )
             self._indexes = fresh
         return manifest
@@ -224,7 +224,11 @@ class MatchEngine:
         """Persist the current indexes atomically."""
         with self._lock:
             return save_indexes(
-                self.settings.index_dir, self._indexes, self.encoder.name, self.encoder.dim
+                self.settings.index_dir,
+                self._indexes,
+                self.encoder.name,
+                self.encoder.dim,
+                self._tag,
             )
 
     def mark_written(self) -> None:
@@ -253,7 +257,8 @@ class MatchEngine:
 
     def nearest(self, texts: list[str], k: int, *, needs: bool = False) -> list[list[Near]]:
         """Per text: its ``k`` nearest patents or indexed needs (encodes: background work only)."""
-        return nearest_documents(self._indexes, self.encoder, texts, k, needs=needs)
+        encoder = passage_encoder(self.encoder)
+        return nearest_documents(self._indexes, encoder, texts, k, needs=needs)
 
     # Matching (``engine_queries``) ---------------------------------------------------------
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from app.catalog.ipc import SCHEME_RELATIVE_PATH
 from app.search.calibration import CalibrationSet
-from app.search.encoder import Encoder, vectors_tag
+from app.search.encoder import Encoder, query_vectors_tag, vectors_tag
 from app.search.evaldata import EvalCorpus, Run, cached_vectors, embedding_key
 from app.search.fusion import (
     Hits,
@@ -76,8 +76,12 @@ def embed(index: EvalIndex, texts: Sequence[str], kind: str) -> np.ndarray:
     encoder = index.encoder
     if encoder is None:
         raise ValueError("this index has no encoder")
-    encode = encoder.encode_queries if kind == "q" else encoder.encode_documents
-    key = embedding_key(vectors_tag(encoder), kind, texts)
+    if kind == "q":
+        # Free text at request time: the query precision's vectors, cached under its own tag.
+        encode, tag = encoder.encode_queries, query_vectors_tag(encoder)
+    else:
+        encode, tag = encoder.encode_documents, vectors_tag(encoder)
+    key = embedding_key(tag, kind, texts)
     # Model-only vectors (the scheme titles) were stored in the model folder at `model fetch`.
     stored = find_model_vectors(index.model_dir, key, (len(texts), encoder.dim))
     if stored is not None:

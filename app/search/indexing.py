@@ -17,6 +17,7 @@ from app.search.documents import all_chunk_keys, need_text, patent_chunks, paten
 from app.search.encoder import Encoder
 from app.search.fusion import collection_moments
 from app.search.querying import QueryContext, infer_subclasses, many_query_vectors
+from app.search.split_encoder import passage_encoder
 from app.search.store import EngineIndexes
 
 # (stage, done, total) → None; stage is "patents" or "needs".
@@ -122,7 +123,8 @@ def index_needs(
     texts = [need_text(n) for n in published]
     indexes.need_vectors.upsert(np.asarray(ids, dtype=np.int64), encoder.encode_documents(texts))
     # Patents are indexed before needs (rebuild and sync alike), so the votes are current.
-    queries = many_query_vectors(encoder, texts)
+    # Stored once per need, off the request path: the passage precision's session.
+    queries = many_query_vectors(passage_encoder(encoder), texts)
     inferred = [infer_subclasses(indexes, t, q, ctx) for t, q in zip(texts, queries, strict=True)]
     indexes.need_ipc.upsert(ids, inferred)
     indexes.need_queries.update(zip(ids, queries, strict=True))

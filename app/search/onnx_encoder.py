@@ -30,6 +30,12 @@ PROGRESS_MIN_TEXTS = 1_000
 PRECISION_FILES = {"int8": INT8_FILE, "fp32": FP32_FILE}
 
 Progress = Callable[[str, int, int], None]
+Precision = Literal["int8", "fp32"]
+
+
+def onnx_vectors_tag(name: str, precision: str) -> str:
+    """The tag vectors of model ``name`` on the ONNX ``precision`` file are cached under."""
+    return f"{name}+onnx-{precision}"
 
 
 def length_batches(lengths: Sequence[int], batch_size: int, token_budget: int) -> list[np.ndarray]:
@@ -76,7 +82,7 @@ class OnnxEncoder:
         batch_size: int = 32,
         threads: int = 0,
         show_progress: bool = False,
-        precision: Literal["int8", "fp32"] = "int8",
+        precision: Precision = "int8",
     ) -> None:
         if not onnx_files_ok(model_dir):
             model = name or model_dir.name
@@ -103,7 +109,7 @@ class OnnxEncoder:
         self._tokenizer.no_padding()
         self._pad = _pad_id(model_dir)
         self.name = name or model_dir.name
-        self.vectors_tag = f"{self.name}+onnx-{precision}"
+        self.vectors_tag = onnx_vectors_tag(self.name, precision)
         self.dim = int(self._session.get_outputs()[0].shape[-1])
         self.query_prompt, self.document_prompt = read_prompts(model_dir)
         self.batch_size = max(1, batch_size)

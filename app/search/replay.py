@@ -27,6 +27,7 @@ from app.search.indexing import (
     remove_patents,
 )
 from app.search.querying import QueryContext, infer_subclasses, many_query_vectors
+from app.search.split_encoder import passage_encoder
 from app.search.store import EngineIndexes
 from app.types import assume_utc, utcnow
 
@@ -159,7 +160,8 @@ def encode_pending(encoder: Encoder, docs: PendingDocs) -> EncodedDocs:
         docs,
         encoder.encode_documents(docs.chunk_texts) if docs.chunk_texts else empty,
         encoder.encode_documents(docs.need_texts) if docs.need_texts else empty,
-        many_query_vectors(encoder, docs.need_texts),
+        # Stored need query vectors are encoded here, not per request: passage precision.
+        many_query_vectors(passage_encoder(encoder), docs.need_texts),
     )
 
 

@@ -2,7 +2,7 @@
 
 Layout under ``<index_dir>/``::
 
-    manifest.json            model, dim, counts, last IndexChange id, current generation
+    manifest.json            model, dim, vectors tag, counts, last IndexChange id, generation
     gen-<stamp>-<token>/     patent-vectors/  (VectorIndex of patent chunks)
                              patent-lexical/  (LexicalIndex of whole patents)
                              need-vectors/    (VectorIndex of needs)
@@ -30,6 +30,13 @@ import numpy as np
 
 from app.errors import ServiceUnavailable
 from app.search.ann_params import AnnParams
+from app.search.engine_manifest import (
+    ENGINE_MANIFEST,
+    REBUILD_HINT,
+    EngineManifest,
+    check_compatible,
+    read_engine_manifest,
+)
 from app.search.fusion import collection_moments
 from app.search.index_manifest import fsync_file, write_atomic
 from app.search.ipc_inference import IpcTable, SchemePrior
@@ -44,28 +51,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ENGINE_MANIFEST = "manifest.json"
-ENGINE_FORMAT = 1
-REBUILD_HINT = "run `patentmatch index rebuild`"
 # Recent queries' patent rankings kept per indexes version (each ~0.1 MB at pool 200).
 RANKING_MEMO = 128
-
-
-@dataclass(frozen=True)
-class EngineManifest:
-    """What the saved engine holds."""
-
-    model: str
-    dim: int
-    patents: int
-    patent_chunks: int
-    needs: int
-    last_change_id: int
-    generation: str
-    created_at: str
-    format_version: int = ENGINE_FORMAT
-    # File name of the scheme prior under index_dir ("" = none; indexes saved before it existed).
-    scheme: str = ""
 
 
 @dataclass
@@ -118,33 +105,6 @@ class EngineIndexes:
         )
 
 
-def read_engine_manifest(index_dir: Path) -> EngineManifest | None:
-    """The saved manifest, or None when nothing was ever saved there."""
-    path = index_dir / ENGINE_MANIFEST
-    if not path.is_file():
-        return None
-    try:
-        manifest = EngineManifest(**json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError, TypeError) as exc:
-        raise ServiceUnavailable(
-            f"index manifest {path} is unreadable ({exc}); {REBUILD_HINT}"
-        ) from exc
-    if manifest.format_version != ENGINE_FORMAT:
-        raise ServiceUnavailable(
-            f"index at {index_dir} has format {manifest.format_version}; {REBUILD_HINT}"
-        )
-    return manifest
-
-
-def check_compatible(manifest: EngineManifest, index_dir: Path, model: str, dim: int) -> None:
-    """Refuse an index built with another model or dimension than the configured encoder's."""
-    if manifest.model != model or manifest.dim != dim:
-        raise ServiceUnavailable(
-            f"the index at {index_dir} was built with model {manifest.model!r} (dim {manifest.dim})"
-            f" but the configured model is {model!r} (dim {dim}); {REBUILD_HINT}"
-        )
-
-
 def load_indexes(
     index_dir: Path,
     model: str,
@@ -153,15 +113,16 @@ def load_indexes(
     tokenizer: Tokenizer | None = None,
     *,
     mmap: bool = False,
+    tag: str | None = None,
 ) -> EngineIndexes:
-    """Load the current generation; refuses another model/dim with a rebuild hint.
+    """Load the current generation; refuses another model/dim/vectors tag with a rebuild hint.
 
     ``mmap``: the vector graphs stay in their memory-mapped files (shared between processes).
     """
     manifest = read_engine_manifest(index_dir)
     if manifest is None:
         raise ServiceUnavailable(f"no search index at {index_dir}; {REBUILD_HINT}")
-    check_compatible(manifest, index_dir, model, dim)
+    check_compatible(manifest, index_dir, model, dim, tag)
     folder = index_dir / manifest.generation
     try:
         indexes = _read_generation(folder, model, dim, params, tokenizer, mmap)
@@ -251,8 +212,11 @@ def _write_generation(folder: Path, indexes: EngineIndexes, dim: int) -> None:
     fsync_file(folder / "need-queries.npz")
 
 
-def save_indexes(index_dir: Path, indexes: EngineIndexes, model: str, dim: int) -> EngineManifest:
-    """Save all indexes as a new generation and commit it by replacing ``manifest.json``."""
+def save_indexes(
+    index_dir: Path, indexes: EngineIndexes, model: str, dim: int, tag: str | None = None
+) -> EngineManifest:
+    """Save all indexes as a new generation and commit it by replacing ``manifest.json``
+    (``tag``: the passage vectors' tag; None: the model name, as for the hashing encoder)."""
     index_dir.mkdir(parents=True, exist_ok=True)
     previous = read_engine_manifest(index_dir)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
@@ -274,6 +238,7 @@ def save_indexes(index_dir: Path, indexes: EngineIndexes, model: str, dim: int) 
             generation=generation,
             created_at=datetime.now(UTC).isoformat(timespec="seconds"),
             scheme=indexes.scheme_file,
+            vectors_tag=tag or model,
         )
         write_atomic(index_dir / ENGINE_MANIFEST, json.dumps(asdict(manifest), indent=2))
         committed = True

@@ -1,0 +1,60 @@
+"""``SplitEncoder``: documents on one ONNX precision, request-time queries on another.
+
+Passages (patents, stored need vectors, scheme titles, eval corpora) are encoded once, off the
+request path, so they can afford the float32 export; a free-text query is encoded inside a
+request, where the int8 copy's speed matters. Both are the same model, prompts and tokenizer,
+so query vectors of either precision search the float32 passage vectors (int8 and fp32 rows of
+one text agree to a cosine of about 0.997).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from app.search.documents import DEFAULT_MAX_CHARS
+from app.search.encoder import Encoder
+
+
+class SplitEncoder:
+    """The ``Encoder`` protocol over two encoders: ``passages`` for documents, ``queries``
+    for request-time free text. The passage encoder loads on first use (a server that never
+    indexes does not hold the float32 model)."""
+
+    def __init__(
+        self, queries: Encoder, load_passages: Callable[[], Encoder], passage_tag: str
+    ) -> None:
+        self.queries = queries
+        self._load_passages = load_passages
+        self._passages: Encoder | None = None
+        self._lock = threading.Lock()
+        self.name = queries.name
+        self.dim = queries.dim
+        self.vectors_tag = passage_tag
+        self.query_vectors_tag = str(getattr(queries, "vectors_tag", queries.name))
+        # Same tokenizer on both sides, so the query encoder's chunk size holds for passages.
+        self.max_chars = int(getattr(queries, "max_chars", DEFAULT_MAX_CHARS))
+
+    @property
+    def passages(self) -> Encoder:
+        """The document encoder, loaded on first use."""
+        with self._lock:
+            if self._passages is None:
+                self._passages = self._load_passages()
+            return self._passages
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Request-time queries, on the query precision."""
+        return self.queries.encode_queries(texts)
+
+    def encode_documents(self, texts: Sequence[str]) -> np.ndarray:
+        """Documents, on the passage precision."""
+        return self.passages.encode_documents(texts)
+
+
+def passage_encoder(encoder: Encoder) -> Encoder:
+    """The encoder for work done off the request path (indexing, stored need query vectors):
+    a ``SplitEncoder``'s passage one, else the encoder itself."""
+    return encoder.passages if isinstance(encoder, SplitEncoder) else encoder
