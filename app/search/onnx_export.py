@@ -3,9 +3,8 @@
 ``patentmatch model fetch`` calls ``ensure_onnx`` after the checkpoint is in place. The export
 runs offline from the local checkpoint (``torch.onnx.export``, the TorchScript exporter, so no
 onnxscript is needed): the transformer, mean pooling over the attention mask and L2
-normalisation in one graph, with dynamic batch and sequence axes. The stored float32 file has
-the transformer operators fused (onnxruntime's BERT optimiser; faster on CPU, same vectors to
-float precision); the int8 copy is that graph with its weights quantised per channel
+normalisation in one graph, with dynamic batch and sequence axes. The int8 copy has the
+transformer operators fused (onnxruntime's BERT optimiser) and its weights quantised per channel
 (``onnxruntime.quantization.quantize_dynamic``). Both files and their sha256 are recorded under
 ``onnx`` in the model's ``patentmatch.json``.
 """
@@ -120,21 +119,17 @@ def export_fp32(model_dir: Path, target: Path) -> None:
         )
 
 
-def fuse_bert(exported: Path, target: Path, *, heads: int, hidden: int) -> None:
-    """Fuse the BERT operators (attention, GELU, LayerNorm) of ``exported`` into ``target``."""
-    from onnxruntime.transformers.optimizer import optimize_model
-
-    optimiser = optimize_model(
-        str(exported), model_type="bert", num_heads=heads, hidden_size=hidden, opt_level=0
-    )
-    optimiser.save_model_to_file(str(target))
-
-
-def quantise_int8(fused: Path, target: Path) -> None:
-    """Quantise the weights of the fused float32 graph ``fused`` to int8 into ``target``."""
+def quantise_int8(fp32: Path, target: Path, *, heads: int, hidden: int) -> None:
+    """Fuse the BERT operators of ``fp32`` and quantise its weights to int8 into ``target``."""
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
+    from onnxruntime.transformers.optimizer import optimize_model
 
+    fused = target.with_name("fused.onnx")
+    optimiser = optimize_model(
+        str(fp32), model_type="bert", num_heads=heads, hidden_size=hidden, opt_level=0
+    )
+    optimiser.save_model_to_file(str(fused))
     quantize_dynamic(
         str(fused),
         str(target),
@@ -144,6 +139,7 @@ def quantise_int8(fused: Path, target: Path) -> None:
         # The fused operators are outside shape inference: their outputs are float.
         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
     )
+    fused.unlink(missing_ok=True)
 
 
 def _config(model_dir: Path) -> tuple[int, int]:
@@ -176,13 +172,11 @@ def ensure_onnx(model_dir: Path, say: Callable[[str], None] = log.info) -> bool:
         staging = Path(tmp) / ONNX_DIR
         staging.mkdir()
         fp32, int8 = staging / Path(FP32_FILE).name, staging / Path(INT8_FILE).name
-        exported = Path(tmp) / "exported.onnx"  # outside staging: not renamed into place
         try:
             say(f"{model_dir.name}: exporting to ONNX (once per model; about a minute)")
-            export_fp32(model_dir, exported)
-            fuse_bert(exported, fp32, heads=heads, hidden=hidden)
+            export_fp32(model_dir, fp32)
             say(f"{model_dir.name}: quantising to int8 (once per model)")
-            quantise_int8(fp32, int8)
+            quantise_int8(fp32, int8, heads=heads, hidden=hidden)
         except (RuntimeError, OSError, ValueError) as exc:
             raise ServiceUnavailable(
                 f"ONNX export of {model_dir.name} failed ({exc}); "
