@@ -91,17 +91,19 @@ def test_methods_rank_relevant_documents_first(files, tmp_path):
     assert list((tmp_path / "cache").glob("emb-hashing-d-*.npy"))
 
 
-def test_split_encoder_caches_queries_and_documents_under_their_own_tags(files, tmp_path):
+def test_eval_queries_are_encoded_like_stored_needs(files, tmp_path):
+    """Eval queries stand for posted needs: the passage encoder encodes them, as indexing does."""
     from app.search.split_encoder import SplitEncoder
 
     queries, passages = HashingEncoder(), HashingEncoder()
     queries.vectors_tag = "hashing+q8"  # type: ignore[attr-defined]
+    passages.vectors_tag = "hashing+p32"  # type: ignore[attr-defined]
     split = SplitEncoder(queries, lambda: passages, "hashing+p32")
     corpus = load_corpus(files[0])
     index = build_index(corpus, split, cache_dir=tmp_path / "cache", scheme_path=None)
     run_method(index, load_queries(files[1]), Method.DENSE, 3)
     names = sorted(p.name.rsplit("-", 1)[0] for p in (tmp_path / "cache").glob("*.npy"))
-    assert names == ["emb-hashing+p32-d", "emb-hashing+q8-q"]
+    assert names == ["emb-hashing+p32-d", "emb-hashing+p32-q"]
 
 
 def test_cli_run_writes_a_run_file(files, tmp_path, monkeypatch):

@@ -17,7 +17,7 @@ import numpy as np
 
 from app.catalog.ipc import SCHEME_RELATIVE_PATH
 from app.search.calibration import CalibrationSet
-from app.search.encoder import Encoder, query_vectors_tag, vectors_tag
+from app.search.encoder import Encoder, vectors_tag
 from app.search.evaldata import EvalCorpus, Run, cached_vectors, embedding_key
 from app.search.fusion import (
     Hits,
@@ -32,6 +32,7 @@ from app.search.lexical import LexicalIndex
 from app.search.model_vectors import find_model_vectors
 from app.search.needquery import lexical_text, parse_need, vector_texts
 from app.search.ranking import Ranking, RankingParams, fuse
+from app.search.split_encoder import passage_encoder
 from app.search.tuned import load_calibrations, load_ranking_params
 
 SCHEME_RELATIVE = SCHEME_RELATIVE_PATH
@@ -77,8 +78,11 @@ def embed(index: EvalIndex, texts: Sequence[str], kind: str) -> np.ndarray:
     if encoder is None:
         raise ValueError("this index has no encoder")
     if kind == "q":
-        # Free text at request time: the query precision's vectors, cached under its own tag.
-        encode, tag = encoder.encode_queries, query_vectors_tag(encoder)
+        # Eval queries stand for posted needs, whose query vectors the engine stores when it
+        # indexes them, on the passage precision (``passage_encoder``); only free text sent to
+        # ``/match/text`` is encoded inside a request, on the query precision.
+        source = passage_encoder(encoder)
+        encode, tag = source.encode_queries, vectors_tag(source)
     else:
         encode, tag = encoder.encode_documents, vectors_tag(encoder)
     key = embedding_key(tag, kind, texts)
