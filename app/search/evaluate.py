@@ -77,15 +77,19 @@ def embed(index: EvalIndex, texts: Sequence[str], kind: str) -> np.ndarray:
     encoder = index.encoder
     if encoder is None:
         raise ValueError("this index has no encoder")
-    if kind == "q":
+    model: Encoder = encoder
+
+    def encode(batch: Sequence[str]) -> np.ndarray:
+        if kind != "q":
+            return model.encode_documents(batch)
         # Eval queries stand for posted needs, whose query vectors the engine stores when it
         # indexes them, on the passage precision (``passage_encoder``); only free text sent to
-        # ``/match/text`` is encoded inside a request, on the query precision.
-        source = passage_encoder(encoder)
-        encode, tag = source.encode_queries, vectors_tag(source)
-    else:
-        encode, tag = encoder.encode_documents, vectors_tag(encoder)
-    key = embedding_key(tag, kind, texts)
+        # ``/match/text`` is encoded inside a request, on the query precision. Looked up here,
+        # so a cached run never loads the passage session.
+        return passage_encoder(model).encode_queries(batch)
+
+    # Queries and documents alike are the passage precision's vectors, kept apart by ``kind``.
+    key = embedding_key(vectors_tag(encoder), kind, texts)
     # Model-only vectors (the scheme titles) were stored in the model folder at `model fetch`.
     stored = find_model_vectors(index.model_dir, key, (len(texts), encoder.dim))
     if stored is not None:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from app.search.documents import DEFAULT_MAX_CHARS
-from app.search.encoder import Encoder
+from app.search.encoder import Encoder, vectors_tag
 
 
 class SplitEncoder:
@@ -33,7 +33,7 @@ class SplitEncoder:
         self.name = queries.name
         self.dim = queries.dim
         self.vectors_tag = passage_tag
-        self.query_vectors_tag = str(getattr(queries, "vectors_tag", queries.name))
+        self.query_vectors_tag = vectors_tag(queries)
         # Same tokenizer on both sides, so the query encoder's chunk size holds for passages.
         self.max_chars = int(getattr(queries, "max_chars", DEFAULT_MAX_CHARS))
 
