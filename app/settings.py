@@ -62,8 +62,9 @@ class Settings(BaseSettings):
     ann_compact_fraction: float = 0.2
     # Per-request search is single-threaded: 2 OpenMP threads were 3–4x slower per query here.
     search_threads: int = 1
-    # A match result is flagged no_good_match when its best calibrated confidence is below this;
-    # unset, the threshold fitted with the calibration (`patentmatch eval calibrate --write`).
+    # A match result is flagged no_good_match when its best confidence (or, where the calibration
+    # has a gate, P(the result holds a useful match) from it and the query's best cosine) is
+    # below this; unset, the threshold fitted with it (`patentmatch eval calibrate --write`).
     match_min_confidence: float | None = None
     # Patent rankings of recent queries kept until the indexes change (a need's matches repeat:
     # only the database reads and explanations run again); 0 turns the memo off.

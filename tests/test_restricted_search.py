@@ -87,9 +87,9 @@ def test_restricted_ranking_matches_the_widened_one(
     vectors = small_pool.encoder.encode_queries([text])
     ctx = small_pool._context()
     indexes = small_pool._indexes
-    restricted, read = search_patents(session, indexes, text, vectors, filters, 3, ctx)
+    restricted, read, _ = search_patents(session, indexes, text, vectors, filters, 3, ctx)
     wide = replace(ctx, restrict_limit=0)  # no allowed list: the pool widens instead
-    widened, read_wide = search_patents(session, indexes, text, vectors, filters, 3, wide)
+    widened, read_wide, _ = search_patents(session, indexes, text, vectors, filters, 3, wide)
     assert [m.id for m in restricted] == [m.id for m in widened]
     assert len(restricted) == 3
     assert {m.id for m in restricted} <= declared

@@ -64,3 +64,12 @@ def test_calibrate_refits_the_packaged_calibration(dev_index):
             assert name == saved_name
             assert weight == pytest.approx(saved_weight, abs=0.05)
         assert refit.no_match_below == pytest.approx(saved.no_match_below, abs=0.01)
+        # The no-good-match gate is kept or dropped as packaged, with the same weights.
+        assert (refit.gate is None) == (saved.gate is None)
+        if refit.gate is not None and saved.gate is not None:
+            assert refit.gate.bias == pytest.approx(saved.gate.bias, abs=0.05)
+            for (name, weight), (saved_name, saved_weight) in zip(
+                refit.gate.weights, saved.gate.weights, strict=True
+            ):
+                assert name == saved_name
+                assert weight == pytest.approx(saved_weight, abs=0.05)

@@ -10,6 +10,15 @@ whether BM25 found it, its IPC agreement and the query's belief in its first sub
 cosine scale depends on the encoder, so each encoder has its own fit; an encoder without one
 uses the model-free fit (no cosine features) of the same run. Confidences are made monotone in
 rank within a result (a running minimum), so a lower hit never reads as more likely useful.
+
+"No good match" is a question about the whole result: a result says it when its best hit's
+confidence is under the fit's ``no_match_below``, or, for a fit with a ``Gate``, when the gate
+is: a second logistic model over the best hit's confidence (as a logit) and the query's best
+cosine, fitted to whether the query has a useful answer in the catalog at all. On the swapped
+patent → needs set a patent's best need is rarely P(useful)-high even when some need wants it
+(useful needs are one or two in 64), so the best confidence alone did not set apart the patents
+no need asks for; with the query's best cosine beside it the gate does. ``eval calibrate`` keeps
+a gate only where it flags more of the held-out unanswerable queries.
 """
 
 from __future__ import annotations
@@ -25,6 +34,8 @@ FEATURES = (
 MODEL_FREE = ("top_lexical", "log_rank", "lexical", "agreement", "primary")
 NEEDS_FEATURES = ("cosine", "top_cosine", "log_rank", "agreement", "primary")
 NEEDS_FREE = ("log_rank", "agreement", "primary")
+# The gate's features: the best hit's confidence as a logit and the query's best cosine.
+GATE_FEATURES = ("best_logit", "top_cosine")
 
 
 @dataclass(frozen=True)
@@ -55,12 +66,44 @@ class Features:
 
 
 @dataclass(frozen=True)
+class Gate:
+    """P(the query has a useful answer) = sigmoid(bias + Σ weight·feature) over
+    ``GATE_FEATURES`` of a result's best hit."""
+
+    bias: float
+    weights: tuple[tuple[str, float], ...] = ()
+
+    def probability(self, best: float, top_cosine: float) -> float:
+        """The gate's probability for a result whose best hit has confidence ``best``."""
+        values = {"best_logit": logit(best), "top_cosine": top_cosine}
+        z = self.bias + sum(w * values[name] for name, w in self.weights if name in values)
+        return float(_sigmoid(np.array([z]))[0])
+
+    def to_json(self) -> dict[str, object]:
+        """The artefact form."""
+        return {"bias": self.bias, "weights": dict(self.weights)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> Gate:
+        """Read the artefact form (``to_json``)."""
+        weights = data.get("weights") or {}
+        if not isinstance(weights, dict):
+            raise ValueError("gate weights must be an object")
+        return cls(
+            bias=float(str(data["bias"])),
+            weights=tuple((str(k), float(v)) for k, v in weights.items() if k in GATE_FEATURES),
+        )
+
+
+@dataclass(frozen=True)
 class Calibration:
-    """P = sigmoid(bias + Σ weight·feature); ``no_match_below``: the no-good-match threshold."""
+    """P = sigmoid(bias + Σ weight·feature) per hit; ``no_match_below``: the no-good-match
+    threshold, on the best hit's confidence or, with a ``gate``, on the gate's probability."""
 
     bias: float
     weights: tuple[tuple[str, float], ...] = ()
     no_match_below: float = 0.5
+    gate: Gate | None = None
 
     def coefficients(self) -> np.ndarray:
         """Weights in ``FEATURES`` order (absent features weigh 0)."""
@@ -69,22 +112,37 @@ class Calibration:
 
     def to_json(self) -> dict[str, object]:
         """The artefact form."""
-        return {
+        out: dict[str, object] = {
             "bias": self.bias,
             "weights": dict(self.weights),
             "no_match_below": self.no_match_below,
         }
+        return out | ({"gate": self.gate.to_json()} if self.gate else {})
+
+    def answerable(self, best: float, top_cosine: float) -> float:
+        """What ``no_match_below`` is compared with: the gate's probability for a result whose
+        best hit has confidence ``best`` and whose query's best cosine is ``top_cosine`` (the
+        confidence itself without a gate)."""
+        if self.gate is None:
+            return best
+        return self.gate.probability(best, top_cosine)
+
+    def no_good_match(self, best: float | None, top_cosine: float) -> bool:
+        """Whether a result (best hit's confidence, None when empty) says no good match."""
+        return best is None or self.answerable(best, top_cosine) < self.no_match_below
 
     @classmethod
     def from_json(cls, data: dict[str, object]) -> Calibration:
         """Read the artefact form (``to_json``)."""
         weights = data.get("weights") or {}
-        if not isinstance(weights, dict):
-            raise ValueError("calibration weights must be an object")
+        gate = data.get("gate")
+        if not isinstance(weights, dict) or not isinstance(gate, dict | None):
+            raise ValueError("calibration weights and gate must be objects")
         return cls(
             bias=float(str(data["bias"])),
             weights=tuple((str(k), float(v)) for k, v in weights.items() if k in FEATURES),
             no_match_below=float(str(data.get("no_match_below", 0.5))),
+            gate=None if gate is None else Gate.from_json(gate),
         )
 
 
@@ -107,6 +165,12 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
     """Logistic function; clipped so that separable fitting data cannot overflow ``exp``."""
     out: np.ndarray = 1.0 / (1.0 + np.exp(-np.clip(z, -50.0, 50.0)))
     return out
+
+
+def logit(p: float) -> float:
+    """log(p / (1 − p)), with p kept off 0 and 1 (confidences are float32)."""
+    q = min(max(float(p), 1e-6), 1 - 1e-6)
+    return float(np.log(q / (1 - q)))
 
 
 def confidence(calibration: Calibration, features: Features) -> np.ndarray:

@@ -3,14 +3,18 @@
 Patents: the top 10 of the engine's ranking for every need (out-of-domain ones included: none
 of their hits is useful), useful = grade ≥ 2, unjudged = not useful. Patent → needs has no set
 of its own, so it is simulated by swapping roles: every patent judged useful for a need is a query,
-the needs are the documents (encoded as documents, with the subclasses inferred for them), and
+the needs are the documents (encoded as documents, with the subclasses inferred for them; the
+patent's query vector is its own document vector, as the engine searches with it), and
 a need is useful to the patent when it judged the patent ≥ 2; patents that no need's pool ever
 held stand for the out-of-domain queries (as many per query as Y needs per D need). Checks are
 k-fold over queries: each fold is predicted by a fit on the others (Brier, reliability, flagged
-needs). The
-no-good-match threshold is the 5th percentile of the best hit's held-out confidence over the
-queries that have a useful answer: about one in twenty answerable queries is flagged, and the
-out-of-domain needs show whether the rest stands apart.
+needs). The no-good-match threshold is the 5th percentile of the held-out best confidence over
+the queries that have a useful answer: about one in twenty answerable queries is flagged, and
+the out-of-domain needs (stray patents) show whether the rest stands apart. A fit with cosine
+features may instead get a gate (``calibration.Gate``): a query-level logistic model of "the
+query has a useful answer" over its best hit's confidence and the query's best cosine, fitted on
+the same training queries after the per-hit model, its threshold chosen the same way; it is kept
+only when it flags more of the held-out unanswerable queries.
 """
 
 from __future__ import annotations
@@ -23,16 +27,18 @@ import numpy as np
 from app.catalog.ipc import subclass_of
 from app.search.calibration import (
     FEATURES,
+    GATE_FEATURES,
     MODEL_FREE,
     NEEDS_FEATURES,
     NEEDS_FREE,
     Calibration,
     CalibrationSet,
     Features,
+    Gate,
     brier,
     confidence,
     fit_calibration,
-    monotone,
+    logit,
 )
 from app.search.evaluate import EvalIndex, embed, rank_queries
 from app.search.ipc_inference import IpcTable
@@ -43,6 +49,9 @@ from app.search.tuning import folds_of
 
 TOP = 10
 FLAG_SHARE = 0.05
+# The fits that may have a gate: the encoder's (a model-free gate would read the best
+# confidence alone, which the plain rule already does).
+GATED = (FEATURES, NEEDS_FEATURES)
 NEUTRAL = CalibrationSet({})
 
 
@@ -117,7 +126,9 @@ def needs_sample(index: EvalIndex, needs: NeedSet, params: RankingParams) -> Sam
     share = len(needs.out_of_domain) / max(len(needs.in_domain), 1)
     stray = unpooled_patents(index, needs, round(share * len(judged)))
     docs = judged + stray
-    vectors = embed(index, [index.corpus.titles[position[d]] for d in docs], "q")
+    # The patent's own document vector, as the engine queries with its indexed chunk vectors.
+    assert index.vectors is not None
+    vectors = index.vectors[[position[d] for d in docs]]
     rankings: list[Ranking] = []
     useful: list[list[bool]] = []
     for doc, vector in zip(docs, vectors, strict=True):
@@ -134,47 +145,103 @@ def needs_sample(index: EvalIndex, needs: NeedSet, params: RankingParams) -> Sam
     return _sample(rankings, useful, [True] * len(judged) + [False] * len(stray))
 
 
-def _best(cal: Calibration, sample: Sample, queries: np.ndarray) -> np.ndarray:
-    """Each query's top-hit confidence (monotone, so the first hit's) under ``cal``."""
-    out = np.zeros(len(queries))
-    for n, q in enumerate(queries):
-        mask = sample.query == q
-        p = monotone(confidence(cal, sample.features.subset(mask)))
-        out[n] = float(p[0]) if len(p) else 0.0
+def _best_hits(cal: Calibration, sample: Sample, queries: np.ndarray) -> list[tuple[float, float]]:
+    """Per query: its best hit's confidence under ``cal`` and its best cosine (constant over
+    its hits); an empty result has confidence 0."""
+    out: list[tuple[float, float]] = []
+    for q in queries:
+        hits = sample.features.subset(sample.query == q)
+        best = float(confidence(cal, hits)[0]) if len(hits) else 0.0
+        out.append((best, float(hits.columns["top_cosine"][0]) if len(hits) else 0.0))
     return out
 
 
-def _held_out(sample: Sample, columns: tuple[str, ...], folds: int) -> tuple[np.ndarray, float]:
-    """Held-out top-hit confidence per query and the held-out Brier over all hits."""
+def _evidence(cal: Calibration, sample: Sample, queries: np.ndarray) -> Features:
+    """The gate's features (``GATE_FEATURES``) of each query's result."""
+    best = np.array(_best_hits(cal, sample, queries)).reshape(-1, 2)
+    logits = np.array([logit(p) for p in best[:, 0]])
+    return Features(dict(zip(GATE_FEATURES, (logits, best[:, 1]), strict=True)))
+
+
+def _fit(sample: Sample, queries: np.ndarray, columns: tuple[str, ...], gated: bool) -> Calibration:
+    """The per-hit fit on ``queries``' hits, then (``gated``) its gate on the same queries."""
+    train = sample.subset(queries)
+    cal = fit_calibration(train.features, train.useful, columns=columns)
+    if not gated:
+        return cal
+    evidence = _evidence(cal, sample, queries)
+    answerable = sample.answerable[queries].astype(np.float64)
+    gate = fit_calibration(evidence, answerable, columns=GATE_FEATURES)
+    return replace(cal, gate=Gate(gate.bias, gate.weights))
+
+
+def _answerable(cal: Calibration, sample: Sample, queries: np.ndarray) -> np.ndarray:
+    """What ``no_match_below`` is compared with for each query (``Calibration.answerable``)."""
+    return np.array([cal.answerable(*hit) for hit in _best_hits(cal, sample, queries)])
+
+
+def _held_out(
+    sample: Sample, columns: tuple[str, ...], folds: int, gated: bool
+) -> tuple[np.ndarray, float]:
+    """Held-out ``_answerable`` per query and the held-out Brier over all hits."""
     queries = np.arange(len(sample.answerable))
-    best = np.zeros(len(queries))
+    out = np.zeros(len(queries))
     errors: list[float] = []
     for fold in folds_of(len(queries), folds):
-        train = sample.subset(np.setdiff1d(queries, fold))
+        cal = _fit(sample, np.setdiff1d(queries, fold), columns, gated)
+        out[fold] = _answerable(cal, sample, fold)
         test = sample.subset(fold)
-        cal = fit_calibration(train.features, train.useful, columns=columns)
-        best[fold] = _best(cal, sample, fold)
         errors.append(brier(cal, test.features, test.useful) * len(test.useful))
-    return best, float(sum(errors) / max(len(sample.useful), 1))
+    return out, float(sum(errors) / max(len(sample.useful), 1))
+
+
+@dataclass(frozen=True)
+class GateCheck:
+    """A no-good-match rule's held-out threshold and flagged counts."""
+
+    threshold: float
+    answerable_flagged: int
+    unanswerable_flagged: int
+
+
+def _check(values: np.ndarray, answerable: np.ndarray) -> GateCheck:
+    """The threshold flagging ``FLAG_SHARE`` of the answerable queries, and what it flags."""
+    threshold = float(np.quantile(values[answerable], FLAG_SHARE)) if answerable.any() else 0.5
+    flagged = values < threshold
+    return GateCheck(threshold, int(flagged[answerable].sum()), int(flagged[~answerable].sum()))
 
 
 def fit_direction(
     sample: Sample, columns: tuple[str, ...], folds: int
 ) -> tuple[Calibration, dict[str, float]]:
-    """The fit on every query, its threshold (from held-out confidences) and its checks."""
-    best, held_brier = _held_out(sample, columns, folds)
+    """The fit on every query, its no-good-match rule and threshold (held-out), its checks.
+
+    The gate is kept only when, at the same share of answerable queries flagged, it flags more
+    of the unanswerable ones held out than the best confidence alone does.
+    """
     answerable = sample.answerable
-    threshold = float(np.quantile(best[answerable], FLAG_SHARE)) if answerable.any() else 0.5
-    fitted = replace(fit_calibration(sample.features, sample.useful, columns=columns),
-                     no_match_below=round(threshold, 4))  # fmt: skip
+    plain, held_brier = _held_out(sample, columns, folds, gated=False)
+    checks = {False: _check(plain, answerable)}
+    if columns in GATED:
+        checks[True] = _check(_held_out(sample, columns, folds, gated=True)[0], answerable)
+    gated = (
+        checks.get(True, checks[False]).unanswerable_flagged > checks[False].unanswerable_flagged
+    )
+    chosen = checks[gated]
+    fitted = _fit(sample, np.arange(len(answerable)), columns, gated)
+    fitted = replace(fitted, no_match_below=round(chosen.threshold, 4))
     report = {
         "hits": float(len(sample.useful)),
         "useful share": round(float(sample.useful.mean()), 4) if len(sample.useful) else 0.0,
         f"held-out brier ({folds}-fold)": round(held_brier, 4),
-        "no_match_below": round(threshold, 4),
-        "answerable flagged (held-out)": float((best[answerable] < threshold).sum()),
+        "gate": float(gated),
+        "no_match_below": round(chosen.threshold, 4),
+        "answerable flagged (held-out)": float(chosen.answerable_flagged),
         "answerable": float(answerable.sum()),
-        "unanswerable flagged (held-out)": float((best[~answerable] < threshold).sum()),
+        "unanswerable flagged (held-out)": float(chosen.unanswerable_flagged),
+        "unanswerable flagged, best confidence only (held-out)": float(
+            checks[False].unanswerable_flagged
+        ),
         "unanswerable": float((~answerable).sum()),
     }
     return fitted, report

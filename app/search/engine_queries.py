@@ -68,14 +68,19 @@ def _result(
     ctx: QueryContext,
     matches: list[Match],
     rows: dict[int, Any],
+    top_cosine: float,
     *,
     needs: bool = False,
 ) -> MatchResult:
-    """Best first (ties by id); flagged when the best confidence is under the threshold."""
+    """Best first (ties by id); flagged when the best confidence (through the calibration's
+    gate, with the query's ``top_cosine``, where it has one) is under the threshold."""
     matches.sort(key=lambda m: (-m.score, m.id))
-    best = max((m.confidence for m in matches), default=0.0)
     _label_ipc(view.labels, matches)
-    return MatchResult(matches, no_good_match=best < _threshold(view, ctx, needs), rows=rows)
+    if not matches:
+        return MatchResult(matches, no_good_match=True, rows=rows)
+    calibration = ctx.calibration.for_model(view.encoder.name, needs=needs)
+    likely = calibration.answerable(max(m.confidence for m in matches), top_cosine)
+    return MatchResult(matches, no_good_match=likely < _threshold(view, ctx, needs), rows=rows)
 
 
 def match_patents(
@@ -92,8 +97,11 @@ def match_patents(
     with ctx.timer.stage("encode"):
         stored = None if need_id is None else view.indexes.need_queries.get(need_id)
         vectors = _encoded(view, text, ctx.params.max_statements) if stored is None else stored
-    matches, rows = search_patents(session, view.indexes, text, vectors, filters, k, ctx)
-    return _result(view, ctx, matches, {pid: rows[pid][0] for pid in (m.id for m in matches)})
+    matches, rows, top_cosine = search_patents(
+        session, view.indexes, text, vectors, filters, k, ctx
+    )
+    patents = {pid: rows[pid][0] for pid in (m.id for m in matches)}
+    return _result(view, ctx, matches, patents, top_cosine)
 
 
 def _encoded(view: EngineView, text: str, most: int) -> np.ndarray:

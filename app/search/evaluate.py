@@ -289,12 +289,15 @@ def no_good_match(
     params = params or load_ranking_params()
     if index.encoder is None:
         raise ValueError("the confidence needs an encoder")
-    rankings = rank_queries(index, [t for _, t in queries], params)
-    threshold = load_calibrations().for_model(index.encoder.name).no_match_below
+    calibrations = load_calibrations()
+    rankings = rank_queries(index, [t for _, t in queries], params, calibrations)
+    calibration = calibrations.for_model(index.encoder.name)
     return [
         qid
         for (qid, _), r in zip(queries, rankings, strict=True)
-        if not len(r.confidence) or float(r.confidence[0]) < threshold
+        if calibration.no_good_match(
+            float(r.confidence[0]) if len(r.confidence) else None, r.top_cosine
+        )
     ]
 
 

@@ -94,13 +94,13 @@ def search_needs(
     query: tuple[str, np.ndarray, dict[str, float]],
     k: int,
     ctx: QueryContext,
-) -> tuple[list[Match], dict[int, TechNeed]]:
+) -> tuple[list[Match], dict[int, TechNeed], float]:
     """Published needs for a query (text, vectors (m, dim), subclass weights), best first,
-    with their rows."""
+    with their rows and the query's best cosine (the no-good-match gate reads it)."""
     text, vectors, weights = query
     pool = min(max(ctx.params.pool, 4 * k), len(indexes.need_vectors))
     if pool <= 0 or not len(vectors):
-        return [], {}
+        return [], {}, 0.0
     ranking = _rank_needs(indexes, vectors, weights, pool, ctx)
     with ctx.timer.stage("database"):
         rows = _published(session, ranking.ids)
@@ -116,4 +116,4 @@ def search_needs(
         )
         score, confidence = float(ranking.scores[n]), float(ranking.confidence[n])
         matches.append(Match(nid, score, confidence, explanation))
-    return matches, {m.id: rows[m.id] for m in matches}
+    return matches, {m.id: rows[m.id] for m in matches}, ranking.top_cosine

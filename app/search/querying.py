@@ -176,16 +176,17 @@ def search_patents(
     filters: MatchFilters,
     k: int,
     ctx: QueryContext,
-) -> tuple[list[Match], PatentRows]:
+) -> tuple[list[Match], PatentRows, float]:
     """The best ``k`` patents passing ``filters`` (widening the pool while too few do, or
-    ranking the allowed patents of a selective filter), with the rows read for them.
-    Penalties apply to the whole pool, before the cut."""
+    ranking the allowed patents of a selective filter), with the rows read for them and the
+    query's best cosine (the no-good-match gate reads it). Penalties apply to the whole pool, before
+    the cut."""
     pool = max(ctx.params.pool, 4 * k)
     rows: PatentRows = {}
     with ctx.timer.stage("database"):
         allowed = allowed_patents(session, filters, ctx.restrict_limit)
     if allowed is not None and not len(allowed):
-        return [], rows
+        return [], rows, 0.0
     while True:
         ranked = _memo_ranking(indexes, text, vectors, pool, ctx, allowed)
         with ctx.timer.stage("database"):
@@ -200,7 +201,8 @@ def search_patents(
             break
         pool = min(pool * 4, MAX_POOL)
     with ctx.timer.stage("explain"):
-        return _patent_matches(indexes, text, ranked, accepted[:k], rows), rows
+        matches = _patent_matches(indexes, text, ranked, accepted[:k], rows)
+    return matches, rows, ranked.ranking.top_cosine
 
 
 def _memo_key(

@@ -88,6 +88,14 @@ class Ranking:
     features: Features | None = None
     belief: dict[str, float] = field(default_factory=dict)
 
+    @property
+    def top_cosine(self) -> float:
+        """The query's best cosine (what the no-good-match gate reads besides the best hit's
+        confidence); 0 without features."""
+        if self.features is None or not len(self.features):
+            return 0.0
+        return float(self.features.columns["top_cosine"][0])
+
 
 def dedupe_best(ids: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Keep each id once with its best score, best first (chunks → their document)."""
