@@ -116,7 +116,11 @@ def _start_indexer(settings: Settings, matcher: MatchEngine, db: Engine) -> Inde
 
 
 async def _start_background(app: FastAPI, settings: Settings, db: Engine) -> None:
-    """Housekeeping first (dead jobs of an earlier start), then the indexer."""
+    """Housekeeping first (dead jobs of an earlier start), then the indexer and chain tagger.
+
+    A failure part-way stops what was started: the lifespan never reaches its ``finally``
+    then, and a thread left running would go on using a database that is being torn down.
+    """
     state = app.state
     state.lease_owner = new_lease_owner()
     state.key_usage = KeyUsage()
@@ -124,24 +128,40 @@ async def _start_background(app: FastAPI, settings: Settings, db: Engine) -> Non
         state.write_engine, settings, state.key_usage, state.lease_owner
     )
     await run_in_threadpool(state.maintenance.reap)
-    state.maintenance.start()
-    state.indexer = _start_indexer(settings, state.matcher, db)
-    # Tests (index_inline) tag explicitly; a deployment may leave tagging to its worker.
+    state.indexer = None
     state.chain_tagger = None
-    if not settings.index_inline and settings.chain_tag_seconds > 0:
-        state.chain_tagger = ChainTagger(state.write_engine, settings, state.matcher)
-        state.chain_tagger.start()
+    state.maintenance.start()
+    try:
+        state.indexer = _start_indexer(settings, state.matcher, db)
+        # Tests (index_inline) tag explicitly; a deployment may leave tagging to its worker.
+        if not settings.index_inline and settings.chain_tag_seconds > 0:
+            state.chain_tagger = ChainTagger(state.write_engine, settings, state.matcher)
+            state.chain_tagger.start()
+    except BaseException:
+        await _stop_threads(state, save_index=False)
+        raise
+
+
+async def _stop_threads(state: Any, save_index: bool) -> None:
+    """Stop the indexer (saving), the chain tagger and maintenance (flushing key use); each
+    stops even when an earlier one failed to."""
+    try:
+        if state.indexer is not None:
+            await run_in_threadpool(state.indexer.stop, save=save_index)
+    finally:
+        try:
+            if state.chain_tagger is not None:
+                await run_in_threadpool(state.chain_tagger.stop)
+        finally:
+            await run_in_threadpool(state.maintenance.stop)
 
 
 async def _stop_background(app: FastAPI, save_index: bool) -> None:
-    """Let import threads finish their batch, stop the indexer (saving), flush key use."""
+    """Let import threads finish their batch, then stop the background threads."""
     state = app.state
     for worker in list(state.import_threads):
         worker.join(timeout=SHUTDOWN_GRACE_SECONDS)
-    await run_in_threadpool(state.indexer.stop, save=save_index)
-    if state.chain_tagger is not None:
-        await run_in_threadpool(state.chain_tagger.stop)
-    await run_in_threadpool(state.maintenance.stop)
+    await _stop_threads(state, save_index)
 
 
 def _lifespan(settings: Settings, engine: Engine | None, matcher: MatchEngine | None) -> Any:

@@ -131,3 +131,23 @@ def test_one_alert_dispatcher_at_a_time(
     finally:
         held.release()
     assert client.post("/api/v1/alerts/dispatch", headers=admin.headers).status_code == 200
+
+
+def test_a_failed_startup_leaves_no_housekeeping_thread_running(
+    api_settings: Settings, api_engine: Engine, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from app.api import main
+
+    def broken_indexer(*args: object) -> None:
+        raise RuntimeError("indexer could not start")
+
+    monkeypatch.setattr(main, "_start_indexer", broken_indexer)
+    matcher = client.app.state.matcher  # type: ignore[attr-defined]
+    before = {t.ident for t in threading.enumerate() if t.name == "patentmatch-maintenance"}
+    app = create_app(api_settings, engine=api_engine, matcher=matcher)
+    with pytest.raises(RuntimeError, match="indexer could not start"), TestClient(app):
+        pass
+    left = {t.ident for t in threading.enumerate() if t.name == "patentmatch-maintenance"}
+    assert left <= before  # the failed app's maintenance thread was stopped
