@@ -19,6 +19,9 @@ INT32_MAX = 2**31 - 1
 YUAN_MAX = 10**13
 # Longest free text (abstract, claim, need description) the API accepts: far above real ones.
 MAX_TEXT = 20_000
+# The years a date or month filter accepts: outside them a year is a typo, and the day after
+# the last one must still be a date (filters add a day to their end).
+YEARS = range(1900, 3000)
 # Most names in one list field (applicants, patentees, inventors): real patents have < 30.
 MAX_NAMES = 100
 # Most codes in one list field (IPC codes, coverage regions/industries, enum filters).

@@ -99,3 +99,16 @@ def test_one_pass_equals_one_grouping_at_a_time(session: Session, world: FigureW
     sets = compute_figure_sets(session, tuple(GroupBy), 4, only, "33")
     for by in GroupBy:
         assert sets[by] == compute_figures(session, by, 4, only, "33"), by
+
+
+def test_the_month_pattern_accepts_exactly_the_filter_years():
+    import re
+
+    from app.deals.figure_filter import MONTH_PATTERN
+    from app.types import YEARS
+
+    first, last = YEARS.start, YEARS.stop - 1
+    assert re.match(MONTH_PATTERN, f"{first}-01")
+    assert re.match(MONTH_PATTERN, f"{last}-12")
+    assert not re.match(MONTH_PATTERN, f"{first - 1}-12")
+    assert not re.match(MONTH_PATTERN, f"{last + 1}-01")

@@ -8,6 +8,7 @@ from pydantic import ValidationError
 
 from app.catalog.region import InvalidRegionCode, validate_region
 from app.errors import ValidationFailed
+from app.types import YEARS
 
 EnumT = TypeVar("EnumT", bound=StrEnum)
 
@@ -59,8 +60,8 @@ def optional_date(raw: str | None, field: str) -> date | None:
     except ValueError:
         raise invalid(field, "must be a date, YYYY-MM-DD") from None
     # A day after 9999-12-31 is no date: filters that add a day to it would fail, not refuse.
-    if not 1900 <= value.year <= 2999:
-        raise invalid(field, "must be a date between 1900 and 2999")
+    if value.year not in YEARS:
+        raise invalid(field, f"must be a date between {YEARS.start} and {YEARS.stop - 1}")
     return value
 
 

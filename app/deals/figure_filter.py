@@ -7,7 +7,7 @@ from pydantic import BaseModel, Field, field_validator
 from app.catalog.region import InvalidRegionCode, RegionPrefix
 from app.types import DbId
 
-# Years 1900–2999: a month outside them is a typo, and the first day after it must still be a date.
+# YYYY-MM with a year of ``app.types.YEARS`` (1900–2999; tests check the two agree).
 MONTH_PATTERN = r"^(19|2\d)\d{2}-(0[1-9]|1[0-2])$"
 
 
