@@ -103,7 +103,7 @@ def test_eval_queries_are_encoded_like_stored_needs(files, tmp_path):
     index = build_index(corpus, split, cache_dir=tmp_path / "cache", scheme_path=None)
     run_method(index, load_queries(files[1]), Method.DENSE, 3)
     names = sorted(p.name.rsplit("-", 1)[0] for p in (tmp_path / "cache").glob("*.npy"))
-    assert names == ["emb-hashing+p32-d", "emb-hashing+p32-q"]
+    assert names == ["emb-hashing+p32+sv-d", "emb-hashing+p32+sv-q"]
 
 
 def test_cli_run_writes_a_run_file(files, tmp_path, monkeypatch):

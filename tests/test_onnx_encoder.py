@@ -100,7 +100,7 @@ def test_backend_choice(tiny_model, tmp_path):
     # The defaults: fp32 passages, int8 request-time queries.
     assert isinstance(auto, SplitEncoder)
     assert isinstance(auto.queries, OnnxEncoder)
-    assert (vectors_tag(auto), query_vectors_tag(auto)) == ("tiny+onnx-fp32", "tiny+onnx-int8")
+    assert (vectors_tag(auto), query_vectors_tag(auto)) == ("tiny+onnx-fp32+sv", "tiny+onnx-int8")
     same = load_encoder(settings.model_copy(update={"encoder_precision": "int8"}))
     assert isinstance(same, OnnxEncoder)
     assert vectors_tag(same) == query_vectors_tag(same) == "tiny+onnx-int8"
@@ -120,7 +120,7 @@ def test_precision_picks_the_fp32_file_and_tags_its_vectors_apart(tiny_model, mo
     assert settings.encoder_precision == "fp32"
     fp32 = load_encoder(settings)
     int8 = load_encoder(settings.model_copy(update={"encoder_precision": "int8"}))
-    assert vectors_tag(fp32) == "tiny+onnx-fp32"
+    assert vectors_tag(fp32) == "tiny+onnx-fp32+sv"
     assert vectors_tag(int8) == "tiny+onnx-int8"
     torch = SentenceTransformerEncoder(tiny_model).encode_documents(TEXTS)
     # The float32 graph reproduces torch to rounding; the quantised one only approximately.

@@ -13,7 +13,7 @@ from app.search import engine_manifest
 from app.search.encoder import HashingEncoder, query_vectors_tag, vectors_tag
 from app.search.engine import MatchEngine, MatchFilters
 from app.search.lexical import Tokenizer
-from app.search.split_encoder import SplitEncoder, passage_encoder
+from app.search.split_encoder import SplitEncoder, passage_encoder, scheme_encoder
 from tests.engine_support import Catalog, make_settings
 
 pytest_plugins = ["tests.engine_fixtures"]
@@ -91,13 +91,16 @@ def test_free_text_uses_the_query_encoder_and_indexing_the_passage_one(
         return passages
 
     split = SplitEncoder(queries, load, "e5+onnx-fp32")
-    assert (vectors_tag(split), query_vectors_tag(split)) == ("e5+onnx-fp32", "e5+onnx-int8")
+    assert (vectors_tag(split), query_vectors_tag(split)) == ("e5+onnx-fp32+sv", "e5+onnx-int8")
     assert not loaded  # the passage model loads only when something is indexed
     engine = _engine(tmp_path, tokenizer, split)
     engine.rebuild(session)
-    assert _saved_tag(tmp_path) == "e5+onnx-fp32"
+    assert _saved_tag(tmp_path) == "e5+onnx-fp32+sv"
     assert passages.documents
-    assert not queries.documents
+    # The query side encodes no catalog passage (only the scheme titles; the catalog has no
+    # Traditional text needing a second view).
+    assert not set(queries.documents) & set(passages.documents)
+    assert scheme_encoder(split) is queries
     # Published needs' stored query vectors are encoded at indexing, on the passage side.
     assert passages.queries
     assert not queries.queries
@@ -106,3 +109,19 @@ def test_free_text_uses_the_query_encoder_and_indexing_the_passage_one(
     assert FREE_TEXT not in passages.queries
     assert passage_encoder(split) is passages
     assert passage_encoder(queries) is queries
+
+
+def test_traditional_passages_get_a_simplified_view_on_the_query_precision() -> None:
+    queries, passages = Tagged("e5", "e5+onnx-int8"), Tagged("e5", "e5+onnx-fp32")
+    split = SplitEncoder(queries, lambda: passages, "e5+onnx-fp32")
+    texts = ["鋰離子電池正極材料", "锂离子电池负极材料"]
+    vectors = split.encode_documents(texts)
+    assert passages.documents == texts
+    # Only the Traditional text is encoded again, in its Simplified form, on the query side.
+    assert queries.documents == ["锂离子电池正极材料"]
+    own = HashingEncoder().encode_documents(["鋰離子電池正極材料", "锂离子电池正极材料"])
+    mean = own.sum(axis=0) / np.linalg.norm(own.sum(axis=0))
+    np.testing.assert_allclose(vectors[0], mean, atol=1e-6)
+    np.testing.assert_allclose(vectors[1], HashingEncoder().encode_documents(texts[1:])[0])
+    assert np.linalg.norm(vectors, axis=1) == pytest.approx([1.0, 1.0], abs=1e-6)
+    assert split.encode_documents([]).shape == (0, split.dim)

@@ -54,11 +54,12 @@ def _complete_model(model_dir: Path, settings: Settings) -> None:
     from app.search.encoder import load_encoder
     from app.search.model_vectors import ensure_scheme_vectors
     from app.search.onnx_export import ensure_onnx
+    from app.search.split_encoder import scheme_encoder
 
     ensure_onnx(model_dir, say=typer.echo)
     # An absolute path: a relative one would be read as a name under models_dir.
     encoder = load_encoder(settings.model_copy(update={"model_name": str(model_dir.resolve())}))
-    ensure_scheme_vectors(model_dir, encoder, settings.shared_dir, say=typer.echo)
+    ensure_scheme_vectors(model_dir, scheme_encoder(encoder), settings.shared_dir, say=typer.echo)
 
 
 @model_app.command("list")

@@ -44,7 +44,7 @@ from app.search.replay import (
 )
 from app.search.results import Explanation, Match, MatchResult, StageTimer
 from app.search.scheme_store import prepare_scheme
-from app.search.split_encoder import passage_encoder
+from app.search.split_encoder import passage_encoder, scheme_encoder
 from app.search.store import EngineIndexes, load_indexes, save_indexes
 from app.search.tuned import load_calibrations, load_ranking_params
 from app.search.write_signal import WriteSignal
@@ -190,7 +190,8 @@ class MatchEngine:
         fresh = self._empty()
         self._labels = self._labels or load_ipc_scheme(self.settings.shared_dir)
         # The scheme prior first: the needs' inferred subclasses (indexed last) use it too.
-        fresh.scheme, fresh.scheme_file = prepare_scheme(self.settings, self.encoder, progress)
+        scheme_by = scheme_encoder(self.encoder)
+        fresh.scheme, fresh.scheme_file = prepare_scheme(self.settings, scheme_by, progress)
         build_all(session, self.encoder, fresh, self._context(), progress)
         with self._lock:
             manifest = save_indexes(

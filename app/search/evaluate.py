@@ -32,7 +32,7 @@ from app.search.lexical import LexicalIndex
 from app.search.model_vectors import find_model_vectors
 from app.search.needquery import lexical_text, parse_need, vector_texts
 from app.search.ranking import Ranking, RankingParams, fuse
-from app.search.split_encoder import passage_encoder
+from app.search.split_encoder import passage_encoder, scheme_encoder
 from app.search.tuned import load_calibrations, load_ranking_params
 
 SCHEME_RELATIVE = SCHEME_RELATIVE_PATH
@@ -72,9 +72,12 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def embed(index: EvalIndex, texts: Sequence[str], kind: str) -> np.ndarray:
-    """Encode (queries or documents), through the cache when there is one."""
-    encoder = index.encoder
+def embed(
+    index: EvalIndex, texts: Sequence[str], kind: str, encoder: Encoder | None = None
+) -> np.ndarray:
+    """Encode (queries or documents) with ``encoder`` (the index's by default), through the
+    cache when there is one."""
+    encoder = encoder or index.encoder
     if encoder is None:
         raise ValueError("this index has no encoder")
     model: Encoder = encoder
@@ -124,7 +127,8 @@ def build_index(
         if scheme_path is not None and scheme_path.is_file():
             entries = read_scheme_titles(scheme_path)
             _say(f"embedding {len(entries)} IPC scheme titles")
-            vectors = embed(index, [title for _, title in entries], "d")
+            titles = [title for _, title in entries]
+            vectors = embed(index, titles, "d", scheme_encoder(encoder))
             index.scheme = SchemePrior([c for c, _ in entries], vectors, model=encoder.name)
     return index
 
