@@ -128,14 +128,14 @@ def _ndcg_rows(
 
 def tune_needs(
     index: EvalIndex, needs: NeedSet, base: RankingParams, k: int, budget: int,
-    pool: int | None = None,
+    only_pool: int | None = None,
 ) -> Choice:  # fmt: skip
-    """The need-posting group, cross-validated over the in-domain needs (on ``pool`` only
-    when given)."""
+    """The need-posting group, cross-validated over the in-domain needs (on ``only_pool``
+    alone when given)."""
     texts = dict(needs.queries)
     qids = needs.in_domain
     judge = [(needs.grades.get(q, {}), needs.seeds[q]) for q in qids]
-    forms = [(p, s) for p, s in cost_settings(budget) if pool is None or p == pool]
+    forms = [(p, s) for p, s in cost_settings(budget) if only_pool in (None, p)]
     parts, _ = query_parts(index, [texts[q] for q in qids], max(p for p, _ in forms), TITLE_REPEATS)
     labels = [
         {**g, "title_repeat": repeat, "pool": pool, "max_statements": most}
