@@ -3,6 +3,7 @@
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
@@ -115,7 +116,17 @@ def _start_indexer(settings: Settings, matcher: MatchEngine, db: Engine) -> Inde
     return indexer
 
 
-async def _start_background(app: FastAPI, settings: Settings, db: Engine) -> None:
+@dataclass
+class Background:
+    """The threads one lifespan started, stopped by that lifespan alone: two lifespans of one
+    app (a test client and a fuzzer's) must not stop each other's threads and leak their own."""
+
+    maintenance: Maintenance
+    indexer: Indexer | None = None
+    chain_tagger: ChainTagger | None = None
+
+
+async def _start_background(app: FastAPI, settings: Settings, db: Engine) -> Background:
     """Housekeeping first (dead jobs of an earlier start), then the indexer and chain tagger.
 
     A failure part-way stops what was started: the lifespan never reaches its ``finally``
@@ -124,44 +135,42 @@ async def _start_background(app: FastAPI, settings: Settings, db: Engine) -> Non
     state = app.state
     state.lease_owner = new_lease_owner()
     state.key_usage = KeyUsage()
-    state.maintenance = Maintenance(
-        state.write_engine, settings, state.key_usage, state.lease_owner
+    started = Background(
+        Maintenance(state.write_engine, settings, state.key_usage, state.lease_owner)
     )
-    await run_in_threadpool(state.maintenance.reap)
-    state.indexer = None
-    state.chain_tagger = None
-    state.maintenance.start()
+    await run_in_threadpool(started.maintenance.reap)
+    started.maintenance.start()
     try:
-        state.indexer = _start_indexer(settings, state.matcher, db)
+        started.indexer = _start_indexer(settings, state.matcher, db)
         # Tests (index_inline) tag explicitly; a deployment may leave tagging to its worker.
         if not settings.index_inline and settings.chain_tag_seconds > 0:
-            state.chain_tagger = ChainTagger(state.write_engine, settings, state.matcher)
-            state.chain_tagger.start()
+            started.chain_tagger = ChainTagger(state.write_engine, settings, state.matcher)
+            started.chain_tagger.start()
     except BaseException:
-        await _stop_threads(state, save_index=False)
+        await _stop_threads(started, save_index=False)
         raise
+    return started
 
 
-async def _stop_threads(state: Any, save_index: bool) -> None:
+async def _stop_threads(started: Background, save_index: bool) -> None:
     """Stop the indexer (saving), the chain tagger and maintenance (flushing key use); each
     stops even when an earlier one failed to."""
     try:
-        if state.indexer is not None:
-            await run_in_threadpool(state.indexer.stop, save=save_index)
+        if started.indexer is not None:
+            await run_in_threadpool(started.indexer.stop, save=save_index)
     finally:
         try:
-            if state.chain_tagger is not None:
-                await run_in_threadpool(state.chain_tagger.stop)
+            if started.chain_tagger is not None:
+                await run_in_threadpool(started.chain_tagger.stop)
         finally:
-            await run_in_threadpool(state.maintenance.stop)
+            await run_in_threadpool(started.maintenance.stop)
 
 
-async def _stop_background(app: FastAPI, save_index: bool) -> None:
-    """Let import threads finish their batch, then stop the background threads."""
-    state = app.state
-    for worker in list(state.import_threads):
+async def _stop_background(app: FastAPI, started: Background, save_index: bool) -> None:
+    """Let import threads finish their batch, then stop this lifespan's background threads."""
+    for worker in list(app.state.import_threads):
         worker.join(timeout=SHUTDOWN_GRACE_SECONDS)
-    await _stop_threads(state, save_index)
+    await _stop_threads(started, save_index)
 
 
 def _lifespan(settings: Settings, engine: Engine | None, matcher: MatchEngine | None) -> Any:
@@ -179,12 +188,12 @@ def _lifespan(settings: Settings, engine: Engine | None, matcher: MatchEngine | 
         state.matcher = matcher
         if matcher is None:
             state.matcher = await run_in_threadpool(build_match_engine, settings, db)
-        await _start_background(app, settings, db)
+        started = await _start_background(app, settings, db)
         try:
             yield
         finally:
             # An injected engine is the caller's to save (tests share one between apps).
-            await _stop_background(app, save_index=matcher is None)
+            await _stop_background(app, started, save_index=matcher is None)
             if engine is None:
                 db.dispose()
 

@@ -151,3 +151,20 @@ def test_a_failed_startup_leaves_no_housekeeping_thread_running(
         pass
     left = {t.ident for t in threading.enumerate() if t.name == "patentmatch-maintenance"}
     assert left <= before  # the failed app's maintenance thread was stopped
+
+
+def test_two_lifespans_of_one_app_each_stop_their_own_threads(
+    api_settings: Settings, api_engine: Engine, client: TestClient
+) -> None:
+    """A test client and a fuzzer may both run one app's lifespan: none of its threads leaks."""
+    import threading
+
+    def maintenance() -> set[int | None]:
+        return {t.ident for t in threading.enumerate() if t.name == "patentmatch-maintenance"}
+
+    matcher = client.app.state.matcher  # type: ignore[attr-defined]
+    before = maintenance()
+    app = create_app(api_settings, engine=api_engine, matcher=matcher)
+    with TestClient(app), TestClient(app):
+        assert len(maintenance() - before) == 2
+    assert maintenance() <= before
