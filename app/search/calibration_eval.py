@@ -163,12 +163,14 @@ def _evidence(cal: Calibration, sample: Sample, queries: np.ndarray) -> Features
     return Features(dict(zip(GATE_FEATURES, (logits, best[:, 1]), strict=True)))
 
 
-def _fit(sample: Sample, queries: np.ndarray, columns: tuple[str, ...], gated: bool) -> Calibration:
-    """The per-hit fit on ``queries``' hits, then (``gated``) its gate on the same queries."""
+def _fit(sample: Sample, queries: np.ndarray, columns: tuple[str, ...]) -> Calibration:
+    """The per-hit fit on ``queries``' hits."""
     train = sample.subset(queries)
-    cal = fit_calibration(train.features, train.useful, columns=columns)
-    if not gated:
-        return cal
+    return fit_calibration(train.features, train.useful, columns=columns)
+
+
+def _with_gate(cal: Calibration, sample: Sample, queries: np.ndarray) -> Calibration:
+    """``cal`` with a gate fitted on the same ``queries`` (their best hits under ``cal``)."""
     evidence = _evidence(cal, sample, queries)
     answerable = sample.answerable[queries].astype(np.float64)
     gate = fit_calibration(evidence, answerable, columns=GATE_FEATURES)
@@ -181,18 +183,23 @@ def _answerable(cal: Calibration, sample: Sample, queries: np.ndarray) -> np.nda
 
 
 def _held_out(
-    sample: Sample, columns: tuple[str, ...], folds: int, gated: bool
-) -> tuple[np.ndarray, float]:
-    """Held-out ``_answerable`` per query and the held-out Brier over all hits."""
+    sample: Sample, columns: tuple[str, ...], folds: int
+) -> tuple[np.ndarray, np.ndarray | None, float]:
+    """Held-out best confidence per query, held-out gate probability (fits that may have a
+    gate, else None), and the held-out Brier over all hits; one per-hit fit per fold."""
     queries = np.arange(len(sample.answerable))
-    out = np.zeros(len(queries))
+    plain = np.zeros(len(queries))
+    gated = np.zeros(len(queries)) if columns in GATED else None
     errors: list[float] = []
     for fold in folds_of(len(queries), folds):
-        cal = _fit(sample, np.setdiff1d(queries, fold), columns, gated)
-        out[fold] = _answerable(cal, sample, fold)
+        train = np.setdiff1d(queries, fold)
+        cal = _fit(sample, train, columns)
+        plain[fold] = _answerable(cal, sample, fold)
+        if gated is not None:
+            gated[fold] = _answerable(_with_gate(cal, sample, train), sample, fold)
         test = sample.subset(fold)
         errors.append(brier(cal, test.features, test.useful) * len(test.useful))
-    return out, float(sum(errors) / max(len(sample.useful), 1))
+    return plain, gated, float(sum(errors) / max(len(sample.useful), 1))
 
 
 @dataclass(frozen=True)
@@ -220,15 +227,18 @@ def fit_direction(
     of the unanswerable ones held out than the best confidence alone does.
     """
     answerable = sample.answerable
-    plain, held_brier = _held_out(sample, columns, folds, gated=False)
+    plain, held_gate, held_brier = _held_out(sample, columns, folds)
     checks = {False: _check(plain, answerable)}
-    if columns in GATED:
-        checks[True] = _check(_held_out(sample, columns, folds, gated=True)[0], answerable)
+    if held_gate is not None:
+        checks[True] = _check(held_gate, answerable)
     gated = (
         checks.get(True, checks[False]).unanswerable_flagged > checks[False].unanswerable_flagged
     )
     chosen = checks[gated]
-    fitted = _fit(sample, np.arange(len(answerable)), columns, gated)
+    everyone = np.arange(len(answerable))
+    fitted = _fit(sample, everyone, columns)
+    if gated:
+        fitted = _with_gate(fitted, sample, everyone)
     fitted = replace(fitted, no_match_below=round(chosen.threshold, 4))
     report = {
         "hits": float(len(sample.useful)),

@@ -6,7 +6,7 @@ functions validate the query, search (``querying``, ``need_search``) and shape t
 first, Chinese IPC titles attached, flagged when even the best match is under the threshold.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -16,6 +16,7 @@ from app.catalog.enums import ConversionStatus
 from app.catalog.ipc import IpcScheme
 from app.catalog.models import Organisation, Patent, TechNeed
 from app.errors import NotFound, ValidationFailed
+from app.search.calibration import Calibration
 from app.search.documents import all_chunk_keys, chunk_key, need_text, patent_text
 from app.search.encoder import Encoder
 from app.search.filters import INACTIVE_STATUSES, MatchFilters
@@ -46,11 +47,12 @@ class EngineView:
     encoded: LruMemo[np.ndarray] | None = None
 
 
-def _threshold(view: EngineView, ctx: QueryContext, needs: bool) -> float:
-    """The no-good-match threshold: the setting, else the calibration's own."""
-    if view.min_confidence is not None:
-        return view.min_confidence
-    return ctx.calibration.for_model(view.encoder.name, needs=needs).no_match_below
+def _calibration(view: EngineView, ctx: QueryContext, needs: bool) -> Calibration:
+    """The direction's calibration, its no-good-match threshold replaced by the setting's."""
+    calibration = ctx.calibration.for_model(view.encoder.name, needs=needs)
+    if view.min_confidence is None:
+        return calibration
+    return replace(calibration, no_match_below=view.min_confidence)
 
 
 def _label_ipc(labels: IpcScheme | None, matches: list[Match]) -> None:
@@ -76,11 +78,9 @@ def _result(
     gate, with the query's ``top_cosine``, where it has one) is under the threshold."""
     matches.sort(key=lambda m: (-m.score, m.id))
     _label_ipc(view.labels, matches)
-    if not matches:
-        return MatchResult(matches, no_good_match=True, rows=rows)
-    calibration = ctx.calibration.for_model(view.encoder.name, needs=needs)
-    likely = calibration.answerable(max(m.confidence for m in matches), top_cosine)
-    return MatchResult(matches, no_good_match=likely < _threshold(view, ctx, needs), rows=rows)
+    best = max((m.confidence for m in matches), default=None)
+    flagged = _calibration(view, ctx, needs).no_good_match(best, top_cosine)
+    return MatchResult(matches, no_good_match=flagged, rows=rows)
 
 
 def match_patents(
