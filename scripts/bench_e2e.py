@@ -8,12 +8,18 @@ its base title's vector plus noise, renormalised, because encoding 80k more titl
 would take hours and the search cost depends on the count, dimension and spread, not on the text.
 The indexes are saved under var/bench_e2e/index and reused by later runs.
 
-Queries are the 299 need-like IPC field descriptions of the dev set, answered one at a time with
-``MatchEngine.match_text`` (the path the API serves): encode, dense, lexical, scheme (query
-vs the CNIPA scheme titles), fusion (RRF + IPC re-rank), database (filter check over the page's
-rows), explain.
+Needs are posted and indexed like any other (their query vectors stored, off the request path),
+then answered one at a time with ``MatchEngine.match_need``: with ``--needs fields`` (the
+default) the 299 need-like IPC field descriptions of the dev set, one sentence each, so the
+title-like path; with ``--needs postings`` the 64 dev need postings (title + description), so
+a title vector and statement vectors beside the whole text's, each one more dense search. Free
+texts (the dev title queries) go through ``MatchEngine.match_text`` (the path ``/match/text``
+serves), encoded in the request. Stages: encode, dense, lexical, scheme (query vs the CNIPA
+scheme titles), fusion (RRF + IPC re-rank), database (filter check over the page's rows),
+explain.
 
     PYTHONPATH=. python scripts/bench_e2e.py --size 100000 --queries 200   # from the repo root
+    PYTHONPATH=. python scripts/bench_e2e.py --size 100000 --queries 200 --needs postings
 """
 
 import argparse
@@ -51,6 +57,11 @@ from app.search.store import EngineIndexes, save_indexes
 from app.settings import Settings, get_settings
 from app.wiring import match_penalties
 
+# Where each ``--needs`` choice's texts come from, under the shared folder.
+NEED_SOURCES = {
+    "fields": "eval/dev/field_queries.jsonl",
+    "postings": "eval/dev/needs/need_queries.jsonl",
+}
 STAGES = ["encode", "dense", "lexical", "scheme", "fusion", "database", "explain"]
 STATUSES = [LegalStatus.GRANTED] * 17 + [LegalStatus.PENDING] * 2 + [LegalStatus.LAPSED]
 TYPES = [PatentType.INVENTION] * 3 + [PatentType.UTILITY_MODEL]
@@ -74,24 +85,40 @@ def synthetic_catalog(titles: list[str], size: int, seed: int) -> list[tuple[str
     return rows
 
 
-def fill_needs(settings: Settings, texts: list[str]) -> None:
-    """Post the field descriptions as published needs, logged for the engine's sync."""
+def fill_needs(settings: Settings, texts: list[str], kind: str) -> None:
+    """Post ``texts`` as published needs tagged ``kind``, logged for the engine's sync.
+
+    A field title is a need's title; a need posting's first sentence is its title and the
+    rest its description, as an enterprise fills in the form.
+    """
     db = make_engine(settings.database_url)
     with Session(db) as session:
-        if session.exec(select(func.count()).select_from(TechNeed)).one():
+        if _bench_need_ids(session, kind):
             return
         poster = Organisation(name="需求方企业", kind=OrgKind.ENTERPRISE, region="320500")
         session.add(poster)
         session.flush()
         assert poster.id is not None
         for n, text in enumerate(texts):
-            need = TechNeed(org_id=poster.id, title=text[:300], status=NeedStatus.PUBLISHED,
-                            external_ref=f"bench-{n}")  # fmt: skip
+            title, _, rest = text.partition("。") if kind == "postings" else (text, "", "")
+            need = TechNeed(
+                org_id=poster.id,
+                title=title[:300],
+                description=rest,
+                status=NeedStatus.PUBLISHED,
+                external_ref=f"bench-{kind}-{n}",
+            )
             session.add(need)
             session.flush()
             assert need.id is not None
             record_change(session, EntityKind.NEED, need.id, ChangeOp.UPSERT)
         session.commit()
+
+
+def _bench_need_ids(session: Session, kind: str) -> list[int]:
+    """Ids of the needs ``fill_needs`` posted as ``kind``, in posting order."""
+    query = select(TechNeed.id).where(col(TechNeed.external_ref).startswith(f"bench-{kind}-"))
+    return [int(i) for i in session.exec(query.order_by(col(TechNeed.id))) if i]
 
 
 def fill_database(settings: Settings, rows: list[tuple[str, int]], ipc: list[list[str]]) -> None:
@@ -210,13 +237,15 @@ def measure(
     return timings
 
 
-def index_needs(matcher: MatchEngine, settings: Settings) -> list[int]:
-    """Sync the posted needs into the engine (encoded once, saved); return their ids."""
+def index_needs(matcher: MatchEngine, settings: Settings, kind: str, count: int) -> list[int]:
+    """Sync the posted needs into the engine (encoded once, saved); ``count`` ids of ``kind``
+    (repeated when fewer were posted: no memo answers a repeat)."""
     with Session(make_engine(settings.database_url)) as session:
         if matcher.sync(session):
             say("needs indexed; saving")
             matcher.save()
-        return [int(i) for i in session.exec(select(TechNeed.id).order_by(col(TechNeed.id))) if i]
+        ids = _bench_need_ids(session, kind)
+    return [ids[n % len(ids)] for n in range(count)] if ids else []
 
 
 def main() -> None:
@@ -226,6 +255,11 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--work", type=Path, default=Path("var/bench_e2e"))
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    parser.add_argument(
+        "--needs", choices=NEED_SOURCES, default="fields",
+        help="fields: the dev IPC field titles (one sentence, title-like); postings: the dev "
+        "need postings (title + description: several vectors per need)",
+    )  # fmt: skip
     args = parser.parse_args()
     base = get_settings()
     settings = replace_settings(base, args.work, args.size)
@@ -244,8 +278,8 @@ def main() -> None:
         vectors = patent_vectors(encoder, corpus.titles, rows, base.var_dir / "cache")
         build_indexes(settings, encoder, rows, corpus.ipc, vectors)
     matcher.load()
-    fill_needs(settings, _texts(base.shared_dir / "eval/dev/field_queries.jsonl"))
-    need_ids = index_needs(matcher, settings)[: args.queries]
+    fill_needs(settings, _texts(base.shared_dir / NEED_SOURCES[args.needs]), args.needs)
+    need_ids = index_needs(matcher, settings, args.needs, args.queries)
     free_texts = _texts(base.shared_dir / "eval/dev/title_queries.jsonl")[: args.queries]
     say(f"timing {len(need_ids)} needs and {len(free_texts)} free texts on {matcher.stats()}")
     figures = {
