@@ -16,7 +16,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from app.search.evalcli import DEFAULT_BUDGET, _index, _settings
+from app.search.evalcli import DEFAULT_BUDGET, eval_settings, load_eval_index
 from app.search.evaluate import EvalIndex
 from app.search.tuning import tune
 
@@ -45,9 +45,9 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--budget", type=int, default=DEFAULT_BUDGET)
     args = parser.parse_args()
-    settings = _settings(None)
+    settings = eval_settings(None)
     folder = settings.shared_dir / "eval" / "dev"
-    index = _index(settings, folder / "corpus.jsonl", with_encoder=True, with_scheme=True)
+    index = load_eval_index(settings, folder / "corpus.jsonl", with_encoder=True, with_scheme=True)
     assert index.vectors is not None
     titles = index.vectors.copy()
     context = subclass_context(index)

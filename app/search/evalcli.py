@@ -24,13 +24,13 @@ TASKS = ("title", "field")
 DEFAULT_BUDGET = 1200
 
 
-def _settings(model: str | None) -> Settings:
+def eval_settings(model: str | None) -> Settings:
     """Settings with the model overridden from the command line."""
     settings = get_settings()
     return settings.model_copy(update={"model_name": model}) if model else settings
 
 
-def _index(
+def load_eval_index(
     settings: Settings, corpus_path: Path, with_encoder: bool, with_scheme: bool | None = None
 ) -> EvalIndex:
     """Load the corpus and build the throw-away evaluation index."""
@@ -81,7 +81,7 @@ def run_command(
     try:
         query_list = load_queries(queries)
         needs_encoder = chosen != Method.BM25 or no_good_match_out is not None
-        index = _index(_settings(model), corpus, with_encoder=needs_encoder)
+        index = load_eval_index(eval_settings(model), corpus, with_encoder=needs_encoder)
         run = run_method(index, query_list, Method(chosen), k)
         flagged = no_good_match(index, query_list) if no_good_match_out else []
     except AppError as error:
@@ -112,8 +112,10 @@ def tune_command(
 
     folder = dev_dir or get_settings().shared_dir / "eval" / "dev"
     try:
-        settings = _settings(model)
-        index = _index(settings, folder / "corpus.jsonl", with_encoder=True, with_scheme=True)
+        settings = eval_settings(model)
+        index = load_eval_index(
+            settings, folder / "corpus.jsonl", with_encoder=True, with_scheme=True
+        )
         params, report = tune(index, folder, folds, budget)
     except AppError as error:
         raise fail(error) from error
@@ -129,8 +131,8 @@ def report_lines(dev_dir: Path, model: str | None) -> list[str]:
     from app.search.evaldata import load_qrels, load_queries, score_run
     from app.search.evaluate import Method, run_method
 
-    settings = _settings(model)
-    index = _index(settings, dev_dir / "corpus.jsonl", with_encoder=True)
+    settings = eval_settings(model)
+    index = load_eval_index(settings, dev_dir / "corpus.jsonl", with_encoder=True)
     lines = [f"model {settings.model_name}; corpus {len(index.corpus)} documents"]
     lines.append(f"{'task':<6} {'method':<7} {'nDCG@10':>8} {'P@10':>7} {'MRR@10':>7}")
     for task in TASKS:
@@ -174,10 +176,10 @@ def calibrate_command(
     from app.search.tuned import CALIBRATION_FILE, load_ranking_params, write_calibrations
 
     folder = dev_dir or get_settings().shared_dir / "eval" / "dev"
-    settings = _settings(model)
+    settings = eval_settings(model)
     try:
         needs = load_need_set(folder / "needs")
-        index = _index(settings, folder / "corpus.jsonl", with_encoder=True)
+        index = load_eval_index(settings, folder / "corpus.jsonl", with_encoder=True)
         fits, report = calibrate(index, needs, load_ranking_params(settings.ranking_file), folds)
     except AppError as error:
         raise fail(error) from error
