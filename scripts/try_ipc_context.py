@@ -16,6 +16,7 @@ from collections import defaultdict
 
 import numpy as np
 
+from app.search.encoder import normalise_rows
 from app.search.evalcli import DEFAULT_BUDGET, eval_settings, load_eval_index
 from app.search.evaluate import EvalIndex
 from app.search.tuning import tune
@@ -33,9 +34,8 @@ def subclass_context(index: EvalIndex) -> np.ndarray:
     for row, codes in enumerate(index.corpus.ipc):
         known = [centroid[c] for c in codes if c in centroid]
         if known:
-            mean = np.mean(known, axis=0)
-            context[row] = mean / np.linalg.norm(mean)
-    return context
+            context[row] = np.mean(known, axis=0)
+    return normalise_rows(context)
 
 
 def main() -> None:
@@ -54,7 +54,7 @@ def main() -> None:
     for alpha in args.alpha:
         start = time.perf_counter()
         mixed = titles + alpha * context
-        index.vectors = (mixed / np.linalg.norm(mixed, axis=1, keepdims=True)).astype(np.float32)
+        index.vectors = normalise_rows(mixed)
         index.moments = None  # the dense z-scores use the collection's own moments
         params, report = tune(index, folder, args.folds, args.budget)
         seconds = round(time.perf_counter() - start)
