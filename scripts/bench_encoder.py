@@ -87,7 +87,7 @@ def bench(backend: str, corpus: Path, dev: Path, work: Path) -> dict[str, object
 def _corpus_vectors(var: Path, docs: int) -> np.ndarray | None:
     """The corpus vectors a run cached (the one (docs, dim) document array)."""
     for path in sorted((var / "cache").glob("emb-*-d-*.npy")):
-        vectors = np.load(path)
+        vectors: np.ndarray = np.load(path)
         if vectors.shape[0] == docs:
             return vectors
     return None

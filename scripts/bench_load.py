@@ -113,14 +113,14 @@ async def _write(client: httpx.AsyncClient, w: Workload, rng: random.Random) -> 
         body = {"title": f"压测修改标题 {rng.randrange(10**6)} 锂电池正极材料包覆"}
         url = f"{w.base}/api/v1/patents/{patent_id}"
         return (await client.patch(url, json=body, headers=headers)).status_code
-    body = {
+    record: dict[str, str | list[str]] = {
         "application_number": _application_number(rng),
         "title": f"压测专利 {rng.randrange(10**6)} 一种污水处理生物膜反应器",
         "abstract": "用于负载测试的专利记录：生物膜载体提高污水处理效率。",
         "ipc_codes": ["C02F 3/10"],
         "legal_status": "granted",
     }
-    response = await client.post(f"{w.base}/api/v1/patents", json=body, headers=headers)
+    response = await client.post(f"{w.base}/api/v1/patents", json=record, headers=headers)
     if response.status_code == 201:
         w.own_patents.append(int(response.json()["id"]))
     return response.status_code

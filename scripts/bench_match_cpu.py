@@ -131,7 +131,7 @@ def _measure(client: TestClient, key: str, needs: list[tuple[int, str]], args: a
 def _profile(client: TestClient, key: str, needs: list[tuple[int, str]], rounds: int,
              path: Path) -> None:  # fmt: skip
     """yappi's CPU profile of every thread (the route runs in the server's thread pool)."""
-    import yappi
+    import yappi  # type: ignore[import-not-found]  # a profiling extra, not a dependency
 
     yappi.set_clock_type("cpu")
     yappi.start(builtins=True)

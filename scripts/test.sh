@@ -19,7 +19,7 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 ruff check .
 ruff format --check .
-mypy app
+mypy app scripts
 # The layer order of docs/architecture.md ([tool.importlinter] in pyproject.toml).
 lint-imports --no-cache
 python -m pytest "$@"

@@ -204,7 +204,7 @@ def throughput(model_dir: Path, reference: Reference, texts: list[str]) -> dict[
     model = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True)
     quantised = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True)
     # In place: the Transformer module's attribute names differ across sentence-transformers.
-    torch.ao.quantization.quantize_dynamic(
+    torch.ao.quantization.quantize_dynamic(  # type: ignore[no-untyped-call]
         quantised, {torch.nn.Linear}, dtype=torch.qint8, inplace=True
     )
 

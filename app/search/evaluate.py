@@ -133,7 +133,7 @@ def build_index(
     return index
 
 
-def _dense_top(
+def nearest_documents(
     index: EvalIndex, query_vectors: np.ndarray, k: int
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """Exact inner-product top ``k`` (ids, cosines) per query, best first."""
@@ -156,7 +156,7 @@ def _dense_hits(index: EvalIndex, vectors: np.ndarray, k: int) -> list[Hits]:
     if index.moments is None:
         assert index.vectors is not None
         index.moments = collection_moments(index.vectors)
-    top = _dense_top(index, vectors, k)
+    top = nearest_documents(index, vectors, k)
     return [dense_hits(i, s, v, index.moments) for (i, s), v in zip(top, vectors, strict=True)]
 
 
@@ -258,7 +258,7 @@ def run_method(
         assert index.vectors is not None
         run: Run = {}
         for (qid, _), (ids, cosines) in zip(
-            queries, _dense_top(index, query_vectors, k), strict=True
+            queries, nearest_documents(index, query_vectors, k), strict=True
         ):
             run[qid] = _named(keys, ids, cosines)
         return run
@@ -279,7 +279,8 @@ def _plain_rrf(
     vectors = embed(index, [t for _, t in queries], "q")
     plain = RankingParams(pool=params.pool)
     run: Run = {}
-    for (qid, text), (ids, _) in zip(queries, _dense_top(index, vectors, params.pool), strict=True):
+    nearest = nearest_documents(index, vectors, params.pool)
+    for (qid, text), (ids, _) in zip(queries, nearest, strict=True):
         lexical, _ = index.lexical.search_arrays(text, params.pool)
         fused = fuse(ids, lexical, plain)
         run[qid] = _named(index.corpus.keys, fused.ids[:k], fused.fused[:k])
