@@ -70,8 +70,9 @@ def query_prompt_vectors(index: EvalIndex) -> np.ndarray:
     return vectors
 
 
-def variant_vectors(index: EvalIndex, titles: np.ndarray, variant: str, alpha: float,
-                    extra: np.ndarray) -> np.ndarray:  # fmt: skip
+def variant_vectors(
+    titles: np.ndarray, variant: str, alpha: float, extra: np.ndarray
+) -> np.ndarray:
     """The document vectors of one variant and alpha."""
     if variant == "query-prompt" and alpha == 0:
         return extra
@@ -99,7 +100,7 @@ def main() -> None:
     }[args.variant]()
     for alpha in args.alpha:
         start = time.perf_counter()
-        index.vectors = variant_vectors(index, titles, args.variant, alpha, extra)
+        index.vectors = variant_vectors(titles, args.variant, alpha, extra)
         index.moments = None  # the dense z-scores use the collection's own moments
         params, report = tune(index, folder, args.folds, args.budget)
         seconds = round(time.perf_counter() - start)
